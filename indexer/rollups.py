@@ -1,0 +1,175 @@
+"""Exact aggregates of a generation, computed by polars from per-batch spools.
+
+Per batch (:func:`write_batch`) the indexer spools the posts (no text), the
+postings (one row per post and tag key) and co-occurring pairs; at the end
+(:func:`write_all`) they become the generation's tables:
+
+- ``posts.parquet``: identity, time, author, platform, lang, counts, tag keys;
+- ``postings.parquet``: tag, written, created_at, author, platform, lang,
+  engagement; sorted by tag then time, so one tag's rows are one slice;
+- ``tags.parquet``: per tag key: display, posts, authors, engagement,
+  first_seen, last_seen, platforms and langs (lists of {name, posts});
+- ``cooc.parquet``: tag, other, co_posts for every pair seen together
+  (both directions, so one tag's partners are one slice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from indexer.schema import COOC_FILE, COOC_MAX_TAGS, POSTINGS_FILE, POSTS_FILE, TAGS_FILE
+
+POST_COLUMNS = (
+    "uid",
+    "id",
+    "platform",
+    "created_at",
+    "author",
+    "lang",
+    "likes",
+    "reposts",
+    "replies",
+    "quotes",
+    "engagement",
+    "tags",
+)
+POSTING_COLUMNS = ("tag", "written", "created_at", "author", "platform", "lang", "engagement")
+
+
+@dataclass
+class Stats:
+    posts: int
+    tags: int
+    first: datetime | None
+    last: datetime | None
+
+
+def write_batch(posts: pl.DataFrame, tags: pl.DataFrame, spool: Path, name: str) -> None:
+    """Spool one batch of deduplicated posts (with ``tags`` keys) and their post_tags rows."""
+    posts.select(POST_COLUMNS).write_parquet(spool / "posts" / name, compression="lz4")
+    postings = tags.join(
+        posts.select("_seq", *POSTING_COLUMNS[2:]), on="_seq", how="inner", maintain_order="left"
+    ).select(POSTING_COLUMNS)
+    postings.write_parquet(spool / "postings" / name, compression="lz4")
+    ranked = tags.with_columns(_r=pl.int_range(pl.len()).over("_seq")).filter(
+        pl.col("_r") < COOC_MAX_TAGS
+    )
+    pairs = (
+        ranked.select("_seq", "tag")
+        .join(ranked.select("_seq", other="tag"), on="_seq")
+        .filter(pl.col("tag") != pl.col("other"))
+        .group_by("tag", "other")
+        .agg(co_posts=pl.len().cast(pl.Int64()))
+    )
+    pairs.write_parquet(spool / "cooc" / name, compression="lz4")
+
+
+def write_all(spool: Path, out: Path) -> Stats:
+    """Turn the spools into the generation's tables; returns what the manifest needs."""
+    posts_glob = spool / "posts" / "*.parquet"
+    if not any((spool / "posts").iterdir()):
+        _empty_tables(out)
+        return Stats(posts=0, tags=0, first=None, last=None)
+
+    posts = pl.scan_parquet(posts_glob)
+    posts.sort("created_at").sink_parquet(out / POSTS_FILE, compression="zstd")
+    span = pl.scan_parquet(out / POSTS_FILE).select(
+        n=pl.len(), first=pl.col("created_at").min(), last=pl.col("created_at").max()
+    )
+    n, first, last = span.collect().row(0)
+
+    postings = pl.scan_parquet(spool / "postings" / "*.parquet")
+    postings.sort("tag", "created_at").sink_parquet(
+        out / POSTINGS_FILE, compression="zstd", row_group_size=256_000
+    )
+    tags = _tag_table(pl.scan_parquet(out / POSTINGS_FILE))
+    tags.sink_parquet(out / TAGS_FILE, compression="zstd")
+
+    pl.scan_parquet(spool / "cooc" / "*.parquet").group_by("tag", "other").agg(
+        pl.col("co_posts").sum()
+    ).sort("tag", "co_posts", "other", descending=[False, True, False]).sink_parquet(
+        out / COOC_FILE, compression="zstd"
+    )
+    n_tags = pl.scan_parquet(out / TAGS_FILE).select(pl.len()).collect().item()
+    return Stats(posts=n, tags=n_tags, first=first, last=last)
+
+
+def _counts_by(postings: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    return (
+        postings.group_by("tag", column)
+        .agg(posts=pl.len().cast(pl.Int64()))
+        .sort("tag", "posts", column, descending=[False, True, False], nulls_last=True)
+        .group_by("tag", maintain_order=True)
+        .agg(pl.struct(name=pl.col(column).fill_null("und"), posts="posts").alias(column + "s"))
+    )
+
+
+def _tag_table(postings: pl.LazyFrame) -> pl.LazyFrame:
+    """Per tag key, exact totals. Display = most frequent spelling (ties: smallest string)."""
+    totals = postings.group_by("tag").agg(
+        posts=pl.len().cast(pl.Int64()),
+        authors=pl.col("author").n_unique().cast(pl.Int64()),
+        engagement=pl.col("engagement").sum(),
+        first_seen=pl.col("created_at").min(),
+        last_seen=pl.col("created_at").max(),
+    )
+    display = (
+        postings.group_by("tag", "written")
+        .agg(n=pl.len())
+        .sort("tag", "n", "written", descending=[False, True, False])
+        .group_by("tag", maintain_order=True)
+        .agg(display=pl.col("written").first())
+    )
+    return (
+        totals.join(display, on="tag")
+        .join(_counts_by(postings, "platform"), on="tag")
+        .join(_counts_by(postings, "lang"), on="tag")
+        .select(
+            "tag",
+            "display",
+            "posts",
+            "authors",
+            "engagement",
+            "first_seen",
+            "last_seen",
+            "platforms",
+            "langs",
+        )
+        .sort("posts", "tag", descending=[True, False])
+    )
+
+
+def _empty_tables(out: Path) -> None:
+    from indexer.validate import POST_SCHEMA
+
+    post_schema = {c: POST_SCHEMA[c] for c in POST_COLUMNS if c in POST_SCHEMA}
+    post_schema["tags"] = pl.List(pl.String())
+    pl.DataFrame(schema=post_schema).select(POST_COLUMNS).write_parquet(out / POSTS_FILE)
+    pl.DataFrame(
+        schema={
+            "tag": pl.String(),
+            "written": pl.String(),
+            **{c: POST_SCHEMA[c] for c in POSTING_COLUMNS[2:]},
+        }
+    ).write_parquet(out / POSTINGS_FILE)
+    counts = pl.List(pl.Struct({"name": pl.String(), "posts": pl.Int64()}))
+    pl.DataFrame(
+        schema={
+            "tag": pl.String(),
+            "display": pl.String(),
+            "posts": pl.Int64(),
+            "authors": pl.Int64(),
+            "engagement": pl.Int64(),
+            "first_seen": POST_SCHEMA["created_at"],
+            "last_seen": POST_SCHEMA["created_at"],
+            "platforms": counts,
+            "langs": counts,
+        }
+    ).write_parquet(out / TAGS_FILE)
+    pl.DataFrame(
+        schema={"tag": pl.String(), "other": pl.String(), "co_posts": pl.Int64()}
+    ).write_parquet(out / COOC_FILE)

@@ -1,0 +1,151 @@
+"""The on-disk index contract, declared once.
+
+A generation is a directory holding a tantivy index of posts plus columnar
+rollups (Parquet) computed by polars. The service imports this module and
+nothing else of the indexer, and refuses a generation whose
+``schema_version`` differs from :data:`SCHEMA_VERSION`.
+
+Layout of one generation directory::
+
+    manifest.json      Manifest (below), written last
+    posts/             tantivy index, one document per post (full text, filters)
+    posts.parquet      one row per post, no text: identity, time, author, counts, tag keys
+    postings.parquet   one row per (post, tag key), sorted by tag then time
+    tags.parquet       one row per tag key: exact totals, display form, first/last seen
+    cooc.parquet       one row per co-occurring tag pair (a < b): co_posts
+    rejects.ndjson     one line per rejected input row: source, line, reason, raw
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+import tantivy
+
+SCHEMA_VERSION = 1
+
+# Files of a generation.
+MANIFEST_FILE = "manifest.json"
+POSTS_INDEX_DIR = "posts"
+POSTS_FILE = "posts.parquet"
+POSTINGS_FILE = "postings.parquet"
+TAGS_FILE = "tags.parquet"
+COOC_FILE = "cooc.parquet"
+REJECTS_FILE = "rejects.ndjson"
+
+# Names of the analyzers registered on every opened index.
+TEXT_ANALYZER = "folded"
+"""Simple tokenizer, lowercase, ASCII folding: ``cafe`` finds ``café``."""
+
+# tantivy fields of the posts index.
+F_UID = "uid"  # "platform:id", raw, the identity used to delete/replace a post
+F_ID = "id"
+F_PLATFORM = "platform"
+F_CREATED_AT = "created_at"
+F_AUTHOR = "author"
+F_TEXT = "text"
+F_TAGS = "tags"  # tag keys, raw, multi-valued, fast
+F_LANG = "lang"
+F_LIKES = "likes"
+F_REPOSTS = "reposts"
+F_REPLIES = "replies"
+F_QUOTES = "quotes"
+F_ENGAGEMENT = "engagement"
+COUNT_FIELDS = (F_LIKES, F_REPOSTS, F_REPLIES, F_QUOTES)
+
+# Maximum number of tag keys of one post that enter co-occurrence pairs
+# (a post with k tags makes k*(k-1)/2 pairs; spam with 50 tags would dominate).
+COOC_MAX_TAGS = 12
+
+
+def build_posts_schema() -> tantivy.Schema:
+    """The tantivy schema of the posts index."""
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field(F_UID, stored=False, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(F_ID, stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(
+        F_PLATFORM, stored=True, fast=True, tokenizer_name="raw", index_option="basic"
+    )
+    sb.add_date_field(F_CREATED_AT, stored=True, indexed=True, fast=True)
+    sb.add_text_field(F_AUTHOR, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(F_TEXT, stored=True, tokenizer_name=TEXT_ANALYZER, index_option="position")
+    sb.add_text_field(F_TAGS, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(F_LANG, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in (*COUNT_FIELDS, F_ENGAGEMENT):
+        sb.add_integer_field(name, stored=True, indexed=False, fast=True)
+    return sb.build()
+
+
+def text_analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(100))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def open_posts_index(generation_dir: Path, *, create: bool = False) -> tantivy.Index:
+    """Open (or create, in an empty directory) the posts index of a generation.
+
+    Always use this: tantivy does not persist custom analyzers, so every
+    opener must register them, and ``tantivy.Index(schema, path)`` on an
+    existing index would wipe it.
+    """
+    path = generation_dir / POSTS_INDEX_DIR
+    if create:
+        path.mkdir(parents=True, exist_ok=False)
+        index = tantivy.Index(build_posts_schema(), str(path), reuse=False)
+    else:
+        index = tantivy.Index.open(str(path))
+    index.register_tokenizer(TEXT_ANALYZER, text_analyzer())
+    return index
+
+
+class SourceInfo(msgspec.Struct, kw_only=True):
+    """One input file of a generation."""
+
+    path: str
+    format: str
+    bytes: int
+    sha256: str
+    rows: int
+    """Rows read (accepted + rejected)."""
+    rejected: int
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    """What a generation holds; ``manifest.json``."""
+
+    generation: str
+    schema_version: int
+    built_at: datetime
+    posts: int
+    """Distinct posts indexed, after dedup by (platform, id)."""
+    tags: int
+    """Distinct tag keys."""
+    read: int
+    """Rows read from all sources, accepted or not."""
+    duplicates: int
+    """Accepted rows replaced by a later copy of the same (platform, id)."""
+    rejected: int
+    """Rows written to the rejects file instead of the index."""
+    from_: datetime | None = msgspec.field(name="from")
+    """created_at of the oldest post."""
+    to: datetime | None
+    """created_at of the newest post."""
+    sources: list[SourceInfo]
+    seconds: float
+    parent: str | None = None
+    """The generation this one was updated from (``update``), if any."""
+
+
+def read_manifest(generation_dir: Path) -> Manifest:
+    return msgspec.json.decode((generation_dir / MANIFEST_FILE).read_bytes(), type=Manifest)
+
+
+def encode_manifest(manifest: Manifest) -> bytes:
+    return msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n"
