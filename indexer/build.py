@@ -30,7 +30,7 @@ from indexer import rollups
 from indexer.errors import IndexerError
 from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, read_batches
 from indexer.progress import Progress
-from indexer.publish import DEFAULT_KEEP, IndexDir, new_generation_id
+from indexer.publish import DEFAULT_KEEP, IndexDir
 from indexer.rejects import RejectsWriter
 from indexer.schema import (
     COUNT_FIELDS,
@@ -84,7 +84,7 @@ def build(
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()
-        generation = new_generation_id(now)
+        generation = index_dir.next_generation_id(now)
         work = index_dir.new_building_dir(generation)
         try:
             manifest = _build_into(work, generation, files, options, now, started, progress)

@@ -108,6 +108,13 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     s.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    s.add_argument(
+        "--sample",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="dumps to build from when the index is empty (default: the bundled data/sample)",
+    )
     return parser
 
 
@@ -168,11 +175,28 @@ def _fmt(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t is not None else "-"
 
 
+BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from service.run import serve
 
+    index_dir = _index_dir(args.index)
+    if IndexDir(index_dir).current_dir() is None:
+        sample = args.sample or BUNDLED_SAMPLE
+        print(f"hashtag-index: {index_dir} is empty; building it from {sample}", file=sys.stderr)
+        from indexer.build import BuildOptions, build
+        from indexer.progress import Progress
+
+        result = build(
+            [str(sample)],
+            BuildOptions(index_dir=index_dir),
+            now=datetime.now(UTC),
+            progress=Progress(),
+        )
+        print(summary_line(result.manifest), file=sys.stderr)
     serve(
-        index_dir=_index_dir(args.index),
+        index_dir=index_dir,
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,10 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from indexer.errors import IndexLockedError, NoGenerationError
-from indexer.schema import MANIFEST_FILE
+from indexer.schema import CURRENT_LINK, GENERATIONS_DIR, MANIFEST_FILE, current_generation_dir
 
-CURRENT_LINK = "current"
-GENERATIONS_DIR = "generations"
 LOCK_FILE = "lock"
 BUILDING_PREFIX = ".building-"
 DEFAULT_KEEP = 3
@@ -41,9 +38,16 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("HASHTAG_INDEX_DIR") or "var/index")
 
 
-def new_generation_id(now: datetime) -> str:
-    """Sortable by build time: ``20261126T094213Z-3f2a``."""
-    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+def new_generation_id(now: datetime, existing: list[str]) -> str:
+    """Sortable by build time: ``20261126T094213Z-0001``, never below an existing id."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    newest = max(existing, default="")
+    if newest[:16] >= stamp:
+        stamp = newest[:16]
+        seq = int(newest[17:] or 0) + 1
+    else:
+        seq = 1
+    return f"{stamp}-{seq:04d}"
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,7 @@ class IndexDir:
 
     def current_dir(self) -> Path | None:
         """The published generation's directory, or None if nothing is published."""
-        link = self.root / CURRENT_LINK
-        try:
-            target = os.readlink(link)
-        except FileNotFoundError:
-            return None
-        path = (self.root / target).resolve()
-        return path if (path / MANIFEST_FILE).is_file() else None
+        return current_generation_dir(self.root)
 
     def require_current(self) -> Path:
         current = self.current_dir()
@@ -101,6 +99,10 @@ class IndexDir:
                     shutil.rmtree(child, ignore_errors=True)
                     removed.append(child)
         return removed
+
+    def next_generation_id(self, now: datetime) -> str:
+        names = [p.name for p in self.list_generations()]
+        return new_generation_id(now, names)
 
     def new_building_dir(self, generation: str) -> Path:
         self.generations.mkdir(parents=True, exist_ok=True)

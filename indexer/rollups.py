@@ -99,12 +99,13 @@ def write_all(spool: Path, out: Path) -> Stats:
 
 
 def _counts_by(postings: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """Per tag, ``[{name, posts}]`` by posts descending, then name; a missing value is "und"."""
     return (
-        postings.group_by("tag", column)
+        postings.group_by("tag", name=pl.col(column).fill_null("und"))
         .agg(posts=pl.len().cast(pl.Int64()))
-        .sort("tag", "posts", column, descending=[False, True, False], nulls_last=True)
+        .sort("tag", "posts", "name", descending=[False, True, False])
         .group_by("tag", maintain_order=True)
-        .agg(pl.struct(name=pl.col(column).fill_null("und"), posts="posts").alias(column + "s"))
+        .agg(pl.struct("name", "posts").alias(column + "s"))
     )
 
 

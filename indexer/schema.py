@@ -18,6 +18,7 @@ Layout of one generation directory::
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +26,11 @@ import msgspec
 import tantivy
 
 SCHEMA_VERSION = 1
+
+# The index directory: ``current`` is a symlink to the published generation's
+# directory under ``generations/`` (see indexer/publish.py for how it is swapped).
+CURRENT_LINK = "current"
+GENERATIONS_DIR = "generations"
 
 # Files of a generation.
 MANIFEST_FILE = "manifest.json"
@@ -141,6 +147,16 @@ class Manifest(msgspec.Struct, kw_only=True):
     seconds: float
     parent: str | None = None
     """The generation this one was updated from (``update``), if any."""
+
+
+def current_generation_dir(index_dir: Path) -> Path | None:
+    """The published generation's directory, or None if nothing is published."""
+    try:
+        target = os.readlink(index_dir / CURRENT_LINK)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    path = (index_dir / target).resolve()
+    return path if (path / MANIFEST_FILE).is_file() else None
 
 
 def read_manifest(generation_dir: Path) -> Manifest:

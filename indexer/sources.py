@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import shutil
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -87,7 +88,8 @@ def open_decompressed(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
     kind = compression_of(path)
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        raw.close()
+        return gzip.open(path, "rb")
     if kind == "zstd":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
         return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
@@ -99,7 +101,7 @@ def detect_format(path: Path) -> str:
     try:
         with open_decompressed(path) as f:
             head = f.read(4096)
-    except (OSError, EOFError, zstandard.ZstdError) as e:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
     if head.startswith(b"PAR1"):
         return "parquet"
@@ -109,9 +111,10 @@ def detect_format(path: Path) -> str:
     by_name = _format_from_name(path)
     if by_name == "parquet":
         raise InputError(f"{path}: not a Parquet file (no PAR1 magic)")
-    if not stripped:
-        return by_name or "ndjson"
-    return "csv"
+    if by_name is not None:
+        return by_name
+    first_line = stripped.split(b"\n", 1)[0]
+    return "csv" if b"," in first_line or b"\t" in first_line else "ndjson"
 
 
 def sha256_of(path: Path) -> str:
@@ -131,7 +134,7 @@ def plain_copy(path: Path, scratch: Path) -> Path:
     try:
         with open_decompressed(path) as src, open(out, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    except (OSError, EOFError, zstandard.ZstdError) as e:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot decompress: {e}") from None
     return out
 
@@ -153,5 +156,5 @@ def iter_line_blocks(path: Path, chunk_size: int = 4 << 20) -> Iterator[list[byt
                 yield [line[:-1] if line.endswith(b"\r") else line for line in lines]
             if tail:
                 yield [tail[:-1] if tail.endswith(b"\r") else tail]
-    except (OSError, EOFError, zstandard.ZstdError) as e:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None

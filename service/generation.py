@@ -1,0 +1,70 @@
+"""The generation being served, and the swap to a newer one.
+
+Readers take ``store.current`` once per request and use only that object, so
+a request never mixes two generations; a swap replaces the reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from indexer.schema import (
+    SCHEMA_VERSION,
+    Manifest,
+    current_generation_dir,
+    open_posts_index,
+    read_manifest,
+)
+
+log = logging.getLogger("hashtag_index.service")
+
+
+class GenerationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Generation:
+    path: Path
+    manifest: Manifest
+    index: tantivy.Index
+
+    @property
+    def id(self) -> str:
+        return self.manifest.generation
+
+
+def load_generation(path: Path) -> Generation:
+    manifest = read_manifest(path)
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise GenerationError(
+            f"generation {manifest.generation} has schema version {manifest.schema_version}, "
+            f"this service reads {SCHEMA_VERSION}: rebuild the index"
+        )
+    return Generation(path=path, manifest=manifest, index=open_posts_index(path))
+
+
+class GenerationStore:
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.current: Generation | None = None
+        self.last_error: str | None = None
+
+    def refresh(self) -> bool:
+        """Load the published generation if it is not the one served; True if it swapped."""
+        path = current_generation_dir(self.index_dir)
+        if path is None or (self.current is not None and self.current.path == path):
+            return False
+        try:
+            generation = load_generation(path)
+        except (GenerationError, OSError, ValueError) as e:
+            self.last_error = str(e)
+            log.error("cannot load generation %s: %s", path, e)
+            return False
+        self.current, self.last_error = generation, None
+        log.info("serving generation %s", generation.id)
+        return True

@@ -1,0 +1,30 @@
+"""Service settings: each has a name, a default and a sentence (documented in README)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("var/index")
+    """HASHTAG_INDEX_DIR: the index directory whose published generation is served."""
+    reload_seconds: float = 2.0
+    """HASHTAG_INDEX_RELOAD_SECONDS: how often to look for a newly published generation."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            index_dir=Path(env.get("HASHTAG_INDEX_DIR") or cls.index_dir),
+            reload_seconds=float(env.get("HASHTAG_INDEX_RELOAD_SECONDS") or cls.reload_seconds),
+        )
+
+
+SETTINGS_ENV = {
+    "index_dir": "HASHTAG_INDEX_DIR",
+    "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
+}

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.build import BuildOptions, BuildResult, build
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def post(i: int | str, text: str = "", **fields: Any) -> dict[str, Any]:
+    """A canonical post with defaults for the required fields."""
+    row: dict[str, Any] = {
+        "id": str(i),
+        "created_at": "2026-10-01T12:00:00Z",
+        "author": f"user{i}",
+        "text": text,
+    }
+    row.update(fields)
+    return row
+
+
+def write_ndjson(path: Path, rows: Iterable[dict[str, Any] | str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(row if isinstance(row, str) else json.dumps(row, ensure_ascii=False))
+            f.write("\n")
+    return path
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def run_build(index_dir: Path) -> Callable[..., BuildResult]:
+    def run(*inputs: Path | str, **options: Any) -> BuildResult:
+        return build(
+            [str(i) for i in inputs],
+            BuildOptions(index_dir=index_dir, **options),
+            now=NOW,
+        )
+
+    return run

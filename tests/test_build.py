@@ -1,0 +1,190 @@
+"""hashtag-index build: exact counts, dedup, rejects, tables, publication."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from indexer.build import BuildResult
+from indexer.errors import InputError
+from indexer.schema import (
+    POSTINGS_FILE,
+    POSTS_FILE,
+    REJECTS_FILE,
+    TAGS_FILE,
+    open_posts_index,
+    read_manifest,
+)
+from tests.conftest import post, write_ndjson
+
+Build = Callable[..., BuildResult]
+
+
+def test_counts_dedup_and_rejects_are_exact(
+    tmp_path: Path, run_build: Build, index_dir: Path
+) -> None:
+    first = write_ndjson(
+        tmp_path / "a.ndjson",
+        [
+            post(1, "Hello #Python", platform="x", likes=1),
+            post(2, "#python again", platform="x"),
+            "{broken json",
+            post(3, "no author") | {"author": None},
+            post(1, "Hello #Python, edited", platform="x", likes=7),  # later copy wins
+            post(1, "same id, other platform #Rust", platform="mastodon"),
+            "",
+        ],
+    )
+    second = write_ndjson(
+        tmp_path / "b.ndjson",
+        [
+            post(2, "#python final", platform="x", likes=2),  # replaces a.ndjson's copy
+            post(4, "naive time #go") | {"created_at": "2026-10-01T12:00:00"},
+            post(5, "#Go #go #GO", platform="x"),
+        ],
+    )
+    m = run_build(first, second).manifest
+    assert (m.read, m.rejected, m.duplicates, m.posts, m.tags) == (9, 3, 2, 4, 3)
+    assert [(s.rows, s.rejected) for s in m.sources] == [(6, 2), (3, 1)]
+
+    assert read_manifest(index_dir / "current") == m
+
+
+def test_later_copy_wins_everywhere(tmp_path: Path, run_build: Build) -> None:
+    dump = write_ndjson(
+        tmp_path / "a.ndjson",
+        [
+            post(1, "old text #old", platform="x", likes=1),
+            post(1, "new text #new", platform="x", likes=9),
+        ],
+    )
+    result = run_build(dump)
+    gen = result.generation_dir
+    posts = pl.read_parquet(gen / POSTS_FILE)
+    assert posts.select("uid", "likes", "tags").to_dicts() == [
+        {"uid": "x:1", "likes": 9, "tags": ["new"]}
+    ]
+    assert pl.read_parquet(gen / TAGS_FILE)["tag"].to_list() == ["new"]
+    index = open_posts_index(gen)
+    searcher = index.searcher()
+    assert searcher.num_docs == 1
+    assert searcher.search(index.parse_query("old", ["text"]), 10).count == 0
+    assert searcher.search(index.parse_query("new", ["text"]), 10).count == 1
+
+
+def test_rejects_file_names_source_line_and_reason(tmp_path: Path, run_build: Build) -> None:
+    dump = write_ndjson(
+        tmp_path / "a.ndjson",
+        [
+            post(1, "fine"),
+            "not json",
+            post(2, "x") | {"likes": "many"},
+            post(3, "x") | {"created_at": "yesterday"},
+            post(4, "x") | {"created_at": "2026-10-01 12:00:00"},
+            post(5, "x") | {"reposts": -1},
+        ],
+    )
+    gen = run_build(dump).generation_dir
+    rejects = [json.loads(line) for line in (gen / REJECTS_FILE).read_text().splitlines()]
+    assert [(r["source"], r["line"]) for r in rejects] == [(str(dump), n) for n in (2, 3, 4, 5, 6)]
+    reasons = [r["reason"] for r in rejects]
+    assert reasons[0].startswith("bad JSON")
+    assert "likes" in reasons[1]
+    assert reasons[2] == "bad timestamp in 'created_at': yesterday"
+    assert reasons[3] == "timestamp without time zone in 'created_at': 2026-10-01 12:00:00"
+    assert reasons[4] == "'reposts' is negative"
+    assert rejects[0]["raw"] == "not json"
+
+
+def test_tag_table_is_exact(tmp_path: Path, run_build: Build) -> None:
+    rows = [
+        post(1, "#Python", author="ann", platform="x", lang="en", likes=3, reposts=1),
+        post(2, "#python", author="ann", platform="x", lang="en", replies=2),
+        post(3, "#Python", author="bob", platform="bluesky", lang="de", quotes=4),
+        post(4, "#PYTHON #python", author="cy", platform="x", created_at="2026-10-03T00:00:00Z"),
+        post(5, "#Straße", author="dan", platform="mastodon", created_at="2026-09-30T23:00:00Z"),
+    ]
+    gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
+    tags = {r["tag"]: r for r in pl.read_parquet(gen / TAGS_FILE).to_dicts()}
+    py = tags["python"]
+    assert (py["display"], py["posts"], py["authors"], py["engagement"]) == ("Python", 4, 3, 10)
+    assert py["first_seen"].isoformat() == "2026-10-01T12:00:00+00:00"
+    assert py["last_seen"].isoformat() == "2026-10-03T00:00:00+00:00"
+    assert py["platforms"] == [{"name": "x", "posts": 3}, {"name": "bluesky", "posts": 1}]
+    assert py["langs"] == [
+        {"name": "en", "posts": 2},
+        {"name": "de", "posts": 1},
+        {"name": "und", "posts": 1},
+    ]
+    assert tags["strasse"]["display"] == "Straße"
+    postings = pl.read_parquet(gen / POSTINGS_FILE)
+    assert postings.filter(pl.col("tag") == "python").height == 4  # post 4 counts once
+
+
+def test_own_tag_list_wins_over_text(tmp_path: Path, run_build: Build) -> None:
+    rows = [
+        post(1, "text says #alpha", hashtags=["#Beta", "gamma"]),
+        post(2, "text says #alpha"),
+        post(3, "explicitly none #alpha", hashtags=[]),
+    ]
+    gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
+    posts = pl.read_parquet(gen / POSTS_FILE).sort("id")
+    assert posts["tags"].to_list() == [["beta", "gamma"], ["alpha"], []]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-10-01T12:00:00Z", "2026-10-01T12:00:00+00:00"),
+        ("2026-10-01T14:00:00+02:00", "2026-10-01T12:00:00+00:00"),
+        ("2026-10-01T06:30:00.250-05:30", "2026-10-01T12:00:00.250000+00:00"),
+        (1759320000, "2025-10-01T12:00:00+00:00"),
+        ("1759320000", "2025-10-01T12:00:00+00:00"),
+    ],
+)
+def test_timestamps_become_utc(
+    tmp_path: Path, run_build: Build, value: str | int, expected: str
+) -> None:
+    dump = write_ndjson(tmp_path / "a.ndjson", [post(1, "#t", created_at=value)])
+    gen = run_build(dump).generation_dir
+    assert pl.read_parquet(gen / POSTS_FILE)["created_at"][0].isoformat() == expected
+
+
+def test_missing_input_fails_and_publishes_nothing(
+    tmp_path: Path, run_build: Build, index_dir: Path
+) -> None:
+    good = write_ndjson(tmp_path / "a.ndjson", [post(1, "#a")])
+    first = run_build(good)
+    with pytest.raises(InputError, match="nope.ndjson: no such file"):
+        run_build(good, tmp_path / "nope.ndjson")
+    assert (index_dir / "current").resolve() == first.generation_dir
+    assert [p.name for p in (index_dir / "generations").iterdir()] == [first.generation_dir.name]
+
+
+def test_corrupt_compressed_file_is_a_clear_error(
+    tmp_path: Path, run_build: Build, index_dir: Path
+) -> None:
+    bad = tmp_path / "bad.ndjson.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbage that is not gzip")
+    with pytest.raises(InputError, match=r"bad\.ndjson\.gz"):
+        run_build(bad)
+    assert not (index_dir / "current").exists()
+    assert list((index_dir / "generations").iterdir()) == []
+
+
+def test_old_generations_are_pruned(tmp_path: Path, run_build: Build, index_dir: Path) -> None:
+    dump = write_ndjson(tmp_path / "a.ndjson", [post(1, "#a")])
+    results = [run_build(dump, keep=2) for _ in range(4)]
+    kept = sorted(p.name for p in (index_dir / "generations").iterdir())
+    assert kept == sorted(r.generation_dir.name for r in results[-2:])
+    assert (index_dir / "current").resolve() == results[-1].generation_dir
+
+
+def test_empty_input_builds_an_empty_generation(tmp_path: Path, run_build: Build) -> None:
+    dump = write_ndjson(tmp_path / "a.ndjson", ["", "not json"])
+    m = run_build(dump).manifest
+    assert (m.posts, m.tags, m.rejected, m.from_, m.to) == (0, 0, 1, None, None)
