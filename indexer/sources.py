@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import shutil
+import typing
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,10 +90,10 @@ def open_decompressed(path: Path) -> IO[bytes]:
     kind = compression_of(path)
     if kind == "gzip":
         raw.close()
-        return gzip.open(path, "rb")
+        return typing.cast(IO[bytes], gzip.open(path, "rb"))
     if kind == "zstd":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(reader, buffer_size=1 << 20)
     return raw
 
 

@@ -62,8 +62,9 @@ def generation_header(store: GenerationStore) -> Callable[[Message, Scope], Awai
         if message["type"] == "http.response.start":
             gen = store.current
             if gen is not None:
-                headers = message.setdefault("headers", [])
+                headers = list(message.get("headers", []))
                 headers.append((b"x-index-generation", gen.id.encode()))
+                message["headers"] = headers
 
     return before_send
 

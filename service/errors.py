@@ -9,6 +9,8 @@ Every error response (400, 404, 429, 500, 503) has the body::
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -52,9 +54,7 @@ def error_response(
     return Response(body, status_code=status)
 
 
-def handle_http_exception(
-    _: Request[object, object, object], exc: HTTPException
-) -> Response[ErrorResponse]:
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.detail, exc.parameter)
     if isinstance(exc, ValidationException):
@@ -68,7 +68,5 @@ def handle_http_exception(
     return error_response(exc.status_code, exc.detail)
 
 
-def handle_internal_error(
-    _: Request[object, object, object], exc: Exception
-) -> Response[ErrorResponse]:
+def handle_internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")

@@ -159,7 +159,7 @@ def test_missing_input_fails_and_publishes_nothing(
 ) -> None:
     good = write_ndjson(tmp_path / "a.ndjson", [post(1, "#a")])
     first = run_build(good)
-    with pytest.raises(InputError, match="nope.ndjson: no such file"):
+    with pytest.raises(InputError, match=r"nope\.ndjson: no such file"):
         run_build(good, tmp_path / "nope.ndjson")
     assert (index_dir / "current").resolve() == first.generation_dir
     assert [p.name for p in (index_dir / "generations").iterdir()] == [first.generation_dir.name]

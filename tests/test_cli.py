@@ -1,0 +1,120 @@
+"""The hashtag-index command as a user runs it: exit codes, one-line errors, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT, post, write_ndjson
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "indexer", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_build_then_info_json_gives_exact_counts(tmp_path: Path) -> None:
+    dump = write_ndjson(
+        tmp_path / "a.ndjson",
+        [post(1, "#a", platform="x"), post(1, "#a #b", platform="x"), "oops", post(2, "#b")],
+    )
+    index = tmp_path / "idx"
+    built = cli("build", str(dump), "--index", str(index))
+    assert built.returncode == 0, built.stderr
+    summary = built.stdout.strip().splitlines()
+    assert len(summary) == 1
+    assert "indexed 2 posts" in summary[0]
+    assert "1 duplicates, 1 rejected" in summary[0]
+    info = cli("info", "--json", env={"HASHTAG_INDEX_DIR": str(index)})
+    assert info.returncode == 0, info.stderr
+    manifest = json.loads(info.stdout)
+    assert {k: manifest[k] for k in ("posts", "tags", "read", "duplicates", "rejected")} == {
+        "posts": 2,
+        "tags": 2,
+        "read": 4,
+        "duplicates": 1,
+        "rejected": 1,
+    }
+    assert manifest["from"] == manifest["to"] == "2026-10-01T12:00:00Z"
+    assert manifest["sources"][0]["sha256"]
+
+
+def test_missing_file_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    result = cli("build", str(tmp_path / "missing.ndjson"), "--index", str(tmp_path / "idx"))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "missing.ndjson: no such file or directory" in result.stderr
+
+
+def test_info_without_index_says_what_to_do(tmp_path: Path) -> None:
+    result = cli("info", "--index", str(tmp_path / "empty"))
+    assert result.returncode == 1
+    assert "run 'hashtag-index build" in result.stderr
+
+
+def test_help_explains_every_option() -> None:
+    result = cli("build", "--help")
+    assert result.returncode == 0
+    for option in ("--index", "--format", "--platform", "--keep", "--quiet", "HASHTAG_INDEX_DIR"):
+        assert option in result.stdout or option in cli("--help").stdout
+
+
+def test_killed_build_leaves_the_published_generation_intact(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    small = write_ndjson(tmp_path / "small.ndjson", [post(1, "#kept")])
+    assert cli("build", str(small), "--index", str(index)).returncode == 0
+    published = (index / "current").resolve()
+    manifest_before = (published / "manifest.json").read_bytes()
+
+    big = write_ndjson(
+        tmp_path / "big.ndjson",
+        (post(i, f"post {i} #tag{i % 50} #common") for i in range(200_000)),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "build", str(big), "--index", str(index), "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        building = list((index / "generations").glob(".building-*/_spool/read/*.parquet"))
+        if building:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "build finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    assert (index / "current").resolve() == published
+    assert (published / "manifest.json").read_bytes() == manifest_before
+    info = cli("info", "--json", "--index", str(index))
+    assert json.loads(info.stdout)["posts"] == 1
+
+    # The next build needs no cleanup by hand: the dead process's lock is gone
+    # and its half-written directory is removed.
+    again = cli("build", str(small), "--index", str(index))
+    assert again.returncode == 0, again.stderr
+    assert not list((index / "generations").glob(".building-*"))
+
+
+def test_second_indexer_exits_with_a_clear_message(tmp_path: Path) -> None:
+    from indexer.publish import IndexDir
+
+    index = tmp_path / "idx"
+    dump = write_ndjson(tmp_path / "a.ndjson", [post(1, "#a")])
+    with IndexDir(index).lock():
+        result = cli("build", str(dump), "--index", str(index))
+    assert result.returncode == 1
+    assert f"another indexer (pid {os.getpid()}) is writing" in result.stderr

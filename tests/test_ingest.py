@@ -1,0 +1,132 @@
+"""Reading canonical dumps: NDJSON, CSV, Parquet; compressed; directories and globs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+import zstandard
+
+from indexer.build import BuildResult
+from indexer.errors import InputError
+from indexer.schema import POSTS_FILE, REJECTS_FILE
+from indexer.sources import detect_format, expand_inputs
+from tests.conftest import post, write_ndjson
+
+Build = Callable[..., BuildResult]
+
+ROWS = [
+    post(1, "first #Alpha", platform="x", likes=1, lang="en"),
+    post(2, "second #beta #Alpha", platform="bluesky", reposts=2),
+    post(3, "third, no tags", platform="mastodon", replies=3, quotes=4),
+]
+
+
+def _posts(result: BuildResult) -> list[dict[str, object]]:
+    frame = pl.read_parquet(result.generation_dir / POSTS_FILE).sort("uid")
+    return frame.select("uid", "author", "engagement", "tags").to_dicts()
+
+
+EXPECTED = [
+    {"uid": "bluesky:2", "author": "user2", "engagement": 2, "tags": ["beta", "alpha"]},
+    {"uid": "mastodon:3", "author": "user3", "engagement": 7, "tags": []},
+    {"uid": "x:1", "author": "user1", "engagement": 1, "tags": ["alpha"]},
+]
+
+
+def _write(path: Path, fmt: str) -> Path:
+    frame = pl.DataFrame(ROWS)
+    if fmt == "csv":
+        frame.write_csv(path)
+    elif fmt == "parquet":
+        frame.write_parquet(path)
+    else:
+        write_ndjson(path, ROWS)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv", "parquet"])
+@pytest.mark.parametrize("compression", ["", ".gz", ".zst"])
+def test_every_format_and_compression_gives_the_same_posts(
+    tmp_path: Path, run_build: Build, fmt: str, compression: str
+) -> None:
+    plain = _write(tmp_path / f"plain.{fmt}", fmt)
+    path = tmp_path / f"dump.{fmt}{compression}"
+    data = plain.read_bytes()
+    if compression == ".gz":
+        path.write_bytes(gzip.compress(data))
+    elif compression == ".zst":
+        path.write_bytes(zstandard.ZstdCompressor().compress(data))
+    else:
+        path = plain
+    result = run_build(path)
+    assert _posts(result) == EXPECTED
+    assert result.manifest.sources[0].format == fmt
+
+
+def test_format_is_detected_from_content_not_name(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.data", "ndjson")
+    b = _write(tmp_path / "b.data", "csv")
+    c = _write(tmp_path / "c.data", "parquet")
+    assert [detect_format(p) for p in (a, b, c)] == ["ndjson", "csv", "parquet"]
+
+
+def test_csv_rejects_name_the_line_and_keep_the_row(tmp_path: Path, run_build: Build) -> None:
+    path = tmp_path / "dump.csv"
+    path.write_text(
+        "id,created_at,author,text,likes,hashtags\n"
+        '1,2026-10-01T00:00:00Z,ann,"hello, world",5,"#Tag1 tag2"\n'
+        "2,2026-10-01T00:00:00Z,,no author,0,\n"
+        "3,2026-10-01T00:00:00Z,bob,x,lots,\n"
+        '4,2026-10-01T00:00:00Z,cy,"#FromText",0,\n'
+    )
+    result = run_build(path)
+    rejects = [json.loads(x) for x in (result.generation_dir / REJECTS_FILE).read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejects] == [
+        (3, "missing required field 'author'"),
+        (4, "'likes' is not an integer: lots"),
+    ]
+    assert json.loads(rejects[1]["raw"])["likes"] == "lots"
+    assert [p["tags"] for p in _posts(result)] == [["tag1", "tag2"], ["fromtext"]]
+
+
+def test_csv_without_required_column_is_a_clear_error(tmp_path: Path, run_build: Build) -> None:
+    path = tmp_path / "dump.csv"
+    path.write_text("id,created_at,text\n1,2026-10-01T00:00:00Z,hi\n")
+    with pytest.raises(InputError, match=r"dump\.csv: no column 'author'"):
+        run_build(path)
+
+
+def test_directories_and_globs_expand_in_sorted_order(tmp_path: Path) -> None:
+    for name in ("b.ndjson", "a.ndjson.gz", "sub/c.csv", "README.md", "notes.txt"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(b"")
+    found = expand_inputs([str(tmp_path / "in")])
+    assert [p.relative_to(tmp_path / "in").as_posix() for p in found] == [
+        "a.ndjson.gz",
+        "b.ndjson",
+        "sub/c.csv",
+    ]
+    globbed = expand_inputs([str(tmp_path / "in" / "*.ndjson*")])
+    assert [p.name for p in globbed] == ["a.ndjson.gz", "b.ndjson"]
+    with pytest.raises(InputError, match="no file matches"):
+        expand_inputs([str(tmp_path / "in" / "*.parquet")])
+
+
+def test_later_file_wins_across_formats(tmp_path: Path, run_build: Build) -> None:
+    first = write_ndjson(tmp_path / "1.ndjson", [post(1, "#old", platform="x")])
+    second = tmp_path / "2.csv"
+    pl.DataFrame([post(1, "#new", platform="x")]).write_csv(second)
+    result = run_build(first, second)
+    assert [p["tags"] for p in _posts(result)] == [["new"]]
+    assert result.manifest.duplicates == 1
+
+
+def test_platform_default_applies_to_rows_without_one(tmp_path: Path, run_build: Build) -> None:
+    dump = write_ndjson(tmp_path / "a.ndjson", [post(1, "#a"), post(2, "#b", platform="X")])
+    result = run_build(dump, platform="reddit")
+    assert [p["uid"] for p in _posts(result)] == ["reddit:1", "x:2"]
