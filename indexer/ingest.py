@@ -2,13 +2,14 @@
 
 Each reader yields frames of at most ``batch_rows`` rows with the canonical
 columns as read plus ``_line`` (1-based line in the file; for CSV the header
-is line 1, for Parquet the row number) and, for NDJSON, ``_raw``. Rows that
+is line 1, for Parquet the row number); NDJSON batches keep their lines. Rows that
 cannot even be decoded (bad JSON, a field of the wrong JSON type) come out
 as rejects at once; everything else is checked by :mod:`indexer.validate`.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,17 +54,25 @@ _RAW_SCHEMA: dict[str, pl.DataType] = {
     "replies": pl.Int64(),
     "quotes": pl.Int64(),
     "hashtags": pl.List(pl.String()),
-    "_raw": pl.String(),
 }
+_FRAME_SCHEMA = {k: v for k, v in _RAW_SCHEMA.items() if k != "_line"}
 
 
 @dataclass
 class RawBatch:
     rows: pl.DataFrame
-    """Canonical columns as read, plus ``_line`` (and ``_raw``)."""
+    """Canonical columns as read, plus ``_line``."""
     rejects: list[tuple[int, str, str]] = field(default_factory=list)
     """(line, reason, raw) of rows that could not be decoded."""
-    bytes_read: int = 0
+    lines: list[bytes] | None = None
+    """For line-based formats: the batch's physical lines, ``first_line`` first."""
+    first_line: int = 1
+
+    def raw(self, line: int) -> str | None:
+        """The row at ``line`` as read, if this format keeps it."""
+        if self.lines is None:
+            return None
+        return self.lines[line - self.first_line].decode("utf-8", "replace")
 
 
 def read_batches(path: Path, fmt: str, scratch: Path, batch_rows: int) -> Iterator[RawBatch]:
@@ -84,64 +93,70 @@ def _decode_error_reason(e: Exception) -> str:
     return f"bad JSON: {msg}"
 
 
-_decode_one = msgspec.json.Decoder(CanonicalRow).decode
-_decode_many = msgspec.json.Decoder(list[CanonicalRow]).decode
+_check_one = msgspec.json.Decoder(CanonicalRow).decode
+_check_many = msgspec.json.Decoder(list[CanonicalRow]).decode
 
 
 def _read_ndjson(path: Path, batch_rows: int) -> Iterator[RawBatch]:
+    """msgspec checks each line (a whole block at once when it is clean); polars builds frames."""
     line_no = 0
-    pending_lines: list[int] = []
-    pending_rows: list[CanonicalRow] = []
-    pending_raw: list[bytes] = []
+    lines: list[bytes] = []
+    first_line = 1
+    good: list[bytes] = []
+    good_numbers: list[int] = []
     rejects: list[tuple[int, str, str]] = []
-    nbytes = 0
 
     def flush() -> RawBatch:
-        nonlocal pending_lines, pending_rows, pending_raw, rejects, nbytes
-        cols: dict[str, list[object]] = {name: [] for name in _ROW_FIELDS}
-        for row in pending_rows:
-            for name in _ROW_FIELDS:
-                cols[name].append(getattr(row, name))
-        cols["id"] = [v if isinstance(v, str) else str(v) for v in cols["id"]]
-        cols["created_at"] = [v if isinstance(v, str) else repr(v) for v in cols["created_at"]]
-        frame = pl.DataFrame(
-            {
-                "_line": pending_lines,
-                **cols,
-                "_raw": [r.decode("utf-8", "replace") for r in pending_raw],
-            },
-            schema=_RAW_SCHEMA,
-        )
-        batch = RawBatch(frame, rejects, nbytes)
-        pending_lines, pending_rows, pending_raw, rejects, nbytes = [], [], [], [], 0
+        nonlocal lines, first_line, good, good_numbers, rejects
+        batch = RawBatch(_ndjson_frame(good, good_numbers), rejects, lines, first_line)
+        first_line += len(lines)
+        lines, good, good_numbers, rejects = [], [], [], []
         return batch
 
     for block in iter_line_blocks(path):
         start = line_no + 1
         line_no += len(block)
-        nbytes += sum(len(b) + 1 for b in block)
+        lines.extend(block)
         numbered = [(start + i, b) for i, b in enumerate(block) if b.strip()]
-        if not numbered:
-            continue
-        try:  # fast path: the whole block decodes at once
-            rows = _decode_many(b"[" + b",".join(b for _, b in numbered) + b"]")
-            pending_lines.extend(n for n, _ in numbered)
-            pending_rows.extend(rows)
-            pending_raw.extend(b for _, b in numbered)
+        try:  # fast path: the whole block checks at once
+            _check_many(b"[" + b",".join(b for _, b in numbered) + b"]")
+            good.extend(b for _, b in numbered)
+            good_numbers.extend(n for n, _ in numbered)
         except (msgspec.DecodeError, msgspec.ValidationError):
             for n, b in numbered:
                 try:
-                    row = _decode_one(b)
+                    _check_one(b)
                 except (msgspec.DecodeError, msgspec.ValidationError) as e:
                     rejects.append((n, _decode_error_reason(e), b.decode("utf-8", "replace")))
                     continue
-                pending_lines.append(n)
-                pending_rows.append(row)
-                pending_raw.append(b)
-        if len(pending_rows) >= batch_rows:
+                good.append(b)
+                good_numbers.append(n)
+        if len(good) >= batch_rows:
             yield flush()
-    if pending_rows or rejects or nbytes:
+    if good or rejects or lines:
         yield flush()
+
+
+def _ndjson_frame(good: list[bytes], numbers: list[int]) -> pl.DataFrame:
+    """A frame of lines msgspec accepted; polars parses them (Python only if polars balks)."""
+    line_col = pl.Series("_line", numbers, dtype=pl.Int64())
+    if not good:
+        return pl.DataFrame(schema=_RAW_SCHEMA)
+    try:
+        frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), schema=_FRAME_SCHEMA)
+    except pl.exceptions.PolarsError:
+        frame = _python_frame(good)
+    return frame.with_columns(line_col).select(list(_RAW_SCHEMA))
+
+
+def _python_frame(good: list[bytes]) -> pl.DataFrame:
+    cols: dict[str, list[object]] = {name: [] for name in _ROW_FIELDS}
+    for row in (_check_one(b) for b in good):
+        for name in _ROW_FIELDS:
+            cols[name].append(getattr(row, name))
+    cols["id"] = [v if isinstance(v, str) else str(v) for v in cols["id"]]
+    cols["created_at"] = [v if isinstance(v, str) else repr(v) for v in cols["created_at"]]
+    return pl.DataFrame(cols, schema=_FRAME_SCHEMA)
 
 
 def _read_tabular(path: Path, fmt: str, scratch: Path, batch_rows: int) -> Iterator[RawBatch]:

@@ -46,8 +46,7 @@ TEXT_ANALYZER = "folded"
 """Simple tokenizer, lowercase, ASCII folding: ``cafe`` finds ``café``."""
 
 # tantivy fields of the posts index.
-F_UID = "uid"  # "platform:id", raw, the identity used to delete/replace a post
-F_ID = "id"
+F_UID = "uid"  # "platform:id", raw, stored: the identity used to delete/replace a post
 F_PLATFORM = "platform"
 F_CREATED_AT = "created_at"
 F_AUTHOR = "author"
@@ -67,14 +66,19 @@ COOC_MAX_TAGS = 12
 
 
 def build_posts_schema() -> tantivy.Schema:
-    """The tantivy schema of the posts index."""
+    """The tantivy schema of the posts index.
+
+    A post's id is not a field of its own: ``uid`` is ``platform:id`` and
+    the platform is the part before the first colon.
+    """
     sb = tantivy.SchemaBuilder()
-    sb.add_text_field(F_UID, stored=False, tokenizer_name="raw", index_option="basic")
-    sb.add_text_field(F_ID, stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(F_UID, stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field(
         F_PLATFORM, stored=True, fast=True, tokenizer_name="raw", index_option="basic"
     )
-    sb.add_date_field(F_CREATED_AT, stored=True, indexed=True, fast=True)
+    # Fast only: range filters run on the fast field (Query.range_query's default),
+    # which measured ~15% faster to index than also keeping an inverted index.
+    sb.add_date_field(F_CREATED_AT, stored=True, indexed=False, fast=True)
     sb.add_text_field(F_AUTHOR, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field(F_TEXT, stored=True, tokenizer_name=TEXT_ANALYZER, index_option="position")
     sb.add_text_field(F_TAGS, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
@@ -145,6 +149,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     """created_at of the newest post."""
     sources: list[SourceInfo]
     seconds: float
+    """Wall time of the whole build."""
+    stage_seconds: dict[str, float] = msgspec.field(default_factory=dict)
+    """Wall time of each pass (read, dedup, index, rollups)."""
     parent: str | None = None
     """The generation this one was updated from (``update``), if any."""
 

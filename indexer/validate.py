@@ -3,9 +3,9 @@
 Input: a frame with the canonical columns as read (any may be missing or
 null; counts as integers or strings; ``hashtags`` as a list or, from CSV, a
 string), plus ``_line`` (the row's line in its source) and optionally
-``_raw`` (the row as read, for the rejects file).
-Output: the accepted posts in :data:`POST_COLUMNS` order, and the rejected
-rows as ``_line, reason, _raw``.
+Output: the accepted posts (:data:`POST_SCHEMA`), and the rejected rows as
+``_line, reason, _raw`` where ``_raw`` is the row's canonical fields as JSON
+(the caller may replace it with the line as read).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import polars as pl
 
 from indexer.schema import COUNT_FIELDS
 
+UNKNOWN_LANG = "und"
+"""BCP 47 'undetermined': the lang of posts that do not give one."""
 REQUIRED = ("id", "created_at", "author", "text")
 OPTIONAL_TEXT = ("platform", "lang")
 CANONICAL_FIELDS = (*REQUIRED, *OPTIONAL_TEXT, *COUNT_FIELDS, "hashtags")
@@ -58,10 +60,9 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
     for name in CANONICAL_FIELDS:
         if name not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String()).alias(name))
-    if "_raw" not in df.columns:
-        # Keep the row as read (its canonical fields) to explain a rejection.
-        present = [c for c in raw.columns if c in CANONICAL_FIELDS]
-        df = df.with_columns(_orig_row=pl.struct(present))
+    # Keep the row as read (its canonical fields) to explain a rejection.
+    present = [c for c in raw.columns if c in CANONICAL_FIELDS]
+    df = df.with_columns(_orig_row=pl.struct(present))
 
     # Normalise types, keeping the originals where a failure must be explained.
     stringy = {"id", "created_at", "author", "text", "platform", "lang"}
@@ -93,7 +94,9 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         platform=pl.when(pl.col("platform").is_null() | (pl.col("platform") == ""))
         .then(pl.lit(default_platform))
         .otherwise(pl.col("platform")),
-        lang=pl.when(pl.col("lang") == "").then(None).otherwise(pl.col("lang")),
+        lang=pl.when(pl.col("lang").is_null() | (pl.col("lang") == ""))
+        .then(pl.lit(UNKNOWN_LANG))
+        .otherwise(pl.col("lang")),
     )
 
     reasons: list[pl.Expr] = []
@@ -127,10 +130,10 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
     df = df.with_columns(reason=pl.coalesce(reasons))
 
     rejected = df.filter(pl.col("reason").is_not_null())
-    if "_orig_row" in rejected.columns:
-        rejected = rejected.with_columns(_raw=pl.col("_orig_row").struct.json_encode())
     rejected = rejected.select(
-        pl.col("_line").cast(pl.Int64()), "reason", pl.col("_raw").cast(pl.String())
+        pl.col("_line").cast(pl.Int64()),
+        "reason",
+        _raw=pl.col("_orig_row").struct.json_encode(),
     )
 
     ok = df.filter(pl.col("reason").is_null())
