@@ -1,22 +1,25 @@
 """``hashtag-index build``: inputs in, one exact, published generation out.
 
-Passes, each bounded in memory by the batch size (or by the number of
-distinct keys, never by the text):
+One streaming pass, then two short ones; memory is bounded by the batch size
+(or by the number of distinct keys, never by the text):
 
-1. read   each file in order, decode and validate rows (rejects to the rejects
-          file), take each post's tags, spool batches to Parquet with a global
-          sequence number ``_seq`` (later input = higher ``_seq``);
-2. dedup  find, per identity ``uid = platform:id``, the copies that lose to a
-          later one (only uids and sequence numbers are held in memory);
-3. index  stream the winners into tantivy and write per-batch posts, postings
-          and co-occurrence spools;
-4. rollup polars turns the spools into the generation's Parquet tables;
-5. publish write the manifest, swap ``current`` atomically, prune old ones.
+1. read+index  each file in order: decode and validate rows (rejects to the
+               rejects file), tag each post, number it with a global ``_seq``
+               (later input = higher ``_seq``), spool its table rows, and hand
+               its tantivy document to a feeder thread (tantivy indexes while
+               polars prepares the next batch);
+2. dedup       per identity ``uid = platform:id``, every copy but the one with
+               the highest ``_seq`` loses; losers are deleted from tantivy by
+               ``_seq`` before the one commit;
+3. rollups     polars turns the spools, minus the losers, into the tables;
+then the manifest is written and the generation published (indexer/publish.py).
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import tantivy
 
 from indexer import rollups
 from indexer.errors import IndexerError
@@ -33,6 +37,7 @@ from indexer.publish import DEFAULT_KEEP, IndexDir
 from indexer.rejects import RejectsWriter
 from indexer.schema import (
     COUNT_FIELDS,
+    F_SEQ,
     MANIFEST_FILE,
     REJECTS_FILE,
     SCHEMA_VERSION,
@@ -42,7 +47,7 @@ from indexer.schema import (
     open_posts_index,
 )
 from indexer.sources import detect_format, expand_inputs, sha256_of
-from indexer.tagging import post_tags, written_tags
+from indexer.tagging import post_tags
 from indexer.validate import validate
 
 SPOOL = "_spool"
@@ -106,7 +111,8 @@ def _build_into(
     progress: Progress,
 ) -> Manifest:
     spool = work / SPOOL
-    (spool / "read").mkdir(parents=True)
+    for sub in rollups.SPOOLS:
+        (spool / sub).mkdir(parents=True)
     stages: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -116,19 +122,26 @@ def _build_into(
         stages[name] = round(now_ - clock, 3)
         clock = now_
 
-    sources, read_rows, accepted = _read_all(files, options, work, spool, progress)
-    lap("read")
+    index = open_posts_index(work, create=True)
+    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
+    with TantivyFeeder(writer) as feeder:
+        sources, read_rows, accepted = _read_all(files, options, work, spool, feeder, progress)
+    lap("read+index")
 
     progress.stage("dedup")
-    losers = _losers(spool / "read")
+    losers = rollups.losers(spool)
     duplicates = losers.height
-    lap("dedup")
-
-    _index_all(work, spool, losers, options, accepted - duplicates, progress)
-    lap("index")
+    for seq in losers["_seq"]:
+        writer.delete_documents_by_term(F_SEQ, seq)
+    try:
+        writer.commit()
+        writer.wait_merging_threads()
+    except Exception as e:
+        raise IndexerError(f"tantivy commit failed: {e}") from e
+    lap("dedup+commit")
 
     progress.stage("rollups")
-    stats = rollups.write_all(spool, work)
+    stats = rollups.write_all(spool, work, losers)
     shutil.rmtree(spool)
     lap("rollups")
 
@@ -148,19 +161,71 @@ def _build_into(
         seconds=round(time.monotonic() - started, 3),
         stage_seconds=stages,
     )
-    if stats.posts != accepted - duplicates:
+    index.reload()
+    indexed = index.searcher().num_docs
+    if not stats.posts == indexed == accepted - duplicates:
         raise IndexerError(
-            f"internal error: {stats.posts} posts written, {accepted - duplicates} expected"
+            f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
+            f"{accepted - duplicates} expected"
         )
     (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
     return manifest
 
 
+class TantivyFeeder:
+    """Adds documents to the tantivy writer on a thread of its own, so that
+    polars can prepare the next batch meanwhile. A bounded queue keeps memory
+    flat; an error in the thread is raised in the caller at the next put or exit.
+    """
+
+    def __init__(self, writer: tantivy.IndexWriter, depth: int = 2) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tantivy-feeder", daemon=True)
+
+    def _run(self) -> None:
+        add_json = self._writer.add_json
+        while (docs := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain without work so the producer never blocks forever
+            try:
+                for doc in docs:
+                    add_json(doc)
+            except BaseException as e:
+                self._error = e
+
+    def put(self, docs: list[str]) -> None:
+        self._raise_if_failed()
+        self._queue.put(docs)
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise IndexerError(f"tantivy rejected a document: {self._error}") from self._error
+
+    def __enter__(self) -> TantivyFeeder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if exc_type is None:
+            self._raise_if_failed()
+
+
 def _read_all(
-    files: list[Path], options: BuildOptions, work: Path, spool: Path, progress: Progress
+    files: list[Path],
+    options: BuildOptions,
+    work: Path,
+    spool: Path,
+    feeder: TantivyFeeder,
+    progress: Progress,
 ) -> tuple[list[SourceInfo], int, int]:
+    """Read, validate and tag every row; spool the tables; feed tantivy. Returns
+    the sources, the rows read and the rows accepted (duplicates included)."""
     total_bytes = sum(f.stat().st_size for f in files)
-    progress.stage("read", total_bytes)
+    progress.stage("index", total_bytes)
     sources: list[SourceInfo] = []
     seq = 0
     chunk = 0
@@ -186,8 +251,15 @@ def _read_all(
                         _seq=pl.int_range(seq, seq + posts.height, dtype=pl.Int64())
                     )
                     seq += posts.height
-                    posts = posts.with_columns(hashtags=written_tags(posts))
-                    posts.write_parquet(spool / "read" / f"{chunk:06d}.parquet", compression="lz4")
+                    tags = post_tags(posts)
+                    keys = tags.group_by("_seq", maintain_order=True).agg(
+                        pl.col("tag").alias("tags")
+                    )
+                    posts = posts.join(
+                        keys, on="_seq", how="left", maintain_order="left"
+                    ).with_columns(pl.col("tags").fill_null([]))
+                    feeder.put(tantivy_json_lines(posts))
+                    rollups.write_batch(posts, tags, spool, f"{chunk:06d}.parquet")
                     chunk += 1
                 progress.update(done_bytes, read_rows + rows)
             done_bytes += path.stat().st_size
@@ -206,24 +278,6 @@ def _read_all(
     return sources, read_rows, seq
 
 
-def _losers(read_spool: Path) -> pl.DataFrame:
-    """``_seq`` of every accepted row that a later copy of the same uid replaces."""
-    if not any(read_spool.iterdir()):
-        return pl.DataFrame(schema={"_seq": pl.Int64()})
-    keys = pl.scan_parquet(read_spool / "*.parquet").select("uid", "_seq")
-    dup = (
-        keys.group_by("uid")
-        .agg(pl.col("_seq").max().alias("_win"), pl.len().alias("_n"))
-        .filter(pl.col("_n") > 1)
-    )
-    return (
-        keys.join(dup, on="uid")
-        .filter(pl.col("_seq") != pl.col("_win"))
-        .select("_seq")
-        .collect(engine="streaming")
-    )
-
-
 _DOC_COLUMNS = (
     "uid",
     "platform",
@@ -234,6 +288,7 @@ _DOC_COLUMNS = (
     *COUNT_FIELDS,
     "engagement",
     "tags",
+    "_seq",
 )
 
 
@@ -248,40 +303,3 @@ def tantivy_json_lines(posts: pl.DataFrame) -> list[str]:
         pl.col("created_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
     )
     return frame.write_ndjson().splitlines()
-
-
-def _index_all(
-    work: Path,
-    spool: Path,
-    losers: pl.DataFrame,
-    options: BuildOptions,
-    expected: int,
-    progress: Progress,
-) -> None:
-    progress.stage("index", expected)
-    index = open_posts_index(work, create=True)
-    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
-    for sub in ("posts", "postings", "cooc"):
-        (spool / sub).mkdir()
-    done = 0
-    add_json = writer.add_json
-    for path in sorted((spool / "read").glob("*.parquet")):
-        posts = pl.read_parquet(path)
-        if losers.height:
-            posts = posts.join(losers, on="_seq", how="anti", maintain_order="left")
-        tags = post_tags(posts)
-        keys = tags.group_by("_seq", maintain_order=True).agg(pl.col("tag").alias("tags"))
-        posts = posts.join(keys, on="_seq", how="left", maintain_order="left").with_columns(
-            pl.col("tags").fill_null([])
-        )
-        name = path.name
-        rollups.write_batch(posts, tags, spool, name)
-        for doc in tantivy_json_lines(posts):
-            add_json(doc)
-        done += posts.height
-        progress.update(done, done)
-    try:
-        writer.commit()
-        writer.wait_merging_threads()
-    except Exception as e:
-        raise IndexerError(f"tantivy commit failed: {e}") from e

@@ -48,12 +48,18 @@ class Stats:
     last: datetime | None
 
 
+SPOOLS = ("posts", "postings", "cooc")
+
+
 def write_batch(posts: pl.DataFrame, tags: pl.DataFrame, spool: Path, name: str) -> None:
-    """Spool one batch of deduplicated posts (with ``tags`` keys) and their post_tags rows."""
-    posts.select(POST_COLUMNS).write_parquet(spool / "posts" / name, compression="lz4")
+    """Spool one batch of posts (with ``tags`` keys and ``_seq``) and their post_tags rows.
+
+    Rows keep ``_seq`` so that copies replaced by a later one can be left out
+    at the end (:func:`losers`)."""
+    posts.select(*POST_COLUMNS, "_seq").write_parquet(spool / "posts" / name, compression="lz4")
     postings = tags.join(
         posts.select("_seq", *POSTING_COLUMNS[2:]), on="_seq", how="inner", maintain_order="left"
-    ).select(POSTING_COLUMNS)
+    ).select(*POSTING_COLUMNS, "_seq")
     postings.write_parquet(spool / "postings" / name, compression="lz4")
     ranked = tags.with_columns(_r=pl.int_range(pl.len()).over("_seq")).filter(
         pl.col("_r") < COOC_MAX_TAGS
@@ -62,36 +68,56 @@ def write_batch(posts: pl.DataFrame, tags: pl.DataFrame, spool: Path, name: str)
         ranked.select("_seq", "tag")
         .join(ranked.select("_seq", other="tag"), on="_seq")
         .filter(pl.col("tag") != pl.col("other"))
-        .group_by("tag", "other")
-        .agg(co_posts=pl.len().cast(pl.Int64()))
     )
     pairs.write_parquet(spool / "cooc" / name, compression="lz4")
 
 
-def write_all(spool: Path, out: Path) -> Stats:
-    """Turn the spools into the generation's tables; returns what the manifest needs."""
-    posts_glob = spool / "posts" / "*.parquet"
+def losers(spool: Path) -> pl.DataFrame:
+    """``_seq`` of every spooled post that a later copy of the same uid replaces."""
+    if not any((spool / "posts").iterdir()):
+        return pl.DataFrame(schema={"_seq": pl.Int64()})
+    keys = pl.scan_parquet(spool / "posts" / "*.parquet").select("uid", "_seq")
+    dup = (
+        keys.group_by("uid")
+        .agg(pl.col("_seq").max().alias("_win"), pl.len().alias("_n"))
+        .filter(pl.col("_n") > 1)
+    )
+    return (
+        keys.join(dup, on="uid")
+        .filter(pl.col("_seq") != pl.col("_win"))
+        .select("_seq")
+        .sort("_seq")
+        .collect(engine="streaming")
+    )
+
+
+def write_all(spool: Path, out: Path, losers: pl.DataFrame) -> Stats:
+    """Turn the spools, minus the losers, into the generation's tables."""
     if not any((spool / "posts").iterdir()):
         _empty_tables(out)
         return Stats(posts=0, tags=0, first=None, last=None)
 
-    posts = pl.scan_parquet(posts_glob)
-    posts.sort("created_at").sink_parquet(out / POSTS_FILE, compression="zstd")
+    def scan(name: str) -> pl.LazyFrame:
+        frame = pl.scan_parquet(spool / name / "*.parquet")
+        if losers.height:
+            frame = frame.join(losers.lazy(), on="_seq", how="anti")
+        return frame.drop("_seq")
+
+    posts = scan("posts")
+    posts.sink_parquet(out / POSTS_FILE, compression="zstd")
     span = pl.scan_parquet(out / POSTS_FILE).select(
         n=pl.len(), first=pl.col("created_at").min(), last=pl.col("created_at").max()
     )
     n, first, last = span.collect().row(0)
 
-    postings = pl.scan_parquet(spool / "postings" / "*.parquet")
-    postings.sort("tag", "created_at").sink_parquet(
+    scan("postings").sort("tag", "created_at").sink_parquet(
         out / POSTINGS_FILE, compression="zstd", row_group_size=256_000
     )
     tags = _tag_table(pl.scan_parquet(out / POSTINGS_FILE))
     tags.sink_parquet(out / TAGS_FILE, compression="zstd")
 
-    pl.scan_parquet(spool / "cooc" / "*.parquet").group_by("tag", "other").agg(
-        pl.col("co_posts").sum()
-    ).sort("tag", "co_posts", "other", descending=[False, True, False]).sink_parquet(
+    cooc = scan("cooc").group_by("tag", "other").agg(co_posts=pl.len().cast(pl.Int64()))
+    cooc.sort("tag", "co_posts", "other", descending=[False, True, False]).sink_parquet(
         out / COOC_FILE, compression="zstd"
     )
     n_tags = pl.scan_parquet(out / TAGS_FILE).select(pl.len()).collect().item()

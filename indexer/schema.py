@@ -58,6 +58,7 @@ F_REPOSTS = "reposts"
 F_REPLIES = "replies"
 F_QUOTES = "quotes"
 F_ENGAGEMENT = "engagement"
+F_SEQ = "_seq"  # i64, indexed only: the build's row sequence, to delete replaced copies
 COUNT_FIELDS = (F_LIKES, F_REPOSTS, F_REPLIES, F_QUOTES)
 
 # Maximum number of tag keys of one post that enter co-occurrence pairs
@@ -85,6 +86,7 @@ def build_posts_schema() -> tantivy.Schema:
     sb.add_text_field(F_LANG, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     for name in (*COUNT_FIELDS, F_ENGAGEMENT):
         sb.add_integer_field(name, stored=True, indexed=False, fast=True)
+    sb.add_integer_field(F_SEQ, stored=False, indexed=True, fast=False)
     return sb.build()
 
 

@@ -89,7 +89,7 @@ def test_killed_build_leaves_the_published_generation_intact(tmp_path: Path) -> 
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        building = list((index / "generations").glob(".building-*/_spool/read/*.parquet"))
+        building = list((index / "generations").glob(".building-*/_spool/posts/*.parquet"))
         if building:
             break
         time.sleep(0.01)

@@ -1,0 +1,822 @@
+"""Hashtag extraction with twitter-text's rules, and tag keys.
+
+The scalar functions follow twitter-text's ``extractHashtagsWithIndices`` (the JS reference
+implementation, whose conformance cases are in ``tests/fixtures/twitter-text``) rule by rule:
+
+* a tag starts with ``#`` or ``＃`` at the start of the text, after U+FE0E / U+FE0F, or after a
+  code point that is neither a *tag character* nor ``&`` (so ``&#39;`` is no tag);
+* the sign must not be followed by U+FE0F or U+20E3 (the keycap emoji ``#️⃣``);
+* the tag is the whole run of tag characters after the sign: letters and marks (Unicode ``L*``,
+  ``M*``), decimal digits (``Nd``), and twitter-text's joiners (``_``, ZWNJ, ZWJ, U+A67E, U+05BE,
+  U+05F3, U+05F4, U+FF5E, U+301C, U+309B, U+309C, U+30A0, U+30FB, U+3003, U+0F0B, U+0F0C,
+  U+00B7); it must hold at least one letter or mark (``#2026`` is no tag);
+* a run followed by ``#``, ``＃`` or ``://`` is no tag (and is consumed, as the JS regex does);
+* a tag that overlaps a URL (twitter-text's own URL extraction, e.g. ``example.com/#frag``) is
+  dropped.
+
+The character classes are built once from :mod:`unicodedata` (the Unicode version of this
+Python), and the same classes feed the vectorised polars path, so the batch functions agree with
+the scalar ones exactly. twitter-text's regexes are case-insensitive (``/i``); that adds nothing
+to the tag classes (checked in the tests) and is emulated for the URL classes and TLDs.
+
+Indices are code points (Python string indices), ``[start, end)`` from the sign to the tag end.
+
+A *tag key* (the unit of every count) is :func:`tag_key`: NFKC, then full case folding.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+__all__ = [
+    "extract_hashtags",
+    "extract_hashtags_batch",
+    "extract_hashtags_with_indices",
+    "is_valid_hashtag",
+    "needs_slow_path",
+    "tag_key",
+    "tag_keys_batch",
+    "tag_pairs",
+    "tag_pairs_batch",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Character sets (sets of code points) and their rendering as regex classes.
+
+_HASH_SIGNS = "#＃"
+# twitter-text's hashtagSpecialChars: joiners and punctuation allowed inside a tag.
+_SPECIAL = "_\u200c\u200d\ua67e\u05be\u05f3\u05f4\uff5e\u301c\u309b\u309c\u30a0\u30fb\u3003\u0f0b"
+_SPECIAL += "\u0f0c\xb7"
+_VARIATION = (0xFE0E, 0xFE0F)  # a tag may start right after these (emoji styles)
+_NO_TAG_AFTER_SIGN = (0xFE0F, 0x20E3)  # "#" + these is the keycap emoji
+
+Ranges = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive code point ranges
+
+
+def _ranges(cps: Iterable[int]) -> Ranges:
+    out: list[tuple[int, int]] = []
+    for cp in sorted(set(cps)):
+        if out and out[-1][1] == cp - 1:
+            out[-1] = (out[-1][0], cp)
+        else:
+            out.append((cp, cp))
+    return tuple(out)
+
+
+def _union(*parts: Iterable[tuple[int, int]]) -> Ranges:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(r for part in parts for r in part):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return tuple(out)
+
+
+def _without(ranges: Ranges, cps: Iterable[int]) -> Ranges:
+    out = list(ranges)
+    for cp in cps:
+        for i, (a, b) in enumerate(out):
+            if a <= cp <= b:
+                out[i : i + 1] = [r for r in ((a, cp - 1), (cp + 1, b)) if r[0] <= r[1]]
+                break
+    return tuple(out)
+
+
+# Planes 4-13 have no characters, and planes 15-16 are private use (checked in the tests).
+_SCANNED_PLANES = (range(0x40000), range(0xE0000, 0xF0000))
+
+
+def _category_ranges() -> tuple[Ranges, Ranges]:
+    """(letters and marks, decimal digits) of this Python's Unicode data."""
+    kinds: dict[str, str] = defaultdict(lambda: ".")
+    kinds.update(dict.fromkeys(("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me"), "a"), Nd="d")
+    alpha: list[tuple[int, int]] = []
+    digits: list[tuple[int, int]] = []
+    for plane in _SCANNED_PLANES:
+        codes = "".join(map(kinds.__getitem__, map(unicodedata.category, map(chr, plane))))
+        first = plane.start
+        alpha += ((first + m.start(), first + m.end() - 1) for m in re.finditer("a+", codes))
+        digits += ((first + m.start(), first + m.end() - 1) for m in re.finditer("d+", codes))
+    return tuple(alpha), tuple(digits)
+
+
+# Letters and marks (a tag needs one), and the other tag characters: decimal digits and
+# twitter-text's joiners. Tag characters are both.
+_ALPHA, _DIGITS = _category_ranges()
+_NON_ALPHA = _union(_DIGITS, _ranges(map(ord, _SPECIAL)))
+_ALNUM = _union(_ALPHA, _NON_ALPHA)
+
+
+def _py_char(cp: int) -> str:
+    return chr(cp) if chr(cp).isalnum() and cp < 0x80 else f"\\U{cp:08x}"
+
+
+def _rs_char(cp: int) -> str:
+    return chr(cp) if chr(cp).isalnum() and cp < 0x80 else f"\\x{{{cp:X}}}"
+
+
+def _py_class(ranges: Ranges, negate: bool = False) -> str:
+    """A Python regex class. One with astral ranges is split in two (BMP | astral): ``re`` checks
+    astral ranges one by one after its BMP bitmap, which made every BMP miss slow."""
+    bmp = tuple((a, min(b, 0xFFFF)) for a, b in ranges if a <= 0xFFFF)
+    astral = tuple((max(a, 0x10000), b) for a, b in ranges if b > 0xFFFF)
+    if astral and not negate:
+        return f"(?:{_py_set(bmp)}|(?={_py_set(((0x10000, 0x10FFFF),))}){_py_set(astral)})"
+    return _py_set(ranges, negate)
+
+
+def _py_set(ranges: Ranges, negate: bool = False) -> str:
+    body = "".join(_py_char(a) if a == b else f"{_py_char(a)}-{_py_char(b)}" for a, b in ranges)
+    return f"[{'^' if negate else ''}{body}]"
+
+
+def _rs_class(ranges: Ranges, negate: bool = False) -> str:
+    body = "".join(_rs_char(a) if a == b else f"{_rs_char(a)}-{_rs_char(b)}" for a, b in ranges)
+    return f"[{'^' if negate else ''}{body}]"
+
+
+_TAG_FIRST = _without(_ALNUM, _NO_TAG_AFTER_SIGN)
+
+# ---------------------------------------------------------------------------------------------
+# Scalar extraction.
+
+# A sign, not followed by U+FE0F / U+20E3, and the run of tag characters after it.
+_SIGN_RUN_RE = re.compile(
+    f"[{_HASH_SIGNS}](?!{_py_class(_ranges(_NO_TAG_AFTER_SIGN))})({_py_class(_ALNUM)}+)"
+)
+_DROP_SPECIALS = str.maketrans(dict.fromkeys(map(ord, _SPECIAL)))
+_ASCII_BOUNDARY = frozenset(
+    chr(cp) for cp in range(0x80) if not (chr(cp).isalnum() or chr(cp) in "_&")
+)
+
+
+def _is_boundary(ch: str) -> bool:
+    """May a tag's sign follow ``ch``? Anything but a tag character or "&" (U+FE0E/U+FE0F may)."""
+    if ch < "\x80":
+        return ch in _ASCII_BOUNDARY
+    if ch in "\ufe0e\ufe0f":
+        return True
+    if ch in _SPECIAL:
+        return False
+    category = unicodedata.category(ch)
+    return category[0] not in "LM" and category not in ("Nd", "Cs")
+
+
+def _has_letter_or_mark(run: str) -> bool:
+    """Whether a run of tag characters holds a letter or mark (not only digits and joiners)."""
+    rest = run.translate(_DROP_SPECIALS)
+    return bool(rest) and not rest.isdecimal()  # isdecimal: every character is Nd
+
+
+_NOT_AFTER_TAG = ("#", "＃", "://")
+# twitter-text's spaces: no URL contains one.
+_JS_SPACES = frozenset(
+    [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, 0x180E, *range(0x2000, 0x200B), 0x2028]
+) | frozenset([0x2029, 0x202F, 0x205F, 0x3000])
+# Runs of characters between twitter-text spaces (no URL spans a space).
+_RUN_RE = re.compile(f"{_py_class(_ranges(_JS_SPACES), negate=True)}+")
+
+
+def _runs_near_urls(text: str) -> list[tuple[int, int]]:
+    """The runs (between spaces) of ``text`` in which a URL could cover a sign.
+
+    Such a run holds ``://`` before a sign, or a dot, then a ``/`` or ``?``, then the sign ``#``
+    (a domain, then a path or query). Only there can a URL remove a tag: URLs hold no spaces.
+    """
+    if "://" not in text and ("." not in text or ("/" not in text and "?" not in text)):
+        return []
+    runs = []
+    for m in _RUN_RE.finditer(text):
+        run = m.group()
+        if "#" not in run and "＃" not in run:
+            continue
+        proto = run.find("://")
+        dot = run.find(".")
+        cut = [i for i in (run.find("/", dot), run.find("?", dot)) if i >= 0] if dot >= 0 else []
+        if (proto >= 0 and ("#" in run[proto:] or "＃" in run[proto:])) or (
+            cut and "#" in run[min(cut) :]
+        ):
+            runs.append(m.span())
+    return runs
+
+
+def extract_hashtags_with_indices(text: str) -> list[tuple[str, int, int]]:
+    """The hashtags of ``text`` as ``(tag, start, end)``, in order of appearance.
+
+    ``tag`` is the tag as written, without its ``#``/``＃``; ``start``/``end`` are code-point
+    indices of the sign and of the end of the tag (``text[start:end] == "#" + tag`` up to the
+    sign's width). Same result as twitter-text's ``extractHashtagsWithIndices``.
+    """
+    if "#" not in text and "＃" not in text:
+        return []
+    tags: list[tuple[str, int, int]] = []
+    # twitter-text's regex consumes (boundary char, sign, run); a sign whose boundary char was
+    # consumed by the previous match, accepted or not, starts no tag.
+    consumed = 0
+    for m in _SIGN_RUN_RE.finditer(text):
+        sign = m.start()
+        if sign and (sign - 1 < consumed or not _is_boundary(text[sign - 1])):
+            continue
+        tag = m.group(1)
+        if not _has_letter_or_mark(tag):
+            continue  # no match here (nothing consumed), and none can start inside the run
+        consumed = end = m.end()
+        if text.startswith(_NOT_AFTER_TAG, end):
+            continue  # consumed but rejected, like the JS callback does
+        tags.append((tag, sign, end))
+    if tags:
+        for start, end in _runs_near_urls(text):
+            # URLs are found run by run: none spans a space, so none reaches another run.
+            run_tags = [tag for tag in tags if start <= tag[1] < end]
+            kept = _drop_tags_overlapping_urls(run_tags, _url_spans(text, start, end))
+            if len(kept) < len(run_tags):
+                tags = [tag for tag in tags if not start <= tag[1] < end or tag in kept]
+    return tags
+
+
+def extract_hashtags(text: str) -> list[str]:
+    """The hashtags of ``text`` as written (without the sign), in order of appearance.
+
+    Exactly twitter-text's ``extractHashtags``: ``extract_hashtags("a #Python #1 &#39;")``
+    is ``["Python"]``.
+    """
+    return [tag for tag, _, _ in extract_hashtags_with_indices(text)]
+
+
+def is_valid_hashtag(text: str) -> bool:
+    """Whether ``text`` is exactly one hashtag, sign included (twitter-text ``isValidHashtag``)."""
+    if not text:
+        return False
+    tags = extract_hashtags(text)
+    return len(tags) == 1 and tags[0] == text[1:]
+
+
+def _drop_tags_overlapping_urls(
+    tags: list[tuple[str, int, int]], urls: list[list[int]]
+) -> list[tuple[str, int, int]]:
+    """twitter-text's removeOverlappingEntities over tags and URLs, keeping the tags."""
+    if not urls:
+        return tags
+    # Stable sort by start, tags before URLs on a tie (they were concatenated first).
+    entities: list[tuple[int, int, tuple[str, int, int] | None]] = [
+        (start, end, tag) for tag in tags for start, end in [(tag[1], tag[2])]
+    ]
+    entities += [(start, end, None) for start, end in urls]
+    entities.sort(key=lambda e: e[0])
+    kept: list[tuple[str, int, int]] = []
+    prev_end = entities[0][1]
+    if entities[0][2] is not None:
+        kept.append(entities[0][2])
+    for start, end, tag in entities[1:]:
+        if prev_end > start:
+            continue  # overlaps the last kept entity: removed
+        prev_end = end
+        if tag is not None:
+            kept.append(tag)
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------
+# twitter-text's URL extraction (extractUrlsWithIndices), only to drop tags inside URLs.
+# Its regex is case-insensitive in the JS sense: a character matches a class when some member
+# has the same JS canonical form (toUpperCase, if that is one character and does not turn a
+# non-ASCII character into an ASCII one).
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Top-level domains as twitter-text knows them (its tld_lib: IANA's root zone list), in its
+# order, which matters where one IDN TLD is a prefix of another.
+_GTLDS = _words(
+    "삼성 닷컴 닷넷 香格里拉 餐厅 食品 飞利浦 電訊盈科 集团 通販 购物 谷歌 诺基亚 "
+    "联通 网络 网站 网店 网址 组织机构 移动 珠宝 点看 游戏 淡马锡 机构 書籍 时尚 "
+    "新闻 政府 政务 招聘 手表 手机 我爱你 慈善 微博 广东 工行 家電 娱乐 天主教 大拿 "
+    "大众汽车 在线 嘉里大酒店 嘉里 商标 商店 商城 公益 公司 八卦 健康 信息 佛山 企业 "
+    "中文网 中信 世界 ポイント ファッション セール ストア コム グーグル クラウド "
+    "みんな คอม संगठन नेट कॉम همراه موقع موبايلي كوم كاثوليك عرب شبكة بيتك بازار "
+    "العليان ارامكو اتصالات ابوظبي קום сайт рус орг онлайн москва ком католик дети "  # noqa: RUF001
+    "zuerich zone zippo zip zero zara zappos yun youtube you yokohama yoga yodobashi "
+    "yandex yamaxun yahoo yachts xyz xxx xperia xin xihuan xfinity xerox xbox wtf "
+    "wtc wow world works work woodside wolterskluwer wme winners wine windows win "
+    "williamhill wiki wien whoswho weir weibo wedding wed website weber webcam "
+    "weatherchannel weather watches watch warman wanggou wang walter walmart wales "
+    "vuelos voyage voto voting vote volvo volkswagen vodka vlaanderen vivo viva "
+    "vistaprint vista vision visa virgin vip vin villas viking vig video viajes vet "
+    "versicherung vermögensberatung vermögensberater verisign ventures vegas "
+    "vanguard vana vacations ups uol uno university unicom uconnect ubs ubank tvs "
+    "tushu tunes tui tube trv trust travelersinsurance travelers travelchannel "
+    "travel training trading trade toys toyota town tours total toshiba toray top "
+    "tools tokyo today tmall tkmaxx tjx tjmaxx tirol tires tips tiffany tienda "
+    "tickets tiaa theatre theater thd teva tennis temasek telefonica telecity tel "
+    "technology tech team tdk tci taxi tax tattoo tatar tatamotors target taobao "
+    "talk taipei tab systems symantec sydney swiss swiftcover swatch suzuki surgery "
+    "surf support supply supplies sucks style study studio stream store storage "
+    "stockholm stcgroup stc statoil statefarm statebank starhub star staples stada "
+    "srt srl spreadbetting spot sport spiegel space soy sony song solutions solar "
+    "sohu software softbank social soccer sncf smile smart sling skype sky skin ski "
+    "site singles sina silk shriram showtime show shouji shopping shop shoes shiksha "
+    "shia shell shaw sharp shangrila sfr sexy sex sew seven ses services sener "
+    "select seek security secure seat search scot scor scjohnson science schwarz "
+    "schule school scholarships schmidt schaeffler scb sca sbs sbi saxo save sas "
+    "sarl sapo sap sanofi sandvikcoromant sandvik samsung samsclub salon sale sakura "
+    "safety safe saarland ryukyu rwe run ruhr rugby rsvp room rogers rodeo rocks "
+    "rocher rmit rip rio ril rightathome ricoh richardli rich rexroth reviews review "
+    "restaurant rest republican report repair rentals rent ren reliance reit reisen "
+    "reise rehab redumbrella redstone red recipes realty realtor realestate read "
+    "raid radio racing qvc quest quebec qpon pwc pub prudential pru protection "
+    "property properties promo progressive prof productions prod pro prime press "
+    "praxi pramerica post porn politie poker pohl pnc plus plumbing playstation play "
+    "place pizza pioneer pink ping pin pid pictures pictet pics piaget physio photos "
+    "photography photo phone philips phd pharmacy pfizer pet pccw pay passagens "
+    "party parts partners pars paris panerai panasonic pamperedchef page ovh ott "
+    "otsuka osaka origins orientexpress organic org orange oracle open ooo "
+    "onyourside online onl ong one omega ollo oldnavy olayangroup olayan okinawa "
+    "office off observer obi nyc ntt nrw nra nowtv nowruz now norton "
+    "northwesternmutual nokia nissay nissan ninja nikon nike nico nhk ngo nfl nexus "
+    "nextdirect next news newholland new neustar network netflix netbank net nec nba "
+    "navy natura nationwide name nagoya nadex nab mutuelle mutual museum mtr mtpc "
+    "mtn msd movistar movie mov motorcycles moto moscow mortgage mormon mopar "
+    "montblanc monster money monash mom moi moe moda mobily mobile mobi mma mls mlb "
+    "mitsubishi mit mint mini mil microsoft miami metlife merckmsd meo menu men "
+    "memorial meme melbourne meet media med mckinsey mcdonalds mcd mba mattel "
+    "maserati marshalls marriott markets marketing market map mango management man "
+    "makeup maison maif madrid macys luxury luxe lupin lundbeck ltda ltd "
+    "lplfinancial lpl love lotto lotte london lol loft locus locker loans loan llp "
+    "llc lixil living live lipsy link linde lincoln limo limited lilly like lighting "
+    "lifestyle lifeinsurance life lidl liaison lgbt lexus lego legal lefrak leclerc "
+    "lease lds lawyer law latrobe latino lat lasalle lanxess landrover land lancome "
+    "lancia lancaster lamer lamborghini ladbrokes lacaixa kyoto kuokgroup kred krd "
+    "kpn kpmg kosher komatsu koeln kiwi kitchen kindle kinder kim kia kfh "
+    "kerryproperties kerrylogistics kerryhotels kddi kaufen juniper juegos jprs "
+    "jpmorgan joy jot joburg jobs jnj jmp jll jlc jio jewelry jetzt jeep jcp jcb "
+    "java jaguar iwc iveco itv itau istanbul ist ismaili iselect irish ipiranga "
+    "investments intuit international intel int insure insurance institute ink ing "
+    "info infiniti industries inc immobilien immo imdb imamat ikano iinet ifm ieee "
+    "icu ice icbc ibm hyundai hyatt hughes htc hsbc how house hotmail hotels hoteles "
+    "hot hosting host hospital horse honeywell honda homesense homes homegoods "
+    "homedepot holiday holdings hockey hkt hiv hitachi hisamitsu hiphop hgtv hermes "
+    "here helsinki help healthcare health hdfcbank hdfc hbo haus hangout hamburg "
+    "hair guru guitars guide guge gucci guardian group grocery gripe green gratis "
+    "graphics grainger gov got gop google goog goodyear goodhands goo golf goldpoint "
+    "gold godaddy gmx gmo gmbh gmail globo global gle glass glade giving gives gifts "
+    "gift ggee george genting gent gea gdn gbiz gay garden gap games game gallup "
+    "gallo gallery gal fyi futbol furniture fund fun fujixerox fujitsu ftr frontier "
+    "frontdoor frogans frl fresenius free fox foundation forum forsale forex ford "
+    "football foodnetwork food foo fly flsmidth flowers florist flir flights flickr "
+    "fitness fit fishing fish firmdale firestone fire financial finance final film "
+    "fido fidelity fiat ferrero ferrari feedback fedex fast fashion farmers farm "
+    "fans fan family faith fairwinds fail fage extraspace express exposed expert "
+    "exchange everbank events eus eurovision etisalat esurance estate esq erni "
+    "ericsson equipment epson epost enterprises engineering engineer energy emerck "
+    "email education edu edeka eco eat earth dvr dvag durban dupont duns dunlop duck "
+    "dubai dtv drive download dot doosan domains doha dog dodge doctor docs dnp diy "
+    "dish discover discount directory direct digital diet diamonds dhl dev design "
+    "desi dentist dental democrat delta deloitte dell delivery degree deals dealer "
+    "deal dds dclk day datsun dating date data dance dad dabur cyou cymru cuisinella "
+    "csc cruises cruise crs crown cricket creditunion creditcard credit cpa courses "
+    "coupons coupon country corsica coop cool cookingchannel cooking contractors "
+    "contact consulting construction condos comsec computer compare company "
+    "community commbank comcast com cologne college coffee codes coach clubmed club "
+    "cloud clothing clinique clinic click cleaning claims cityeats city citic citi "
+    "citadel cisco circle cipriani church chrysler chrome christmas chloe chintai "
+    "cheap chat chase charity channel chanel cfd cfa cern ceo center ceb cbs cbre "
+    "cbn cba catholic catering cat casino cash caseih case casa cartier cars careers "
+    "career care cards caravan car capitalone capital capetown canon cancerresearch "
+    "camp camera cam calvinklein call cal cafe cab bzh buzz buy business builders "
+    "build bugatti budapest brussels brother broker broadway bridgestone bradesco "
+    "box boutique bot boston bostik bosch boots booking book boo bond bom bofa "
+    "boehringer boats bnpparibas bnl bmw bms blue bloomberg blog blockbuster blanco "
+    "blackfriday black biz bio bingo bing bike bid bible bharti bet bestbuy best "
+    "berlin bentley beer beauty beats bcn bcg bbva bbt bbc bayern bauhaus basketball "
+    "baseball bargains barefoot barclays barclaycard barcelona bar bank band "
+    "bananarepublic banamex baidu baby azure axa aws avianca autos auto author "
+    "auspost audio audible audi auction attorney athleta associates asia asda arte "
+    "art arpa army archi aramco arab aquarelle apple app apartments aol anz anquan "
+    "android analytics amsterdam amica amfam amex americanfamily americanexpress "
+    "alstom alsace ally allstate allfinanz alipay alibaba alfaromeo akdn airtel "
+    "airforce airbus aigo aig agency agakhan africa afl afamilycompany aetna aero "
+    "aeg adult ads adac actor active aco accountants accountant accenture academy "
+    "abudhabi abogado able abc abbvie abbott abb abarth aarp aaa onion "
+)
+
+_CCTLDS = _words(
+    "한국 香港 澳門 新加坡 台灣 台湾 中國 中国 გე ລາວ ไทย ලංකා ഭാരതം ಭಾರತ భారత్ "
+    "சிங்கப்பூர் இலங்கை இந்தியா ଭାରତ ભારત ਭਾਰਤ ভাৰত ভারত বাংলা भारोत भारतम् भारत ڀارت "
+    "پاکستان موريتانيا مليسيا مصر قطر فلسطين عمان عراق سورية سودان تونس بھارت بارت "
+    "ایران امارات المغرب السعودية الجزائر البحرين الاردن հայ қаз укр срб рф мон мкд "  # noqa: RUF001
+    "ею бел бг ευ ελ zw zm za yt ye ws wf vu vn vi vg ve vc va uz uy us um uk ug ua "  # noqa: RUF001
+    "tz tw tv tt tr tp to tn tm tl tk tj th tg tf td tc sz sy sx sv su st ss sr so "
+    "sn sm sl sk sj si sh sg se sd sc sb sa rw ru rs ro re qa py pw pt ps pr pn pm "
+    "pl pk ph pg pf pe pa om nz nu nr np no nl ni ng nf ne nc na mz my mx mw mv mu "
+    "mt ms mr mq mp mo mn mm ml mk mh mg mf me md mc ma ly lv lu lt ls lr lk li lc "
+    "lb la kz ky kw kr kp kn km ki kh kg ke jp jo jm je it is ir iq io in im il ie "
+    "id hu ht hr hn hm hk gy gw gu gt gs gr gq gp gn gm gl gi gh gg gf ge gd gb ga "
+    "fr fo fm fk fj fi eu et es er eh eg ee ec dz do dm dk dj de cz cy cx cw cv cu "
+    "cr co cn cm cl ck ci ch cg cf cd cc ca bz by bw bv bt bs br bq bo bn bm bl bj "
+    "bi bh bg bf be bd bb ba az ax aw au at as ar aq ao an am al ai ag af ae ad ac "
+)
+
+
+def _js_canon(cp: int) -> int:
+    upper = chr(cp).upper()
+    if len(upper) != 1 or (cp >= 0x80 and ord(upper) < 0x80):
+        return cp
+    return ord(upper)
+
+
+@functools.cache
+def _js_canon_inverse() -> dict[int, tuple[int, ...]]:
+    """JS canonical form -> the other code points that have it. A non-unicode JS regex works on
+    UTF-16 code units, so only BMP characters have case there."""
+    inverse: dict[int, list[int]] = {}
+    for cp in range(0x10000):
+        canon = _js_canon(cp)
+        if canon != cp:
+            inverse.setdefault(canon, []).append(cp)
+    return {k: tuple(v) for k, v in inverse.items()}
+
+
+def _js_ci(cps: Iterable[int]) -> set[int]:
+    """The code points a JS ``/i`` class with members ``cps`` matches."""
+    inverse = _js_canon_inverse()
+    out = set(cps)
+    for canon in {_js_canon(cp) for cp in out}:
+        if _js_canon(canon) == canon:
+            out.add(canon)
+        out.update(inverse.get(canon, ()))
+    return out
+
+
+def _ci_class(members: str | Iterable[int], negate: bool = False) -> str:
+    cps = map(ord, members) if isinstance(members, str) else members
+    return _py_class(_ranges(_js_ci(cps)), negate)
+
+
+def _ci_literal(text: str) -> str:
+    out = []
+    for ch in text:
+        cps = _js_ci([ord(ch)])
+        out.append(re.escape(ch) if len(cps) == 1 else _py_class(_ranges(cps)))
+    return "".join(out)
+
+
+def _ci_trie(words: list[str]) -> str:
+    """``(?:w1|w2|...)`` (case-insensitive, JS sense) as a trie, which ``re`` runs far faster.
+
+    Among words that match at one place (prefixes of one another) an alternation takes the
+    first listed; the trie takes the longest first. That is the same as long as no word is
+    listed before a longer word it is a prefix of, and the branches of a trie node match
+    different characters: both true of twitter-text's TLD lists (else: the plain alternation).
+    """
+    flat = f"(?:{'|'.join(map(_ci_literal, words))})"
+    for i, word in enumerate(words):
+        if any(later.startswith(word) and later != word for later in words[i + 1 :]):
+            return flat
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str | None:
+        chars = [_js_ci([ord(ch)]) for ch in node if ch]
+        if sum(map(len, chars)) != len(set().union(*chars)):
+            return None  # two branches can match the same character
+        branches = []
+        for ch, child in node.items():
+            if ch:
+                rest = pattern(child)
+                if rest is None:
+                    return None
+                branches.append(_ci_literal(ch) + rest)
+        if "" in node:
+            branches.append("")  # the word ending here: after every longer one
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return pattern(trie) or flat
+
+
+def _span(a: int, b: int) -> range:
+    return range(a, b + 1)
+
+
+_LATIN_ACCENTS = [
+    *_span(0xC0, 0xD6), *_span(0xD8, 0xF6), *_span(0xF8, 0x24F), 0x253, 0x254, 0x256, 0x257,
+    0x259, 0x25B, 0x263, 0x268, 0x26F, 0x272, 0x289, 0x28B, 0x2BB, *_span(0x300, 0x36F),
+    *_span(0x1E00, 0x1EFF),
+]  # fmt: skip
+_CYRILLIC = list(_span(0x400, 0x4FF))
+_ASCII_ALNUM = [*_span(ord("a"), ord("z")), *_span(ord("0"), ord("9"))]
+_INVALID_CHARS = [0xFFFE, 0xFEFF, 0xFFFF]
+_DIRECTIONAL_MARKS = [*_span(0x202A, 0x202E), 0x061C, 0x200E, 0x200F, *_span(0x2066, 0x2069)]
+_PUNCT = "!'#%&()*+,\\-./:;<=>?@[]^_{|}~$"
+
+
+@dataclass(frozen=True)
+class _UrlRegexes:
+    url: re.Pattern[str]
+    ascii_domain: re.Pattern[str]
+    tco: re.Pattern[str]
+
+
+@functools.cache
+def _url_regexes() -> _UrlRegexes:
+    domain_char = _ci_class(
+        [*map(ord, _PUNCT), *_JS_SPACES, *_INVALID_CHARS, *_DIRECTIONAL_MARKS], negate=True
+    )
+    subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
+    domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
+    tld_end = f"(?={_ci_class([*_ASCII_ALNUM, *map(ord, '@+-')], negate=True)}|\\Z)"
+    gtld = f"(?:{_ci_trie(_GTLDS)}{tld_end})"
+    cctld = f"(?:{_ci_trie(_CCTLDS)}{tld_end})"
+    punycode = f"(?:{_ci_literal('xn--')}{_ci_class([ord('-'), *_ASCII_ALNUM])}+)"
+    domain = f"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|{punycode}))"
+
+    path_char = _ci_class(
+        [*_ASCII_ALNUM, *_CYRILLIC, *map(ord, "!*';:=+,.$/%#[]-\u2013_~@|&"), *_LATIN_ACCENTS]
+    )
+    parens = f"\\((?:{path_char}+|(?:{path_char}*\\({path_char}+\\){path_char}*))\\)"
+    path_end = (
+        f"(?:{_ci_class([*_ASCII_ALNUM, *_CYRILLIC, *map(ord, '+-=_#/'), *_LATIN_ACCENTS])}"
+        f"|(?:{parens}))"
+    )
+    path = f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
+    query_char = _ci_class([*_ASCII_ALNUM, *map(ord, "!?*'@();:&=+$/%#[]-_.,~|")])
+    query_end = _ci_class([*_ASCII_ALNUM, *map(ord, "-_&=#/")])
+    preceding = _ci_class(
+        [*_ASCII_ALNUM, *map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZ@\uff20$#\uff03"), *_INVALID_CHARS],
+        negate=True,
+    )
+    protocol = f"{_ci_literal('http')}{_ci_literal('s')}?://"
+    url = (
+        f"((?:{preceding}|{_ci_class(_DIRECTIONAL_MARKS)}|^))"  # 1: the character before
+        f"(({protocol})?"  # 2: the URL, 3: the protocol
+        f"({domain})"  # 4: the domain
+        f"(?::[0-9]+)?"
+        f"(/{path}*)?"  # 5: the path
+        f"(?:\\?{query_char}*{query_end})?)"
+    )
+    ascii_domain_char = _ci_class([ord("-"), *_ASCII_ALNUM, *_LATIN_ACCENTS])
+    return _UrlRegexes(
+        url=re.compile(url),
+        ascii_domain=re.compile(f"(?:(?:{ascii_domain_char}+)\\.)+(?:{gtld}|{cctld}|{punycode})"),
+        tco=re.compile(
+            f"{protocol}{_ci_literal('t.co')}/({_ci_class(_ASCII_ALNUM)}+)"
+            f"(?:\\?{query_char}*{query_end})?"
+        ),
+    )
+
+
+_MAX_URL_LENGTH = 4096
+_MAX_TCO_SLUG_LENGTH = 40
+_MAX_DOMAIN_LABEL_LENGTH = 63
+_DOMAIN_SEPARATORS_RE = re.compile("[.\u3002\uff0e\uff61]")
+
+
+def _utf16_len(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _punycode_label(label: str) -> str:
+    """punycode.js ``toASCII`` of one label (no nameprep, no lower-casing)."""
+    parts = []
+    for part in _DOMAIN_SEPARATORS_RE.split(label):
+        if any(ord(ch) > 0x7E for ch in part):
+            try:
+                part = "xn--" + part.encode("punycode").decode("ascii")
+            except UnicodeError:  # pragma: no cover - lone surrogates
+                part = "xn--" + part
+        parts.append(part)
+    return ".".join(parts)
+
+
+def _is_valid_url(url: str, protocol: str, domain: str) -> bool:
+    """twitter-text's isValidUrl: DNS label lengths and the URL length limit."""
+    if domain.startswith("xn--") and _url_regexes().ascii_domain.search(domain) is None:
+        return False
+    for label in domain.split("."):
+        if not 1 <= len(_punycode_label(label)) <= _MAX_DOMAIN_LABEL_LENGTH:
+            return False
+    return _utf16_len(protocol) + _utf16_len(url) <= _MAX_URL_LENGTH
+
+
+def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]:
+    """``[start, end]`` of each URL twitter-text's extractUrlsWithIndices finds in ``text``.
+
+    With ``lo``/``hi`` (the bounds of a run between spaces), only the URLs in ``text[lo:hi]``:
+    the same ones as in the whole text, since no URL spans a space.
+    """
+    stop = len(text) if hi is None else hi
+    if "." not in text[lo:stop]:
+        return []
+    rx = _url_regexes()
+    spans: list[list[int]] = []
+    pos = max(lo - 1, 0)  # the space before the run may be a URL's preceding character
+    while (m := rx.url.search(text, pos, stop)) is not None:
+        pos = end = m.end()
+        before, url, protocol, domain = m.group(1), m.group(2), m.group(3), m.group(4)
+        path = m.group(5) or ""
+        start = end - len(url)
+        if not _is_valid_url(url, protocol or "https://", domain):
+            continue
+        if protocol:
+            tco = rx.tco.match(url)
+            if tco is not None:
+                if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
+                    continue
+                end = start + len(tco.group(0))
+            spans.append([start, end])
+            continue
+        if before and before in "-_./":
+            continue  # no URL without protocol right after these
+        last: list[int] | None = None
+        ascii_end = 0
+        for am in rx.ascii_domain.finditer(domain):
+            ascii_domain = am.group(0)
+            ascii_start = domain.find(ascii_domain, ascii_end)
+            ascii_end = ascii_start + len(ascii_domain)
+            last = [start + ascii_start, start + ascii_end]
+            spans.append(last)
+        if last is not None and path:
+            last[1] = end  # the last ASCII domain takes the path (and query) with it
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectorised extraction (polars): the same character classes, in Rust regex syntax.
+#
+# A row takes the fast path unless one of these occurs in it (_RS_SLOW, a superset of the
+# cases below; such rows go through extract_hashtags):
+#   * a sign right after a tag character or "&" (no tag starts there, and a rejected run before
+#     it may have consumed its boundary character);
+#   * a run after a sign that ends in U+FE0E/U+FE0F right before a sign, or a sign ... "://"
+#     without white space (twitter-text rejects runs followed by a sign or "://");
+#   * a sign that a URL could cover: "://" or a dot, then a "/" or "?", then "#", all in one
+#     run without white space.
+# In the other rows every sign may start a tag and no match is rejected, so the tags are the
+# matches of: sign, then a run of tag characters that holds a letter or mark and does not start
+# with U+FE0F/U+20E3. As a regular expression (no look-around needed), with L = letters and marks
+# and N = the other tag characters: sign (L' | N+ L) (L | N)*, where L' = L - {FE0F, 20E3}.
+
+_RS_SIGN = f"[{_HASH_SIGNS}]"
+_RS_TAG = (
+    f"{_RS_SIGN}(?:{_rs_class(_without(_ALPHA, _NO_TAG_AFTER_SIGN))}"
+    f"|{_rs_class(_NON_ALPHA)}+{_rs_class(_ALPHA)}){_rs_class(_ALNUM)}*"
+)
+_RS_SLOW = "|".join(
+    [
+        f"{_rs_class(_union(_without(_ALNUM, _VARIATION), _ranges([ord('&')])))}{_RS_SIGN}",
+        f"{_RS_SIGN}[^{_HASH_SIGNS}\\s]*[\\x{{FE0E}}\\x{{FE0F}}]{_RS_SIGN}",
+        f"{_RS_SIGN}[^{_HASH_SIGNS}\\s]*://",
+        f"://\\S*{_RS_SIGN}",
+        "\\.\\S*[/?]\\S*#",
+    ]
+)
+_STRING_LIST = pl.List(pl.String)
+
+
+def needs_slow_path(texts: pl.Series) -> pl.Series:
+    """Boolean mask of the rows :func:`extract_hashtags_batch` hands to Python (nulls: false)."""
+    return texts.cast(pl.String).fill_null("").str.contains(_RS_SLOW).rename(texts.name)
+
+
+def _replace_rows(base: pl.Series, rows: pl.Series, values: pl.Series) -> pl.Series:
+    """``base`` with ``base[rows[k]] = values[k]`` (``Series.scatter`` does not take lists)."""
+    n = len(base)
+    positions = pl.int_range(0, n, dtype=pl.UInt32, eager=True).scatter(
+        rows, pl.int_range(n, n + len(rows), dtype=pl.UInt32, eager=True)
+    )
+    # One chunk: a gather across chunks is several times slower.
+    return pl.concat([base, values.cast(base.dtype)], rechunk=True).gather(positions)
+
+
+def _fast_path(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(tags by the fast path, whether the row needs the slow path) for non-null texts."""
+    tags = texts.str.extract_all(_RS_TAG).list.eval(pl.element().str.slice(1))
+    return tags, texts.str.contains(_RS_SLOW)
+
+
+# polars runs one string expression on one thread; large batches are split over a few.
+_PARALLEL_MIN_ROWS = 50_000
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="extract")
+
+
+def _workers() -> int:
+    return max(1, min(pl.thread_pool_size(), 8))
+
+
+def extract_hashtags_batch(texts: pl.Series) -> pl.Series:
+    """``List[String]`` series: element ``i`` is ``extract_hashtags(texts[i])`` exactly.
+
+    A null text gives an empty list. Rows are decided with polars regexes (on a few threads for
+    large series); the few the fast path cannot decide (see :func:`needs_slow_path`) go through
+    :func:`extract_hashtags`.
+    """
+    texts = texts.cast(pl.String).fill_null("")
+    n, workers = len(texts), _workers()
+    if n >= _PARALLEL_MIN_ROWS and workers > 1:
+        step = -(-n // workers)
+        parts = list(_pool().map(_fast_path, [texts.slice(i, step) for i in range(0, n, step)]))
+        tags = pl.concat([part[0] for part in parts], rechunk=True)
+        slow = pl.concat([part[1] for part in parts], rechunk=True)
+    else:
+        tags, slow = _fast_path(texts)
+    if slow.any():
+        rows = slow.arg_true()
+        slow_tags = [extract_hashtags(t) for t in texts.gather(rows).to_list()]
+        tags = _replace_rows(tags, rows, pl.Series(slow_tags, dtype=_STRING_LIST))
+    return tags.cast(_STRING_LIST).rename(texts.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tag keys.
+
+
+def tag_key(tag: str) -> str:
+    """The tag key of a tag as written (no sign): NFKC, then full case folding."""
+    return unicodedata.normalize("NFKC", tag).casefold()
+
+
+def tag_pairs(tags: Iterable[str]) -> list[tuple[str, str]]:
+    """``(key, written)`` per distinct key of ``tags``, first spelling kept, in order."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        seen.setdefault(tag_key(tag), tag)
+    return list(seen.items())
+
+
+_PAIR = pl.Struct({"key": pl.String, "written": pl.String})
+
+
+def _keyed(tags: pl.Series) -> tuple[pl.Series, pl.Expr]:
+    """The tag lists without null rows or null tags, and the expression (over ``pl.element()``
+    in ``list.eval``) that maps a tag as written to its key.
+
+    Keys come from a table over the distinct tags: ``str.to_lowercase`` for ASCII ones (for
+    ASCII the same as NFKC + casefold) and Python's :func:`tag_key` for the others, so the
+    Python work scales with distinct non-ASCII tags, not with occurrences.
+    """
+    tags = tags.cast(_STRING_LIST).fill_null([])
+    flat = tags.explode(empty_as_null=False, keep_nulls=False)
+    if flat.null_count():
+        tags, flat = tags.list.drop_nulls(), flat.drop_nulls()
+    distinct = flat.unique()
+    ascii_only = distinct.str.len_bytes() == distinct.str.len_chars()
+    ascii_tags, other_tags = distinct.filter(ascii_only), distinct.filter(~ascii_only)
+    old = pl.concat([ascii_tags, other_tags])
+    new = pl.concat(
+        [
+            ascii_tags.str.to_lowercase(),
+            pl.Series([tag_key(t) for t in other_tags.to_list()], dtype=pl.String),
+        ]
+    )
+    return tags, pl.element().replace_strict(old, new, return_dtype=pl.String)
+
+
+def tag_keys_batch(tags: pl.Series) -> pl.Series:
+    """Per row of a ``List[String]`` of tags as written: its distinct tag keys (``List[String]``).
+
+    Keys (:func:`tag_key`) in order of first appearance, duplicates within a row removed (a
+    post counts once per key: ``["Python", "python"]`` -> ``["python"]``). Null rows give an
+    empty list, null tags are skipped. Aligned with :func:`tag_pairs_batch`, whose ``written``
+    field gives each key's first spelling in the row.
+    """
+    tags, key = _keyed(tags)
+    return tags.list.eval(key).list.unique(maintain_order=True).cast(_STRING_LIST)
+
+
+def tag_pairs_batch(tags: pl.Series) -> pl.Series:
+    """Per row of a ``List[String]`` of tags as written: ``List[Struct{key, written}]``.
+
+    One struct per distinct tag key in the row, in order of first appearance (the keys are
+    exactly :func:`tag_keys_batch`'s); ``written`` is the key's first spelling in the row, for
+    the display form. Row ``i`` equals :func:`tag_pairs` of row ``i`` (null tags skipped).
+    """
+    tags, key = _keyed(tags)
+    keys = tags.list.eval(key)
+    pairs = tags.list.eval(pl.struct(key.alias("key"), pl.element().alias("written")))
+    repeated = keys.list.n_unique() < keys.list.len()
+    if repeated.any():  # only those rows need the (slow, per-row) first-occurrence filter
+        rows = repeated.arg_true()
+        firsts = pairs.gather(rows).list.eval(
+            pl.element().filter(pl.element().struct.field("key").is_first_distinct())
+        )
+        pairs = _replace_rows(pairs, rows, firsts)
+    return pairs.cast(pl.List(_PAIR)).rename(tags.name)
