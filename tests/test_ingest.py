@@ -85,7 +85,9 @@ def test_csv_rejects_name_the_line_and_keep_the_row(tmp_path: Path, run_build: B
         '4,2026-10-01T00:00:00Z,cy,"#FromText",0,\n'
     )
     result = run_build(path)
-    rejects = [json.loads(x) for x in (result.generation_dir / REJECTS_FILE).read_text().splitlines()]
+    rejects = [
+        json.loads(x) for x in (result.generation_dir / REJECTS_FILE).read_text().splitlines()
+    ]
     assert [(r["line"], r["reason"]) for r in rejects] == [
         (3, "missing required field 'author'"),
         (4, "'likes' is not an integer: lots"),

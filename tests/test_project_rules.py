@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from service.settings import SETTINGS_ENV, Settings
 from tests.conftest import ROOT
@@ -48,5 +47,3 @@ def test_bundled_sample_exists() -> None:
     sample = ROOT / "data" / "sample"
     assert sample.is_dir()
     assert any(p.is_file() for p in sample.iterdir())
-
-

@@ -1,0 +1,340 @@
+# ruff: noqa: RUF001  (the test texts are full of look-alike characters on purpose)
+"""Hashtag extraction: twitter-text conformance, X's own entities on real tweets, batch == scalar.
+
+Fixtures (copied with their licences, see each folder's SOURCE.md):
+- ``fixtures/twitter-text``: twitter-text's conformance cases (hashtags and URLs).
+- ``fixtures/real``: real tweets as the X API v1.1 and v2 sent them, with X's ``entities``.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer import extract as ex
+from indexer.extract import (
+    extract_hashtags,
+    extract_hashtags_batch,
+    extract_hashtags_with_indices,
+    is_valid_hashtag,
+    needs_slow_path,
+    tag_key,
+    tag_keys_batch,
+    tag_pairs,
+    tag_pairs_batch,
+)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CASES: dict[str, list[dict[str, Any]]] = json.loads(
+    (FIXTURES / "twitter-text" / "hashtag_cases.json").read_text(encoding="utf-8")
+)
+URL_CASES: dict[str, list[dict[str, Any]]] = json.loads(
+    (FIXTURES / "twitter-text" / "url_cases.json").read_text(encoding="utf-8")
+)
+
+
+def _cases(*sections: str) -> list[Any]:
+    return [
+        pytest.param(case, id=f"{section}: {case['description']}")
+        for section in sections
+        for case in CASES[section]
+    ]
+
+
+# --- twitter-text conformance ----------------------------------------------------------------
+
+
+def test_all_hashtag_conformance_cases_are_here() -> None:
+    sections = ("hashtags", "hashtags_from_astral", "hashtags_with_indices")
+    assert sum(len(CASES[s]) for s in sections) == 76
+    assert len(CASES["validate_hashtags"]) == 7
+
+
+@pytest.mark.parametrize("case", _cases("hashtags", "hashtags_from_astral"))
+def test_conformance_hashtags(case: dict[str, Any]) -> None:
+    assert extract_hashtags(case["text"]) == case["expected"]
+
+
+@pytest.mark.parametrize("case", _cases("hashtags_with_indices"))
+def test_conformance_hashtags_with_indices(case: dict[str, Any]) -> None:
+    expected = [(e["hashtag"], *e["indices"]) for e in case["expected"]]
+    assert extract_hashtags_with_indices(case["text"]) == expected
+    assert extract_hashtags(case["text"]) == [e["hashtag"] for e in case["expected"]]
+
+
+@pytest.mark.parametrize("case", _cases("validate_hashtags"))
+def test_conformance_validate_hashtags(case: dict[str, Any]) -> None:
+    assert is_valid_hashtag(case["text"]) is case["expected"]
+
+
+def _url_cases() -> list[Any]:
+    return [
+        pytest.param(section, case, id=f"{section}: {case['description']}")
+        for section, cases in URL_CASES.items()
+        for case in cases
+    ]
+
+
+@pytest.mark.parametrize(("section", "case"), _url_cases())
+def test_conformance_urls(section: str, case: dict[str, Any]) -> None:
+    """The URL extraction behind "a tag inside a URL is no tag" follows twitter-text too."""
+    spans = ex._url_spans(case["text"])
+    found = [case["text"][a:b] for a, b in spans]
+    if case["expected"] and isinstance(case["expected"][0], dict):
+        assert found == [e["url"] for e in case["expected"]]
+        assert spans == [e["indices"] for e in case["expected"]]
+    else:
+        assert found == case["expected"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see example.com/a,#tag ok", []),  # in the URL's path
+        ("see example.com/a #tag ok", ["tag"]),
+        ("https://t.co/abc?x=1#tag", []),
+        ("http://★＃tag.com x", []),  # the domain of a URL with protocol may hold a "＃"
+        ("#éfoo.com/a,#tag", ["éfoo", "tag"]),  # that URL lost to the first tag, so #tag stays
+        ("a.b/#x", ["x"]),  # "b" is no TLD
+        ("&#39; &#tag #&tag", []),
+        ("#a#b ##c #d＃e #f://g", ["c"]),
+        # keycap "#️⃣" is no tag; U+20E3 is a mark, so "1⃣" is one; a tag may follow U+FE0F
+        ("#\ufe0f\u20e3 #1\u20e3 x\ufe0f#tag", ["1\u20e3", "tag"]),
+        ("#a\ufe0f#b", []),  # "a\ufe0f" is rejected (a sign follows) and consumed: no "b"
+        ("#_ #1_2 #١٢ #a١", ["a١"]),
+    ],
+)
+def test_edge_cases(text: str, expected: list[str]) -> None:
+    assert extract_hashtags(text) == expected
+    assert extract_hashtags_batch(pl.Series([text])).to_list() == [expected]
+
+
+def test_case_insensitive_js_regex_adds_nothing_to_the_tag_classes() -> None:
+    """twitter-text's hashtag regex has the /i flag; under JS case folding the classes are
+    closed already, so plain Unicode categories are exact."""
+    for ranges in (ex._ALPHA, ex._ALNUM):
+        members = {cp for a, b in ranges for cp in range(a, b + 1)}
+        assert ex._js_ci(members) == members
+
+
+def test_unscanned_planes_hold_no_tag_characters() -> None:
+    for cp in [*range(0x40000, 0xE0000), *range(0xF0000, 0x110000)]:
+        assert unicodedata.category(chr(cp)) in ("Cn", "Co")
+
+
+# --- real tweets: X's own entities ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealTweet:
+    source: str
+    id: str
+    text: str
+    hashtags: list[str]  # X's entities, in order
+
+
+def _v1_tweets(obj: Any) -> Iterator[dict[str, Any]]:
+    """Tweet objects in a v1.1 payload, with the retweeted and quoted ones inside them."""
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _v1_tweets(item)
+    elif isinstance(obj, dict):
+        if "statuses" in obj:
+            yield from _v1_tweets(obj["statuses"])
+        elif "entities" in obj and ("text" in obj or "full_text" in obj):
+            yield obj
+            for key in ("retweeted_status", "quoted_status"):
+                if isinstance(obj.get(key), dict):
+                    yield from _v1_tweets(obj[key])
+
+
+def _v1_real(tweet: dict[str, Any], source: str) -> RealTweet | None:
+    if isinstance(tweet.get("extended_tweet"), dict):
+        text, entities = tweet["extended_tweet"]["full_text"], tweet["extended_tweet"]["entities"]
+    elif "full_text" in tweet:
+        text, entities = tweet["full_text"], tweet["entities"]
+    elif tweet.get("truncated"):
+        return None  # X lists tags that are no longer in the visible text
+    elif "retweeted_status" in tweet and tweet["text"].endswith("…"):
+        return None  # "RT @x: ..." cut to 140 characters, with the original's entities
+    else:
+        text, entities = tweet["text"], tweet["entities"]
+    tags = [h["text"] for h in entities.get("hashtags") or []]
+    return RealTweet(source, str(tweet.get("id_str") or tweet["id"]), text, tags)
+
+
+def _v2_tweets(obj: Any) -> Iterator[dict[str, Any]]:
+    """Tweet objects in a v2 page (``data``, ``includes.tweets``) or a flattened tweet."""
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _v2_tweets(item)
+    elif isinstance(obj, dict):
+        if "data" in obj:
+            yield from _v2_tweets(obj["data"])
+            yield from _v2_tweets((obj.get("includes") or {}).get("tweets") or [])
+        elif "text" in obj and "id" in obj:
+            yield obj
+            for ref in obj.get("referenced_tweets") or []:
+                if isinstance(ref, dict) and "text" in ref:
+                    yield from _v2_tweets(ref)
+
+
+def _v2_real(tweet: dict[str, Any], source: str) -> RealTweet | None:
+    text = tweet["text"]
+    retweet = any(r.get("type") == "retweeted" for r in tweet.get("referenced_tweets") or [])
+    if retweet and text.endswith("…"):
+        return None  # the text is cut, and X leaves the cut tag out
+    # v2 leaves "entities" out when there are none.
+    tags = [h["tag"] for h in (tweet.get("entities") or {}).get("hashtags") or []]
+    return RealTweet(source, str(tweet["id"]), text, tags)
+
+
+def real_tweets(root: Path) -> list[RealTweet]:
+    """Every tweet with a complete text under ``root`` (v1.1 and v2 files), once per id."""
+    found: dict[tuple[str, str], RealTweet] = {}
+    for path in sorted(root.rglob("*.json*")):
+        raw = path.read_text(encoding="utf-8")
+        try:
+            payloads = [json.loads(raw)]
+        except json.JSONDecodeError:
+            payloads = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        source = str(path.relative_to(root))
+        for payload in payloads:
+            is_v1 = "x-v1" in source
+            tweets = _v1_tweets(payload) if is_v1 else _v2_tweets(payload)
+            for tweet in tweets:
+                real = _v1_real(tweet, source) if is_v1 else _v2_real(tweet, source)
+                if real is not None:
+                    found.setdefault((real.id, real.text), real)
+    return list(found.values())
+
+
+REAL = real_tweets(FIXTURES / "real")
+
+
+def test_real_fixtures_hold_enough_tweets_with_tags() -> None:
+    assert len(REAL) > 300
+    assert sum(1 for t in REAL if t.hashtags) > 100
+    assert any(any(not tag.isascii() for tag in t.hashtags) for t in REAL)
+
+
+def test_real_tweets_agree_with_x_entities() -> None:
+    disagreements = [
+        (t.source, t.id, t.text, t.hashtags, extract_hashtags(t.text))
+        for t in REAL
+        if extract_hashtags(t.text) != t.hashtags
+    ]
+    assert disagreements == []
+
+
+# --- batch == scalar -------------------------------------------------------------------------
+
+
+def _assert_batch_equals_scalar(texts: list[str | None]) -> None:
+    batch = extract_hashtags_batch(pl.Series("text", texts, dtype=pl.String))
+    assert batch.dtype == pl.List(pl.String)
+    assert batch.name == "text"
+    assert batch.to_list() == [extract_hashtags(t) if t is not None else [] for t in texts]
+
+
+def test_batch_equals_scalar_on_conformance_texts() -> None:
+    texts = [c["text"] for cases in (CASES, URL_CASES) for s in cases.values() for c in s]
+    _assert_batch_equals_scalar([*texts, None, ""])
+
+
+def test_batch_equals_scalar_on_real_tweets() -> None:
+    texts: list[str | None] = [t.text for t in REAL]
+    _assert_batch_equals_scalar(texts)
+    # Most real tweets take the fast path.
+    assert needs_slow_path(pl.Series(texts)).sum() < 0.1 * len(texts)
+
+
+def test_batch_of_nothing() -> None:
+    _assert_batch_equals_scalar([])
+    _assert_batch_equals_scalar([None, None])
+
+
+TRICKY = [
+    "#", "＃", "a", "Z", "é", "ß", "İ", "я", "ש", "ع", "क", "ไ", "日", "ｈ", "ﾊ", "\u0301",
+    "\u093f", "\u0e31", "1", "٣", "１", "_", "&", ";", ":", "/", ".", "?", ",", "-", "@",
+    "www.", "http://", "https://", "t.co/", "example.com", "://", "&#39;", "\u200c", "\u200d",
+    "·", "・", "〃", "😀", "👨‍👩‍👧", "\U0001f3ff", "\ufe0e", "\ufe0f", "\u20e3", "\U00020021",
+    "\U00016f51", " ", "\n", "\u3000", "\u180e", "\u202a", "\x1c",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.lists(st.sampled_from(TRICKY), max_size=14).map("".join), max_size=8))
+def test_batch_equals_scalar_on_random_texts(texts: list[str]) -> None:
+    _assert_batch_equals_scalar(list(texts))
+
+
+# --- tag keys --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "key"),
+    [
+        ("Python", "python"),
+        ("Straße", "strasse"),
+        ("ＰＹＴＨＯＮ", "python"),
+        ("İn", "i\u0307n"),
+        ("ın", "ın"),
+        ("ﾊｯｼｭﾀｸﾞ", "ハッシュタグ"),
+        ("Ǆ", "dž"),
+    ],
+)
+def test_tag_key(tag: str, key: str) -> None:
+    assert tag_key(tag) == key
+
+
+def test_tag_keys_batch_dedups_per_row_keeping_first_spelling() -> None:
+    tags = pl.Series(
+        "tags",
+        [
+            ["Python", "python", "PYTHON"],
+            ["Straße", "STRASSE", "ＰＹＴＨＯＮ", "python"],
+            [],
+            None,
+            ["a", None, "b", "A"],
+            extract_hashtags("#Python #python #日本 #İn #in"),
+        ],
+        dtype=pl.List(pl.String),
+    )
+    assert tag_keys_batch(tags).to_list() == [
+        ["python"],
+        ["strasse", "python"],
+        [],
+        [],
+        ["a", "b"],
+        ["python", "日本", "i\u0307n", "in"],
+    ]
+    pairs = tag_pairs_batch(tags)
+    assert pairs.dtype == pl.List(pl.Struct({"key": pl.String, "written": pl.String}))
+    assert [[(p["key"], p["written"]) for p in row] for row in pairs.to_list()] == [
+        [("python", "Python")],
+        [("strasse", "Straße"), ("python", "ＰＹＴＨＯＮ")],
+        [],
+        [],
+        [("a", "a"), ("b", "b")],
+        [("python", "Python"), ("日本", "日本"), ("i\u0307n", "İn"), ("in", "in")],
+    ]
+
+
+def test_tag_keys_batch_equals_scalar_on_real_tweets() -> None:
+    tags = [extract_hashtags(t.text) for t in REAL] + [t.hashtags for t in REAL]
+    series = pl.Series(tags, dtype=pl.List(pl.String))
+    expected = [tag_pairs(row) for row in tags]
+    assert tag_keys_batch(series).to_list() == [[k for k, _ in row] for row in expected]
+    assert [
+        [(p["key"], p["written"]) for p in row] for row in tag_pairs_batch(series).to_list()
+    ] == expected
