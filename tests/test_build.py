@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import tantivy
 import pytest
 
 from indexer.build import BuildResult
@@ -188,3 +189,29 @@ def test_empty_input_builds_an_empty_generation(tmp_path: Path, run_build: Build
     dump = write_ndjson(tmp_path / "a.ndjson", ["", "not json"])
     m = run_build(dump).manifest
     assert (m.posts, m.tags, m.rejected, m.from_, m.to) == (0, 0, 1, None, None)
+
+
+def test_text_search_folds_accents_and_case(tmp_path: Path, run_build: Build) -> None:
+    rows = [post(1, "Meet me at the Café tonight"), post(2, "CAFE society"), post(3, "tea")]
+    gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
+    index = open_posts_index(gen)
+    searcher = index.searcher()
+    for query in ("cafe", "café", "CAFÉ"):
+        hits = searcher.search(index.parse_query(query, ["text"]), 10).hits
+        uids = sorted(searcher.doc(addr)["uid"][0] for _, addr in hits)
+        assert uids == ["unknown:1", "unknown:2"], query
+
+
+def test_tag_keys_are_a_raw_multivalued_field(tmp_path: Path, run_build: Build) -> None:
+    rows = [post(1, "#Python #ÉTÉ"), post(2, "#python"), post(3, "#pythonic")]
+    gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
+    index = open_posts_index(gen)
+    searcher = index.searcher()
+    agg = searcher.aggregate(
+        tantivy.Query.all_query(), {"t": {"terms": {"field": "tags", "size": 10}}}
+    )
+    assert {b["key"]: b["doc_count"] for b in agg["t"]["buckets"]} == {
+        "python": 2,
+        "été": 1,
+        "pythonic": 1,
+    }
