@@ -145,8 +145,6 @@ def _rs_class(ranges: Ranges, negate: bool = False) -> str:
     return f"[{'^' if negate else ''}{body}]"
 
 
-_TAG_FIRST = _without(_ALNUM, _NO_TAG_AFTER_SIGN)
-
 # ---------------------------------------------------------------------------------------------
 # Scalar extraction.
 
@@ -213,9 +211,9 @@ def _runs_near_urls(text: str) -> list[tuple[int, int]]:
 def extract_hashtags_with_indices(text: str) -> list[tuple[str, int, int]]:
     """The hashtags of ``text`` as ``(tag, start, end)``, in order of appearance.
 
-    ``tag`` is the tag as written, without its ``#``/``＃``; ``start``/``end`` are code-point
-    indices of the sign and of the end of the tag (``text[start:end] == "#" + tag`` up to the
-    sign's width). Same result as twitter-text's ``extractHashtagsWithIndices``.
+    ``tag`` is the tag as written, without its ``#``/``＃``; ``start`` is the code-point index
+    of the sign and ``end`` that of the first character after the tag, so ``text[start + 1:end]
+    == tag``. Same result as twitter-text's ``extractHashtagsWithIndices``.
     """
     if "#" not in text and "＃" not in text:
         return []
@@ -297,8 +295,9 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
-# Top-level domains as twitter-text knows them (its tld_lib: IANA's root zone list), in its
-# order, which matters where one IDN TLD is a prefix of another.
+# Top-level domains as twitter-text knows them (twitter-text, Apache-2.0, Copyright Twitter, Inc.:
+# the lists of its validGTLD / validCCTLD regexes, from IANA's root zone), in its order, which
+# matters where one IDN TLD is a prefix of another.
 _GTLDS = _words(
     "삼성 닷컴 닷넷 香格里拉 餐厅 食品 飞利浦 電訊盈科 集团 通販 购物 谷歌 诺基亚 "
     "联通 网络 网站 网店 网址 组织机构 移动 珠宝 点看 游戏 淡马锡 机构 書籍 时尚 "
@@ -430,6 +429,9 @@ _CCTLDS = _words(
 
 
 def _js_canon(cp: int) -> int:
+    """JS regex Canonicalize (non-unicode mode, on UTF-16 code units)."""
+    if cp > 0xFFFF:
+        return cp  # two code units, each without case
     upper = chr(cp).upper()
     if len(upper) != 1 or (cp >= 0x80 and ord(upper) < 0x80):
         return cp
