@@ -19,6 +19,7 @@ Layout of one generation directory::
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -64,6 +65,14 @@ COUNT_FIELDS = (F_LIKES, F_REPOSTS, F_REPLIES, F_QUOTES)
 # Maximum number of tag keys of one post that enter co-occurrence pairs
 # (a post with k tags makes k*(k-1)/2 pairs; spam with 50 tags would dominate).
 COOC_MAX_TAGS = 12
+
+
+def tag_key(tag: str) -> str:
+    """The tag key of a tag as written (sign stripped): NFKC, then full case folding.
+
+    Every count, URL and CSV row is per tag key (``Straße`` -> ``strasse``).
+    """
+    return unicodedata.normalize("NFKC", tag.lstrip("#＃")).casefold()
 
 
 def build_posts_schema() -> tantivy.Schema:

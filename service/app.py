@@ -4,69 +4,81 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import hashlib
+from collections.abc import AsyncIterator
 
-import msgspec
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.types import Message, Scope
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
-from indexer.schema import Manifest
-from service.errors import ApiError, ErrorResponse, handle_http_exception, handle_internal_error
-from service.generation import Generation, GenerationStore
+from service.errors import handle_http_exception, handle_internal_error
+from service.generation import GenerationStore
+from service.routes import ROUTES
 from service.settings import Settings
 
-GENERATION_HEADER = "X-Index-Generation"
+GENERATION_HEADER = b"x-index-generation"
 
 
-class Health(msgspec.Struct, omit_defaults=True):
-    status: str
-    generation: str | None = None
+def etag_for(generation: str, path: str, query: bytes) -> str:
+    """Responses depend only on the generation and the request: hash them."""
+    digest = hashlib.blake2b(path.encode() + b"?" + query, digest_size=10).hexdigest()
+    return f'"{generation}-{digest}"'
 
 
-def current(state: State) -> Generation:
-    store: GenerationStore = state.store
-    gen = store.current
-    if gen is None:
-        raise ApiError(503, store.last_error or "no index generation is loaded yet")
-    return gen
+class GenerationMiddleware(ASGIMiddleware):
+    """Pins one generation per request (``scope["state"]["generation"]``), stamps the
+    response with it (``X-Index-Generation``) and, for GET ``/v1`` requests, an ``ETag``;
+    a matching ``If-None-Match`` is answered 304 without running the handler."""
 
+    def __init__(self, store: GenerationStore) -> None:
+        self.store = store
 
-@get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
-def healthz() -> Health:
-    return Health(status="ok")
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        gen = self.store.current
+        scope.setdefault("state", {})["generation"] = gen
+        if gen is None:
+            await next_app(scope, receive, send)
+            return
+        extra = [(GENERATION_HEADER, gen.id.encode())]
+        if scope.get("method") == "GET" and scope["path"].startswith("/v1/"):
+            etag = etag_for(gen.id, scope["path"], scope.get("query_string", b""))
+            extra.append((b"etag", etag.encode()))
+            for name, value in scope["headers"]:
+                if name == b"if-none-match" and etag in value.decode("latin-1"):
+                    start: HTTPResponseStartEvent = {
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": extra,
+                    }
+                    await send(start)
+                    body: HTTPResponseBodyEvent = {
+                        "type": "http.response.body",
+                        "body": b"",
+                        "more_body": False,
+                    }
+                    await send(body)
+                    return
 
-
-@get(
-    "/readyz",
-    summary="Readiness: an index generation is loaded (503 until then)",
-    sync_to_thread=False,
-    responses={503: ResponseSpec(ErrorResponse, description="no generation loaded yet")},
-)
-def readyz(state: State) -> Health:
-    return Health(status="ready", generation=current(state).id)
-
-
-@get("/v1/index", summary="The served generation's manifest", sync_to_thread=False)
-def index_manifest(state: State) -> Manifest:
-    return current(state).manifest
-
-
-def generation_header(store: GenerationStore) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A before_send hook stamping every response, errors included, with its generation."""
-
-    async def before_send(message: Message, scope: Scope) -> None:
-        if message["type"] == "http.response.start":
-            gen = store.current
-            if gen is not None:
-                headers = list(message.get("headers", []))
-                headers.append((b"x-index-generation", gen.id.encode()))
+        async def send_stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0] != GENERATION_HEADER]
+                headers += extra if status < 300 else extra[:1]
                 message["headers"] = headers
+            await send(message)
 
-    return before_send
+        await next_app(scope, receive, send_stamped)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -88,14 +100,27 @@ def create_app(settings: Settings) -> Litestar:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    state = State({"store": store, "settings": settings})
+    async def stamp_unrouted(message: Message, scope: Scope) -> None:
+        """Responses the middleware never sees (unknown paths) still name the generation."""
+        if message["type"] == "http.response.start" and store.current is not None:
+            headers = list(message.get("headers", []))
+            if not any(h[0] == GENERATION_HEADER for h in headers):
+                headers.append((GENERATION_HEADER, store.current.id.encode()))
+                message["headers"] = headers
+
     return Litestar(
-        route_handlers=[healthz, readyz, index_manifest],
-        state=state,
+        route_handlers=ROUTES,
+        state=State({"store": store, "settings": settings}),
         lifespan=[watch_generations],
-        before_send=[generation_header(store)],
+        middleware=[GenerationMiddleware(store)],
+        before_send=[stamp_unrouted],
         exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
-        openapi_config=OpenAPIConfig(title="Hashtag Index API", version="1"),
+        openapi_config=OpenAPIConfig(
+            title="Hashtag Index API",
+            version="1",
+            description="Hashtag trends, tag statistics, post search and reports over the "
+            "published index generation. Counts are exact; times are UTC.",
+        ),
     )
 
 

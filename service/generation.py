@@ -19,6 +19,7 @@ from indexer.schema import (
     open_posts_index,
     read_manifest,
 )
+from service.tables import Tables, load_tables
 
 log = logging.getLogger("hashtag_index.service")
 
@@ -32,6 +33,9 @@ class Generation:
     path: Path
     manifest: Manifest
     index: tantivy.Index
+    searcher: tantivy.Searcher
+    """One searcher for the generation's life: a generation never changes."""
+    tables: Tables
 
     @property
     def id(self) -> str:
@@ -45,7 +49,14 @@ def load_generation(path: Path) -> Generation:
             f"generation {manifest.generation} has schema version {manifest.schema_version}, "
             f"this service reads {SCHEMA_VERSION}: rebuild the index"
         )
-    return Generation(path=path, manifest=manifest, index=open_posts_index(path))
+    index = open_posts_index(path)
+    return Generation(
+        path=path,
+        manifest=manifest,
+        index=index,
+        searcher=index.searcher(),
+        tables=load_tables(path),
+    )
 
 
 class GenerationStore:

@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from indexer.schema import COOC_FILE, POSTINGS_FILE, TAGS_FILE
+from indexer.schema import COOC_FILE, POSTINGS_FILE, POSTS_FILE, TAGS_FILE
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,32 @@ class Tables:
     postings: pl.DataFrame
     timeline: pl.DataFrame
     cooc: pl.DataFrame
+    posts: pl.DataFrame
+    """created_at, platform, lang of every post (tagged or not), sorted by time."""
 
-    def tag_row(self, tag: str) -> dict[str, object] | None:
+    @property
+    def total_posts(self) -> int:
+        return self.posts.height
+
+    def posts_between(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        platform: str | None = None,
+        lang: str | None = None,
+    ) -> int:
+        """Posts with ``start <= created_at < end``, narrowed by platform and lang."""
+        times = self.posts["created_at"]
+        lo = 0 if start is None else int(times.search_sorted(start, side="left"))
+        hi = times.len() if end is None else int(times.search_sorted(end, side="left"))
+        rows = self.posts.slice(lo, max(0, hi - lo))
+        if platform is not None:
+            rows = rows.filter(pl.col("platform") == platform)
+        if lang is not None:
+            rows = rows.filter(pl.col("lang") == lang)
+        return rows.height
+
+    def tag_row(self, tag: str) -> dict[str, Any] | None:
         """The tags-table row of a tag key, or None."""
         keys = self.tags_by_key["tag"]
         i = keys.search_sorted(tag, side="left")
@@ -75,10 +100,12 @@ def load_tables(generation_dir: Path) -> Tables:
     postings = pl.read_parquet(generation_dir / POSTINGS_FILE).rechunk()
     timeline = postings.drop("written").sort("created_at", maintain_order=True).rechunk()
     cooc = pl.read_parquet(generation_dir / COOC_FILE).rechunk()
+    posts = pl.read_parquet(generation_dir / POSTS_FILE, columns=["created_at", "platform", "lang"])
     return Tables(
         tags=tags.sort(["posts", "tag"], descending=[True, False]).rechunk(),
         tags_by_key=tags.sort("tag").rechunk(),
         postings=postings,
         timeline=timeline,
         cooc=cooc,
+        posts=posts.sort("created_at").rechunk(),
     )

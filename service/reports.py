@@ -1,0 +1,119 @@
+"""The Hashtag Index report: one CSV row per tag over a period, streamed.
+
+Columns (the contract): rank, tag, display, posts, authors, engagement,
+share_pct, prev_posts, change_pct, first_seen, last_seen.
+
+- ``posts``, ``authors``, ``engagement`` are exact over ``[from, to)``;
+- ``share_pct`` = posts with the tag / all posts in the period (same
+  platform/lang filter) x 100, 4 decimals;
+- ``prev_posts`` = the tag's posts in the same-length period just before;
+  ``change_pct`` = (posts - prev_posts) / prev_posts x 100, 2 decimals,
+  empty when prev_posts is 0 (a new tag has no finite change);
+- ``first_seen``/``last_seen`` are within the period, UTC, RFC 3339;
+- ranked by posts, then authors (desc), then tag key; without ``limit``,
+  every tag of the period (a report never truncates silently).
+The file is UTF-8 with a byte-order mark, which Excel needs to read
+non-Latin tags correctly (LibreOffice and pandas accept it), and CRLF-free
+plain ``\\n`` line ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from service.tables import Tables
+
+COLUMNS = (
+    "rank",
+    "tag",
+    "display",
+    "posts",
+    "authors",
+    "engagement",
+    "share_pct",
+    "prev_posts",
+    "change_pct",
+    "first_seen",
+    "last_seen",
+)
+BOM = "\ufeff".encode()
+CHUNK_ROWS = 20_000
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def default_period(tables: Tables) -> tuple[datetime, datetime]:
+    """Whole UTC days covering the generation: midnight of the first post's day to the
+    midnight after the last post."""
+    times = tables.posts["created_at"]
+    if times.len() == 0:
+        raise ValueError("empty generation")
+    first = times[0].replace(hour=0, minute=0, second=0, microsecond=0)
+    last = times[-1].replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return first, last
+
+
+def _filtered(rows: pl.DataFrame, platform: str | None, lang: str | None) -> pl.DataFrame:
+    if platform is not None:
+        rows = rows.filter(pl.col("platform") == platform)
+    if lang is not None:
+        rows = rows.filter(pl.col("lang") == lang)
+    return rows
+
+
+def report_frame(
+    tables: Tables,
+    start: datetime,
+    end: datetime,
+    *,
+    platform: str | None = None,
+    lang: str | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """The report's rows, typed, ranked."""
+    rows = _filtered(tables.window(start, end), platform, lang)
+    before = _filtered(tables.window(start - (end - start), start), platform, lang)
+    total = tables.posts_between(start, end, platform, lang)
+    prev = before.group_by("tag").agg(prev_posts=pl.len().cast(pl.Int64()))
+    per_tag = rows.group_by("tag").agg(
+        posts=pl.len().cast(pl.Int64()),
+        authors=pl.col("author").n_unique().cast(pl.Int64()),
+        engagement=pl.col("engagement").sum(),
+        first_seen=pl.col("created_at").min(),
+        last_seen=pl.col("created_at").max(),
+    )
+    ranked = (
+        per_tag.join(tables.tags_by_key.select("tag", "display"), on="tag", how="left")
+        .join(prev, on="tag", how="left")
+        .with_columns(pl.col("prev_posts").fill_null(0))
+        .sort(["posts", "authors", "tag"], descending=[True, True, False])
+    )
+    if limit is not None:
+        ranked = ranked.head(limit)
+    return ranked.with_columns(
+        rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64()),
+        share_pct=(pl.col("posts") * 100 / max(total, 1)).round(4),
+        change_pct=pl.when(pl.col("prev_posts") > 0)
+        .then(((pl.col("posts") - pl.col("prev_posts")) * 100 / pl.col("prev_posts")).round(2))
+        .otherwise(None),
+    ).select(COLUMNS)
+
+
+def csv_chunks(frame: pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
+    """The report as CSV bytes, a chunk at a time: BOM and header first."""
+    yield BOM + (",".join(COLUMNS) + "\n").encode()
+    for offset in range(0, frame.height, chunk_rows):
+        chunk = frame.slice(offset, chunk_rows)
+        yield chunk.write_csv(include_header=False, datetime_format=_TIME).encode()
+
+
+def filename(start: datetime, end: datetime) -> str:
+    return f"hashtag-index_{_stamp(start)}_{_stamp(end)}.csv"
+
+
+def _stamp(t: datetime) -> str:
+    if (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0):
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%dT%H%M%SZ")

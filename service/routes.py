@@ -1,0 +1,251 @@
+"""HTTP routes. Handlers parse and check parameters, then call the logic modules
+(tags, trends, search, reports) on the generation pinned to the request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Stream
+
+from indexer.schema import Manifest
+from service import reports, tags
+from service.errors import ApiError, ErrorResponse
+from service.generation import Generation, GenerationStore
+from service.params import parse_range, parse_tag
+
+Req = Request[Any, Any, Any]
+ERRORS = {
+    400: ResponseSpec(ErrorResponse, description="a parameter is invalid (named in the body)"),
+    503: ResponseSpec(ErrorResponse, description="no index generation is loaded yet"),
+}
+TAG_ERRORS = {**ERRORS, 404: ResponseSpec(ErrorResponse, description="unknown tag")}
+
+Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="number of items (1-1000)")]
+From = Annotated[
+    str | None,
+    QueryParameter(
+        name="from",
+        description="inclusive start: RFC 3339 with a zone, or a date (its midnight UTC)",
+    ),
+]
+To = Annotated[
+    str | None,
+    QueryParameter(description="exclusive end: RFC 3339 with a zone, or a date (its midnight UTC)"),
+]
+Platform = Annotated[
+    str | None, QueryParameter(description="only posts of this platform (x, bluesky, ...)")
+]
+Lang = Annotated[
+    str | None, QueryParameter(description="only posts in this language (en, ja, ...)")
+]
+TagPath = Annotated[
+    str, PathParameter(description="a tag in any spelling: Python, #python, %23PYTHON, Straße")
+]
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    status: str
+    generation: str | None = None
+
+
+def generation_of(request: Req) -> Generation:
+    """The generation pinned to this request by the middleware."""
+    gen: Generation | None = request.scope.get("state", {}).get("generation")
+    if gen is None:
+        store: GenerationStore = request.app.state.store
+        raise ApiError(503, store.last_error or "no index generation is loaded yet")
+    return gen
+
+
+def _unknown(tag: str) -> ApiError:
+    return ApiError(404, f"unknown tag: {tag}", "tag")
+
+
+@get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get(
+    "/readyz",
+    summary="Readiness: an index generation is loaded (503 until then)",
+    sync_to_thread=False,
+    responses={503: ERRORS[503]},
+)
+def readyz(request: Req) -> Health:
+    return Health(status="ready", generation=generation_of(request).id)
+
+
+@get(
+    "/v1/index",
+    summary="The served generation's manifest",
+    sync_to_thread=False,
+    responses={503: ERRORS[503]},
+)
+def index_manifest(request: Req) -> Manifest:
+    return generation_of(request).manifest
+
+
+@get(
+    "/v1/hashtags",
+    summary="Autocomplete tags by key prefix, or find near misses (typos)",
+    description="With `prefix`: tags whose key starts with it, most posts first. With `q`: "
+    "tags within one edit of it (two for 6+ characters), closest first. Give one of them.",
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def list_hashtags(
+    request: Req,
+    prefix: Annotated[
+        str | None, QueryParameter(description="start of a tag, any spelling")
+    ] = None,
+    q: Annotated[str | None, QueryParameter(description="a tag that may be misspelled")] = None,
+    limit: Limit = 10,
+) -> tags.TagList:
+    gen = generation_of(request)
+    if q:
+        key = parse_tag(q, "q")
+        return tags.TagList(tags.near_misses(gen.tables, gen.index, gen.searcher, key, limit))
+    key = parse_tag(prefix, "prefix") if prefix else ""
+    return tags.TagList(tags.autocomplete(gen.tables, key, limit))
+
+
+@get(
+    "/v1/hashtags/{tag:str}",
+    summary="Exact totals of one tag",
+    description="Posts, distinct authors, engagement, first and last use, posts per platform "
+    "and per language; over the whole generation or [from, to).",
+    sync_to_thread=True,
+    responses=TAG_ERRORS,
+)
+def hashtag_detail(request: Req, tag: TagPath, from_: From = None, to: To = None) -> tags.TagDetail:
+    gen = generation_of(request)
+    key = parse_tag(tag)
+    start, end = parse_range(from_, to)
+    found = tags.detail(gen.tables, key, start, end)
+    if found is None:
+        raise _unknown(key)
+    return found
+
+
+@get(
+    "/v1/hashtags/{tag:str}/timeseries",
+    summary="Posts, distinct authors and engagement of one tag per UTC bucket",
+    description="Buckets are hours, days or weeks (starting Monday), UTC; empty buckets are "
+    "zeros. Without from/to: from the tag's first use to its last.",
+    sync_to_thread=True,
+    responses=TAG_ERRORS,
+)
+def hashtag_timeseries(
+    request: Req,
+    tag: TagPath,
+    interval: Annotated[
+        Literal["hour", "day", "week"], QueryParameter(description="bucket size")
+    ] = "day",
+    from_: From = None,
+    to: To = None,
+) -> tags.TimeSeries:
+    gen = generation_of(request)
+    key = parse_tag(tag)
+    start, end = parse_range(from_, to)
+    span = tags.series_range(gen.tables, key, interval, start, end)
+    if span is None:
+        raise _unknown(key)
+    buckets = (span.end - span.start) / tags.INTERVAL_STEP[interval]
+    if buckets > tags.MAX_POINTS:
+        raise ApiError(
+            400,
+            f"interval: {int(buckets)} {interval}s between from and to; at most "
+            f"{tags.MAX_POINTS} buckets (use a larger interval or a shorter range)",
+            "interval",
+        )
+    return tags.TimeSeries(key, interval, tags.timeseries(gen.tables, key, interval, span))
+
+
+@get(
+    "/v1/hashtags/{tag:str}/related",
+    summary="Tags used together with one tag",
+    description="Ranked by normalised pointwise mutual information (NPMI) over posts, among "
+    "tags seen together on at least `min_support` posts, so that giant generic tags do not "
+    "top every list; `co_posts` is the exact number of posts carrying both.",
+    sync_to_thread=True,
+    responses=TAG_ERRORS,
+)
+def hashtag_related(
+    request: Req,
+    tag: TagPath,
+    limit: Limit = 10,
+    min_support: Annotated[
+        int, QueryParameter(ge=1, description="least posts the two tags share (default 3)")
+    ] = 3,
+) -> tags.RelatedList:
+    gen = generation_of(request)
+    key = parse_tag(tag)
+    if gen.tables.tag_row(key) is None:
+        raise _unknown(key)
+    return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support))
+
+
+@get(
+    "/v1/reports/index.csv",
+    summary="The Hashtag Index report (CSV download)",
+    description=reports.__doc__ or "",
+    sync_to_thread=True,
+    responses=ERRORS,
+    media_type="text/csv",
+)
+def report_index(
+    request: Req,
+    from_: From = None,
+    to: To = None,
+    limit: Annotated[
+        int | None, QueryParameter(ge=1, description="top N tags; default all")
+    ] = None,
+    platform: Annotated[
+        str | None, QueryParameter(description="only posts of this platform")
+    ] = None,
+    lang: Annotated[str | None, QueryParameter(description="only posts in this language")] = None,
+) -> Stream:
+    gen = generation_of(request)
+    start, end = _report_period(gen, *parse_range(from_, to))
+    frame = reports.report_frame(
+        gen.tables, start, end, platform=_lower(platform), lang=_lower(lang), limit=limit
+    )
+    return Stream(
+        reports.csv_chunks(frame),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{reports.filename(start, end)}"'},
+    )
+
+
+def _lower(value: str | None) -> str | None:
+    return value.strip().lower() if value else None
+
+
+def _report_period(gen: Generation, start: Any, end: Any) -> tuple[Any, Any]:
+    if start is not None and end is not None:
+        return start, end
+    if gen.tables.total_posts == 0:
+        raise ApiError(400, "from: the index is empty; give from and to", "from")
+    first, last = reports.default_period(gen.tables)
+    start = start or first
+    end = end or max(last, start)
+    if start >= end:
+        raise ApiError(400, "from: must be before to", "from")
+    return start, end
+
+
+ROUTES = [
+    healthz,
+    readyz,
+    index_manifest,
+    list_hashtags,
+    hashtag_detail,
+    hashtag_timeseries,
+    hashtag_related,
+    report_index,
+]

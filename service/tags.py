@@ -1,0 +1,255 @@
+"""Tag endpoints' logic: autocomplete, detail, time series, related tags.
+
+Pure functions of the in-memory tables (service/tables.py) and their
+arguments; exact counts throughout.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import msgspec
+import polars as pl
+import tantivy
+
+from indexer.schema import F_TAGS
+from service.tables import Tables
+
+INTERVALS = {"hour": "1h", "day": "1d", "week": "1w"}
+INTERVAL_STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+MAX_POINTS = 20_000
+
+
+class TagSummary(msgspec.Struct):
+    tag: str
+    display: str
+    posts: int
+    authors: int
+
+
+class TagList(msgspec.Struct):
+    items: list[TagSummary]
+
+
+class TagDetail(msgspec.Struct):
+    tag: str
+    display: str
+    posts: int
+    authors: int
+    engagement: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    platforms: dict[str, int]
+    langs: dict[str, int]
+
+
+class Point(msgspec.Struct):
+    t: datetime
+    posts: int
+    authors: int
+    engagement: int
+
+
+class TimeSeries(msgspec.Struct):
+    tag: str
+    interval: str
+    points: list[Point]
+
+
+class Related(msgspec.Struct):
+    tag: str
+    display: str
+    co_posts: int
+    score: float
+    """Normalised PMI of the pair, in [-1, 1]: 1 = always together."""
+
+
+class RelatedList(msgspec.Struct):
+    tag: str
+    items: list[Related]
+
+
+def _summaries(rows: pl.DataFrame) -> list[TagSummary]:
+    return [TagSummary(*r) for r in rows.select("tag", "display", "posts", "authors").iter_rows()]
+
+
+def autocomplete(tables: Tables, prefix: str, limit: int) -> list[TagSummary]:
+    """Tags whose key starts with ``prefix``, most posts first."""
+    rows = tables.prefix(prefix).sort(["posts", "tag"], descending=[True, False]).head(limit)
+    return _summaries(rows)
+
+
+def near_misses(
+    tables: Tables, index: tantivy.Index, searcher: tantivy.Searcher, q: str, limit: int
+) -> list[TagSummary]:
+    """Tags within one edit (two for 6+ characters) of ``q``, closest then most posts first.
+
+    tantivy's fuzzy term automaton finds posts carrying such tags; a terms
+    aggregation over those posts names the tags, which are then checked with
+    an exact Damerau-Levenshtein distance (co-occurring tags are dropped).
+    """
+    distance = 2 if len(q) >= 6 else 1
+    query = tantivy.Query.fuzzy_term_query(
+        index.schema, F_TAGS, q, distance=distance, transposition_cost_one=True, prefix=True
+    )
+    agg = searcher.aggregate(query, {"t": {"terms": {"field": F_TAGS, "size": 500}}})
+    found: list[tuple[int, str]] = []
+    for bucket in agg["t"]["buckets"]:
+        key = str(bucket["key"])
+        d = (
+            _osa_distance(q, key[: len(q) + distance])
+            if len(key) > len(q)
+            else _osa_distance(q, key)
+        )
+        if d <= distance:
+            found.append((d, key))
+    if not found:
+        return []
+    keys = pl.DataFrame({"tag": [k for _, k in found], "_d": [d for d, _ in found]})
+    rows = (
+        tables.tags_by_key.join(keys, on="tag")
+        .sort(["_d", "posts", "tag"], descending=[False, True, False])
+        .head(limit)
+    )
+    return _summaries(rows)
+
+
+def _osa_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    rows = frame.group_by(column).len().sort(["len", column], descending=[True, False])
+    return {str(k): int(v) for k, v in rows.iter_rows()}
+
+
+def detail(
+    tables: Tables, tag: str, start: datetime | None, end: datetime | None
+) -> TagDetail | None:
+    """Exact totals of one tag, over the whole generation or ``[start, end)``."""
+    row = tables.tag_row(tag)
+    if row is None:
+        return None
+    if start is None and end is None:
+        return TagDetail(
+            tag=tag,
+            display=str(row["display"]),
+            posts=int(row["posts"]),
+            authors=int(row["authors"]),
+            engagement=int(row["engagement"]),
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+            platforms={d["name"]: d["posts"] for d in row["platforms"]},
+            langs={d["name"]: d["posts"] for d in row["langs"]},
+        )
+    rows = _between(tables.tag_postings(tag), start, end)
+    times = rows["created_at"]
+    return TagDetail(
+        tag=tag,
+        display=str(row["display"]),
+        posts=rows.height,
+        authors=rows["author"].n_unique() if rows.height else 0,
+        engagement=int(rows["engagement"].sum()),
+        first_seen=times[0] if rows.height else None,
+        last_seen=times[-1] if rows.height else None,
+        platforms=_counts(rows, "platform"),
+        langs=_counts(rows, "lang"),
+    )
+
+
+def _between(rows: pl.DataFrame, start: datetime | None, end: datetime | None) -> pl.DataFrame:
+    """Rows of a time-sorted frame with ``start <= created_at < end``."""
+    times = rows["created_at"]
+    lo = 0 if start is None else int(times.search_sorted(start, side="left"))
+    hi = rows.height if end is None else int(times.search_sorted(end, side="left"))
+    return rows.slice(lo, max(0, hi - lo))
+
+
+def truncate(t: datetime, interval: str) -> datetime:
+    """The start of the UTC bucket holding ``t`` (weeks start on Monday)."""
+    out: datetime = pl.Series([t]).dt.truncate(INTERVALS[interval]).item()
+    return out
+
+
+@dataclass(frozen=True)
+class SeriesRange:
+    start: datetime
+    end: datetime
+
+
+def series_range(
+    tables: Tables, tag: str, interval: str, start: datetime | None, end: datetime | None
+) -> SeriesRange | None:
+    """Bucket-aligned ``[start, end)``: the given bounds, else the tag's first and last post."""
+    row = tables.tag_row(tag)
+    if row is None:
+        return None
+    first: datetime = start or row["first_seen"]
+    last: datetime = end or (row["last_seen"] + timedelta(microseconds=1))
+    lo = truncate(first, interval)
+    hi = truncate(last - timedelta(microseconds=1), interval) + INTERVAL_STEP[interval]
+    return SeriesRange(lo, hi)
+
+
+def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> list[Point]:
+    """Exact posts, distinct authors and engagement per UTC bucket, empty buckets as zeros."""
+    rows = _between(tables.tag_postings(tag), span.start, span.end)
+    every = INTERVALS[interval]
+    grid = pl.datetime_range(
+        span.start, span.end, every, closed="left", eager=True, time_zone="UTC"
+    )
+    per = rows.group_by(t=pl.col("created_at").dt.truncate(every)).agg(
+        posts=pl.len().cast(pl.Int64()),
+        authors=pl.col("author").n_unique().cast(pl.Int64()),
+        engagement=pl.col("engagement").sum(),
+    )
+    full = (
+        grid.cast(pl.Datetime("us", "UTC"))
+        .to_frame("t")
+        .join(per, on="t", how="left")
+        .fill_null(0)
+        .sort("t")
+    )
+    return [Point(*r) for r in full.iter_rows()]
+
+
+def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Related]:
+    """Tags used with ``tag``, by normalised PMI over posts, with at least ``min_support`` posts
+    together; raw co-counts would put giant generic tags on top of every list."""
+    row = tables.tag_row(tag)
+    if row is None:
+        return []
+    n = tables.total_posts
+    posts_a = int(row["posts"])
+    pairs = tables.tag_cooc(tag).filter(pl.col("co_posts") >= min_support)
+    if pairs.height == 0 or n == 0:
+        return []
+    others = pairs.join(
+        tables.tags_by_key.select(other="tag", display="display", posts_b="posts"), on="other"
+    )
+    p_ab = pl.col("co_posts") / n
+    pmi = (p_ab / ((posts_a / n) * (pl.col("posts_b") / n))).log()
+    npmi = pl.when(p_ab >= 1).then(1.0).otherwise(pmi / -(p_ab.log()))
+    scored = others.with_columns(score=npmi.round(4)).sort(
+        ["score", "co_posts", "other"], descending=[True, True, False]
+    )
+    return [
+        Related(tag=o, display=d, co_posts=int(c), score=float(s))
+        for o, d, c, s in scored.head(limit)
+        .select("other", "display", "co_posts", "score")
+        .iter_rows()
+        if not math.isnan(s)
+    ]
