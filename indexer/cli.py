@@ -42,6 +42,16 @@ be opened fails the build; the published generation is then left as it was.
 
 INFO_HELP = "Print the published generation's manifest (posts, tags, duplicates, sources...)."
 
+REPORT_HELP = """\
+Write the Hashtag Index report of the published generation as CSV: one row per
+tag with rank, tag, display, posts, authors, engagement, share_pct, prev_posts,
+change_pct, first_seen, last_seen; the same bytes as
+GET /v1/reports/index.csv with the same parameters.
+
+T is an RFC 3339 time with a zone (2026-10-01T00:00:00Z) or a date (2026-10-01,
+its midnight UTC); --from is inclusive, --to exclusive.
+"""
+
 SERVE_HELP = """\
 Serve the HTTP API over the published generation. With an empty index
 directory, first build one from the bundled sample data (data/).
@@ -102,6 +112,23 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _add_index_option(i)
     i.add_argument("--json", action="store_true", help="print the manifest as JSON")
+
+    r = sub.add_parser(
+        "report",
+        help="write a report offline (the same bytes as the HTTP report)",
+        description=REPORT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("kind", choices=["index"], help="the report: index (the Hashtag Index)")
+    _add_index_option(r)
+    r.add_argument("--from", dest="from_", metavar="T", help="inclusive start (default: first day)")
+    r.add_argument("--to", metavar="T", help="exclusive end (default: the day after the last post)")
+    r.add_argument("--limit", type=int, metavar="N", help="only the top N tags (default: all)")
+    r.add_argument("--platform", metavar="P", help="only posts of this platform")
+    r.add_argument("--lang", metavar="L", help="only posts in this language")
+    r.add_argument(
+        "--out", metavar="FILE", help="write here (default: standard output); '-' for stdout"
+    )
 
     s = sub.add_parser("serve", help="serve the HTTP API", description=SERVE_HELP)
     _add_index_option(s)
@@ -204,7 +231,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "info": cmd_info, "serve": cmd_serve}
+def cmd_report(args: argparse.Namespace) -> int:
+    from service.errors import ApiError
+    from service.reports import csv_chunks, prepare
+    from service.tables import load_tables
+
+    gen_dir = IndexDir(_index_dir(args.index)).require_current()
+    if args.limit is not None and args.limit < 1:
+        raise IndexerError("--limit must be at least 1")
+    try:
+        frame, name = prepare(
+            load_tables(gen_dir),
+            from_=args.from_,
+            to=args.to,
+            limit=args.limit,
+            platform=args.platform,
+            lang=args.lang,
+        )
+    except ApiError as e:
+        raise IndexerError(f"--{e.detail}") from None
+    to_stdout = args.out in (None, "-")
+    out = sys.stdout.buffer if to_stdout else open(args.out, "wb")  # noqa: SIM115
+    try:
+        for chunk in csv_chunks(frame):
+            out.write(chunk)
+    finally:
+        if not to_stdout:
+            out.close()
+    if not to_stdout:
+        print(f"wrote {args.out} ({frame.height} tags; served as {name})", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "info": cmd_info,
+    "report": cmd_report,
+    "serve": cmd_serve,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

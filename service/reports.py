@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from service.errors import ApiError
+from service.params import parse_range
 from service.tables import Tables
 
 COLUMNS = (
@@ -117,3 +119,40 @@ def _stamp(t: datetime) -> str:
     if (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0):
         return t.strftime("%Y-%m-%d")
     return t.strftime("%Y-%m-%dT%H%M%SZ")
+
+
+def resolve_period(
+    tables: Tables, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """The period asked for, open ends filled with :func:`default_period`."""
+    if start is not None and end is not None:
+        return start, end
+    if tables.total_posts == 0:
+        raise ApiError(400, "from: the index is empty; give from and to", "from")
+    first, last = default_period(tables)
+    start = start or first
+    end = end or max(last, start + timedelta(days=1))
+    if start >= end:
+        raise ApiError(400, "from: must be before to", "from")
+    return start, end
+
+
+def prepare(
+    tables: Tables,
+    *,
+    from_: str | None,
+    to: str | None,
+    limit: int | None = None,
+    platform: str | None = None,
+    lang: str | None = None,
+) -> tuple[pl.DataFrame, str]:
+    """The report's rows and file name for raw request parameters (400s name the parameter)."""
+    start, end = resolve_period(tables, *parse_range(from_, to))
+    frame = report_frame(
+        tables, start, end, platform=_lower(platform), lang=_lower(lang), limit=limit
+    )
+    return frame, filename(start, end)
+
+
+def _lower(value: str | None) -> str | None:
+    return value.strip().lower() if value else None

@@ -210,33 +210,19 @@ def report_index(
     ] = None,
     lang: Annotated[str | None, QueryParameter(description="only posts in this language")] = None,
 ) -> Stream:
-    gen = generation_of(request)
-    start, end = _report_period(gen, *parse_range(from_, to))
-    frame = reports.report_frame(
-        gen.tables, start, end, platform=_lower(platform), lang=_lower(lang), limit=limit
+    frame, name = reports.prepare(
+        generation_of(request).tables,
+        from_=from_,
+        to=to,
+        limit=limit,
+        platform=platform,
+        lang=lang,
     )
     return Stream(
         reports.csv_chunks(frame),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{reports.filename(start, end)}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _lower(value: str | None) -> str | None:
-    return value.strip().lower() if value else None
-
-
-def _report_period(gen: Generation, start: Any, end: Any) -> tuple[Any, Any]:
-    if start is not None and end is not None:
-        return start, end
-    if gen.tables.total_posts == 0:
-        raise ApiError(400, "from: the index is empty; give from and to", "from")
-    first, last = reports.default_period(gen.tables)
-    start = start or first
-    end = end or max(last, start)
-    if start >= end:
-        raise ApiError(400, "from: must be before to", "from")
-    return start, end
 
 
 ROUTES = [

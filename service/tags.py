@@ -228,7 +228,8 @@ def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> li
 
 def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Related]:
     """Tags used with ``tag``, by normalised PMI over posts, with at least ``min_support`` posts
-    together; raw co-counts would put giant generic tags on top of every list."""
+    together; raw co-counts would put giant generic tags on top of every list. Tags seen
+    together no more often than chance (NPMI <= 0) are not related and are left out."""
     row = tables.tag_row(tag)
     if row is None:
         return []
@@ -243,8 +244,10 @@ def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Rela
     p_ab = pl.col("co_posts") / n
     pmi = (p_ab / ((posts_a / n) * (pl.col("posts_b") / n))).log()
     npmi = pl.when(p_ab >= 1).then(1.0).otherwise(pmi / -(p_ab.log()))
-    scored = others.with_columns(score=npmi.round(4)).sort(
-        ["score", "co_posts", "other"], descending=[True, True, False]
+    scored = (
+        others.with_columns(score=npmi.round(4))
+        .filter(pl.col("score") > 0)
+        .sort(["score", "co_posts", "other"], descending=[True, True, False])
     )
     return [
         Related(tag=o, display=d, co_posts=int(c), score=float(s))

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-import tantivy
 import pytest
+import tantivy
 
 from indexer.build import BuildResult
 from indexer.errors import InputError
