@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import polars as pl
@@ -18,6 +18,7 @@ from indexer.schema import F_TAGS
 from service.tables import Tables
 
 INTERVALS = {"hour": "1h", "day": "1d", "week": "1w"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INTERVAL_STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 MAX_POINTS = 20_000
 
@@ -180,8 +181,13 @@ def _between(rows: pl.DataFrame, start: datetime | None, end: datetime | None) -
 
 def truncate(t: datetime, interval: str) -> datetime:
     """The start of the UTC bucket holding ``t`` (weeks start on Monday)."""
-    out: datetime = pl.Series([t]).dt.truncate(INTERVALS[interval]).item()
-    return out
+    day = t.replace(minute=0, second=0, microsecond=0)
+    if interval == "hour":
+        return day
+    day = day.replace(hour=0)
+    if interval == "day":
+        return day
+    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True)
@@ -207,23 +213,20 @@ def series_range(
 def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> list[Point]:
     """Exact posts, distinct authors and engagement per UTC bucket, empty buckets as zeros."""
     rows = _between(tables.tag_postings(tag), span.start, span.end)
-    every = INTERVALS[interval]
-    grid = pl.datetime_range(
-        span.start, span.end, every, closed="left", eager=True, time_zone="UTC"
-    )
-    per = rows.group_by(t=pl.col("created_at").dt.truncate(every)).agg(
-        posts=pl.len().cast(pl.Int64()),
-        authors=pl.col("author").n_unique().cast(pl.Int64()),
+    step = INTERVAL_STEP[interval]
+    step_us = step // timedelta(microseconds=1)
+    start_us = (span.start - EPOCH) // timedelta(microseconds=1)
+    per = rows.group_by(b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us).agg(
+        posts=pl.len(),
+        authors=pl.col("author").n_unique(),
         engagement=pl.col("engagement").sum(),
     )
-    full = (
-        grid.cast(pl.Datetime("us", "UTC"))
-        .to_frame("t")
-        .join(per, on="t", how="left")
-        .fill_null(0)
-        .sort("t")
-    )
-    return [Point(*r) for r in full.iter_rows()]
+    n = (span.end - span.start) // step
+    points = [Point(span.start + i * step, 0, 0, 0) for i in range(n)]
+    for b, posts, authors, engagement in per.iter_rows():
+        p = points[b]
+        p.posts, p.authors, p.engagement = posts, authors, engagement
+    return points
 
 
 def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Related]:
@@ -238,8 +241,10 @@ def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Rela
     pairs = tables.tag_cooc(tag).filter(pl.col("co_posts") >= min_support)
     if pairs.height == 0 or n == 0:
         return []
-    others = pairs.join(
-        tables.tags_by_key.select(other="tag", display="display", posts_b="posts"), on="other"
+    keys = tables.tags_by_key
+    at = keys["tag"].search_sorted(pairs["other"], side="left")
+    others = pairs.with_columns(
+        display=keys["display"].gather(at), posts_b=keys["posts"].gather(at)
     )
     p_ab = pl.col("co_posts") / n
     pmi = (p_ab / ((posts_a / n) * (pl.col("posts_b") / n))).log()
