@@ -136,10 +136,11 @@ def _counts_by(postings: pl.LazyFrame, column: str) -> pl.LazyFrame:
 
 
 def _tag_table(postings: pl.LazyFrame) -> pl.LazyFrame:
-    """Per tag key, exact totals. Display = most frequent spelling (ties: smallest string)."""
+    """Per tag key, exact totals. Display = most frequent spelling (ties: smallest string).
+    An author is a (platform, author) pair: the same handle on two platforms is two people."""
     totals = postings.group_by("tag").agg(
         posts=pl.len().cast(pl.Int64()),
-        authors=pl.col("author").n_unique().cast(pl.Int64()),
+        authors=pl.struct("platform", "author").n_unique().cast(pl.Int64()),
         engagement=pl.col("engagement").sum(),
         first_seen=pl.col("created_at").min(),
         last_seen=pl.col("created_at").max(),

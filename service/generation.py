@@ -20,6 +20,7 @@ from indexer.schema import (
     read_manifest,
 )
 from service.tables import Tables, load_tables
+from service.trends import trend_index
 
 log = logging.getLogger("hashtag_index.service")
 
@@ -50,12 +51,14 @@ def load_generation(path: Path) -> Generation:
             f"this service reads {SCHEMA_VERSION}: rebuild the index"
         )
     index = open_posts_index(path)
+    tables = load_tables(path)
+    trend_index(tables)  # built here, before the swap, not on the first request
     return Generation(
         path=path,
         manifest=manifest,
         index=index,
         searcher=index.searcher(),
-        tables=load_tables(path),
+        tables=tables,
     )
 
 

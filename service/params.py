@@ -26,14 +26,6 @@ def parse_duration(value: str, parameter: str) -> timedelta:
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
-def format_duration(d: timedelta) -> str:
-    seconds = int(d.total_seconds())
-    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def parse_time(value: str | None, parameter: str) -> datetime | None:
     """RFC 3339 with a zone (any offset, converted to UTC), or a date meaning its midnight UTC."""
     if value is None or value == "":
@@ -68,3 +60,8 @@ def parse_tag(value: str, parameter: str = "tag") -> str:
     if not key:
         raise ApiError(400, f"{parameter}: empty tag", parameter)
     return key
+
+
+def parse_filter(value: str | None) -> str | None:
+    """A platform or language filter: case-insensitive; empty means none."""
+    return value.strip().lower() or None if value else None

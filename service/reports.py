@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from service.errors import ApiError
-from service.params import parse_range
+from service.params import parse_filter, parse_range
 from service.tables import Tables
 
 COLUMNS = (
@@ -81,7 +81,7 @@ def report_frame(
     prev = before.group_by("tag").agg(prev_posts=pl.len().cast(pl.Int64()))
     per_tag = rows.group_by("tag").agg(
         posts=pl.len().cast(pl.Int64()),
-        authors=pl.col("author").n_unique().cast(pl.Int64()),
+        authors=pl.col("account").n_unique().cast(pl.Int64()),
         engagement=pl.col("engagement").sum(),
         first_seen=pl.col("created_at").min(),
         last_seen=pl.col("created_at").max(),
@@ -149,10 +149,6 @@ def prepare(
     """The report's rows and file name for raw request parameters (400s name the parameter)."""
     start, end = resolve_period(tables, *parse_range(from_, to))
     frame = report_frame(
-        tables, start, end, platform=_lower(platform), lang=_lower(lang), limit=limit
+        tables, start, end, platform=parse_filter(platform), lang=parse_filter(lang), limit=limit
     )
     return frame, filename(start, end)
-
-
-def _lower(value: str | None) -> str | None:
-    return value.strip().lower() if value else None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -12,10 +13,16 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import reports, tags
+from service import reports, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
-from service.params import parse_range, parse_tag
+from service.params import (
+    parse_duration,
+    parse_filter,
+    parse_range,
+    parse_tag,
+    parse_time,
+)
 
 Req = Request[Any, Any, Any]
 ERRORS = {
@@ -225,10 +232,72 @@ def report_index(
     )
 
 
+class Trending(msgspec.Struct):
+    as_of: datetime
+    window: str
+    baseline: str
+    items: list[trends.TrendItem]
+
+
+@get(
+    "/v1/trending",
+    summary="Tags rising most above their own recent past, by distinct authors",
+    description=(
+        "Window `[as_of - window, as_of)` against the baseline span just before it. "
+        "expected_authors = prior + mean distinct authors per window-length slot of the "
+        "baseline; growth = authors / expected_authors; score = (authors - expected)^2 / "
+        "expected; listed only with at least min_authors distinct authors, growth >= "
+        "min_growth. One account posting many times moves posts, never the score. "
+        "`as_of` defaults to the newest post of the generation. See docs/trending.md."
+    ),
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def trending(
+    request: Req,
+    window: Annotated[
+        str, QueryParameter(description="window length: 1h, 6h, 24h, 7d, 30m, 2w")
+    ] = "24h",
+    baseline: Annotated[
+        str, QueryParameter(description="baseline length just before the window, e.g. 7d")
+    ] = "7d",
+    as_of: Annotated[
+        str | None,
+        QueryParameter(description="end of the window (RFC 3339); default: the newest post"),
+    ] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=200, description="items (1-200)")] = 20,
+    platform: Platform = None,
+    lang: Lang = None,
+) -> Trending:
+    gen = generation_of(request)
+    w = parse_duration(window, "window")
+    b = parse_duration(baseline, "baseline")
+    end = parse_time(as_of, "as_of") or _newest(gen)
+    items = trends.trending(
+        gen.tables,
+        as_of=end,
+        window=w,
+        baseline=b,
+        limit=limit,
+        platform=parse_filter(platform),
+        lang=parse_filter(lang),
+    )
+    return Trending(end, window.strip(), baseline.strip(), items)
+
+
+def _newest(gen: Generation) -> datetime:
+    """Just after the newest post, so that the window includes it."""
+    newest = gen.manifest.to
+    if newest is None:
+        raise ApiError(400, "as_of: the index is empty; give as_of", "as_of")
+    return newest + timedelta(microseconds=1)
+
+
 ROUTES = [
     healthz,
     readyz,
     index_manifest,
+    trending,
     list_hashtags,
     hashtag_detail,
     hashtag_timeseries,

@@ -9,6 +9,9 @@ orderings so that every read is a slice, never a scan:
 - ``postings``: one row per (post, tag key), sorted by tag then time, so one
   tag's rows are ``postings.slice(*tag_range(tag))``;
 - ``timeline``: the same rows sorted by time, so a time window is one slice;
+  both carry ``account``, a dense integer per (platform, author): an author is
+  that pair (the same handle on two platforms is two people), and counting
+  distinct integers is the fastest exact count;
 - ``cooc``: tag, other, co_posts sorted by tag then co_posts (desc).
 All times are ``Datetime("us", "UTC")``.
 """
@@ -97,7 +100,11 @@ def _sorted_slice(frame: pl.DataFrame, column: str, value: str) -> pl.DataFrame:
 
 def load_tables(generation_dir: Path) -> Tables:
     tags = pl.read_parquet(generation_dir / TAGS_FILE)
-    postings = pl.read_parquet(generation_dir / POSTINGS_FILE).rechunk()
+    postings = pl.read_parquet(generation_dir / POSTINGS_FILE)
+    accounts = postings.select("platform", "author").unique().with_row_index("account")
+    postings = postings.join(
+        accounts, on=["platform", "author"], how="left", maintain_order="left"
+    ).rechunk()
     timeline = postings.drop("written").sort("created_at", maintain_order=True).rechunk()
     cooc = pl.read_parquet(generation_dir / COOC_FILE).rechunk()
     posts = pl.read_parquet(generation_dir / POSTS_FILE, columns=["created_at", "platform", "lang"])

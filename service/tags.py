@@ -162,7 +162,7 @@ def detail(
         tag=tag,
         display=str(row["display"]),
         posts=rows.height,
-        authors=rows["author"].n_unique() if rows.height else 0,
+        authors=rows["account"].n_unique() if rows.height else 0,
         engagement=int(rows["engagement"].sum()),
         first_seen=times[0] if rows.height else None,
         last_seen=times[-1] if rows.height else None,
@@ -218,7 +218,7 @@ def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> li
     start_us = (span.start - EPOCH) // timedelta(microseconds=1)
     per = rows.group_by(b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us).agg(
         posts=pl.len(),
-        authors=pl.col("author").n_unique(),
+        authors=pl.col("account").n_unique(),
         engagement=pl.col("engagement").sum(),
     )
     n = (span.end - span.start) // step

@@ -16,8 +16,9 @@ from tests.conftest import NOW, post, write_ndjson
 
 def planted_posts() -> list[dict[str, Any]]:
     """Known truths:
-    - #Python: 6 posts (spellings Python x3, python x2, PYTHON x1) by 4 authors
-      (ann x3, bob, cy, dan), engagement 21; x 4, bluesky 2; en 5, de 1;
+    - #Python: 6 posts (spellings Python x3, python x2, PYTHON x1) by 5 authors
+      (ann on x twice, ann on bluesky - another account -, bob, cy, dan), engagement 21;
+      x 4, bluesky 2; en 5, de 1;
       2026-10-01 10:00 .. 2026-10-03 09:30 UTC.
     - #Straße: 2 posts (one written STRASSE).
     - #generic is on every post: it must not top the related lists.
@@ -130,7 +131,7 @@ PYTHON = {
     "tag": "python",
     "display": "Python",
     "posts": 6,
-    "authors": 4,
+    "authors": 5,
     "engagement": 21,
     "first_seen": "2026-10-01T10:00:00Z",
     "last_seen": "2026-10-03T09:30:00Z",
@@ -213,7 +214,7 @@ def test_hourly_and_weekly_buckets(client: TestClient[Any]) -> None:
     assert len(hours) == 48
     assert sum(p["posts"] for p in hours) == 6
     weeks = client.get("/v1/hashtags/python/timeseries?interval=week").json()["points"]
-    assert weeks == [{"t": "2026-09-28T00:00:00Z", "posts": 6, "authors": 4, "engagement": 21}]
+    assert weeks == [{"t": "2026-09-28T00:00:00Z", "posts": 6, "authors": 5, "engagement": 21}]
 
 
 @pytest.mark.parametrize(
@@ -240,7 +241,7 @@ def test_autocomplete_by_prefix_ranked_by_posts(client: TestClient[Any]) -> None
     r = client.get("/v1/hashtags?prefix=%23PY&limit=10")
     assert r.json() == {
         "items": [
-            {"tag": "python", "display": "Python", "posts": 6, "authors": 4},
+            {"tag": "python", "display": "Python", "posts": 6, "authors": 5},
             {"tag": "pytest", "display": "pytest", "posts": 2, "authors": 2},
             {"tag": "pythonista", "display": "pythonista", "posts": 1, "authors": 1},
         ]
