@@ -118,3 +118,22 @@ def test_second_indexer_exits_with_a_clear_message(tmp_path: Path) -> None:
         result = cli("build", str(dump), "--index", str(index))
     assert result.returncode == 1
     assert f"another indexer (pid {os.getpid()}) is writing" in result.stderr
+
+
+def test_progress_is_drawn_on_a_terminal_only() -> None:
+    import io
+
+    from indexer.progress import Progress
+
+    screen = io.StringIO()
+    bar = Progress(stream=screen, enabled=True)
+    bar.stage("index", total=1000)
+    bar.update(500, 12_000)
+    bar.close()
+    drawn = screen.getvalue()
+    assert "index" in drawn
+    assert "50%" in drawn
+    assert "12.0k posts" in drawn
+    quiet = io.StringIO()
+    Progress(stream=quiet).update(1, 1)  # StringIO is not a terminal
+    assert quiet.getvalue() == ""
