@@ -13,7 +13,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import reports, tags, trends
+from service import reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.params import (
@@ -293,8 +293,57 @@ def _newest(gen: Generation) -> datetime:
     return newest + timedelta(microseconds=1)
 
 
+@get(
+    "/v1/posts",
+    summary="Full-text search of posts, with snippets and cursor pagination",
+    description=(
+        '`q`: words (all must match), "phrases", -exclusions, OR between groups; words of '
+        "5+ characters also match one typo (8+: two), exact matches first; accents and case "
+        "folded (cafe finds café). Filters narrow without changing the score. `total` is exact. "
+        "Follow `next_cursor` (same query) for the next page; null on the last one."
+    ),
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def posts(
+    request: Req,
+    q: Annotated[str | None, QueryParameter(description="search words and phrases")] = None,
+    tag: Annotated[str | None, QueryParameter(description="only posts with this tag")] = None,
+    author: Annotated[str | None, QueryParameter(description="only posts by this author")] = None,
+    platform: Platform = None,
+    lang: Lang = None,
+    from_: From = None,
+    to: To = None,
+    sort: Annotated[
+        Literal["relevance", "recent", "engagement"], QueryParameter(description="order")
+    ] = "relevance",
+    limit: Annotated[
+        int, QueryParameter(ge=1, le=search.MAX_LIMIT, description="posts per page (1-100)")
+    ] = 20,
+    cursor: Annotated[
+        str | None, QueryParameter(description="next_cursor of the previous page")
+    ] = None,
+) -> search.PostsPage:
+    gen = generation_of(request)
+    start, end = parse_range(from_, to)
+    params = search.SearchParams(
+        q=q,
+        tag=parse_tag(tag) if tag else None,
+        author=author.strip() if author else None,
+        platform=parse_filter(platform),
+        lang=parse_filter(lang),
+        from_=start,
+        to=end,
+        sort=sort,
+        limit=limit,
+        cursor=cursor or None,
+    )
+    return search.search_posts(gen.index, gen.searcher, params)
+
+
 ROUTES = [
     healthz,
+    posts,
     readyz,
     index_manifest,
     trending,

@@ -28,15 +28,23 @@ more than :data:`MAX_WORDS` words is a 400 naming ``q``.
 Sorting and pagination (``next_cursor`` is opaque: base64url of a msgpack
 array, bound to the query by a hash of its parameters):
 
-* ``recent`` (``created_at`` desc) and ``engagement`` (desc), ties by document
-  address ascending: keyset pagination (search-after). The cursor holds the
-  last sort value ``v`` and how many posts with exactly ``v`` were returned;
-  the next page reads the rest of ``v``'s group, then ``field < v`` by a range
-  restriction, so a deep page costs what the first one does.
+* ``recent`` (``created_at`` desc) and ``engagement`` (engagement desc, then
+  ``created_at`` desc), remaining ties by document address ascending: keyset
+  pagination (search-after). The cursor holds the last post's sort values and
+  how many posts with exactly those values were returned; the next page reads
+  the rest of that (small) tie group, then the posts below it, each part by a
+  range restriction on the fast fields, so a deep page costs what the first
+  one does (measured flat up to page 600 and at 130,000 posts into one
+  engagement value).
 * ``relevance`` (BM25 desc, ties by document address): offset pagination (a
   score cannot be range-restricted); the cost of a page grows with its offset
-  (about 1 ms per 10,000 skipped). Without ``q`` there is no text to rank by,
-  so ``relevance`` sorts as ``recent``.
+  (about 1 ms per 10,000 skipped). Without words to rank by (no ``q``, or
+  only ``-`` exclusions), ``relevance`` sorts as ``recent``.
+
+A cursor is valid for the same q, filters and sort (``limit`` may change);
+any other cursor, or a garbled one, is a 400 naming ``cursor``. Cursors do not
+name the generation: after a new generation is published, a keyset cursor
+continues from the same sort values, an offset cursor from the same offset.
 
 Time in the index has one-second resolution (tantivy's date fast field):
 ``from``/``to`` select posts whose ``created_at``, truncated to the second, lies
@@ -171,14 +179,15 @@ def search_posts(
     query = _full_query(schema, text, params)
     fingerprint = query_fingerprint(params, sort)
     cursor = _decode_cursor(params.cursor, fingerprint, searcher.num_docs)
+    reader = _Reader(schema, searcher)
     if sort == "relevance":
         page = _relevance_page(searcher, query, params.limit, cursor)
     else:
-        page = _keyset_page(schema, searcher, query, _KEYS[sort], params.limit, cursor)
+        page = _keyset_page(reader, query, _KEYS[sort], params.limit, cursor)
     if page.total is None:
         page.total = _count(searcher, query, params, text)
     next_cursor = None if page.next is None else _encode_cursor(fingerprint, page.next)
-    items = _items(schema, searcher, page.addresses, text)
+    items = _items(reader, page.addresses, text)
     return PostsPage(total=page.total, items=items, next_cursor=next_cursor)
 
 
@@ -200,8 +209,9 @@ def _utc(t: datetime) -> datetime:
 
 
 def _effective_sort(sort: Sort, text: TextQuery | None) -> Sort:
-    """Without text to rank by, relevance means recent."""
-    return "recent" if sort == "relevance" and text is None else sort
+    """Without words to rank by (no q, or only exclusions), relevance means recent."""
+    ranks = text is not None and any(True for _ in text.positive())
+    return "recent" if sort == "relevance" and not ranks else sort
 
 
 def query_fingerprint(params: SearchParams, sort: str) -> bytes:
@@ -445,8 +455,8 @@ def _decode_cursor(token: str | None, fingerprint: bytes, num_docs: int) -> _Cur
 
 
 def _cursor_in_range(state: _Cursor, num_docs: int) -> bool:
-    counts_ok = 0 <= state.offset <= num_docs and 0 <= state.skip <= num_docs
-    return counts_ok and (state.key is None or len(state.key) <= len(_KEYS["engagement"]))
+    """Counts that a real cursor can hold (its sort values are checked with the sort)."""
+    return 0 <= state.offset <= num_docs and 0 <= state.skip <= num_docs
 
 
 # ---------------------------------------------------------------- pagination
@@ -485,6 +495,16 @@ class _SortKey:
             return _EPOCH + timedelta(microseconds=value // _NS_PER_US)
         return value
 
+    def stored(self, doc: tantivy.Document) -> int:
+        """The doc's value as the fast field holds it (dates: ns, truncated to the second
+        toward zero, as tantivy truncates)."""
+        value: Any = doc.get_first(self.field)
+        if self.kind != FieldType.Date:
+            return int(value)
+        ns = (cast(datetime, value) - _EPOCH) // timedelta(microseconds=1) * _NS_PER_US
+        seconds = ns // 10**9 if ns >= 0 else -(-ns // 10**9)
+        return seconds * 10**9
+
     def valid(self, value: int) -> bool:
         """Whether a (cursor's) value can be a bound of this field's range queries."""
         if self.kind == FieldType.Date:
@@ -509,11 +529,27 @@ _KEYS: dict[str, tuple[_SortKey, ...]] = {
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A match and its sort values (only a prefix of them for a hit that does not end a page)."""
+class _Hit:
+    """A match and its sort values."""
 
     values: tuple[int, ...]
     address: tantivy.DocAddress
+
+
+class _Reader:
+    """The searcher of one request, and the stored documents it has read."""
+
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher) -> None:
+        self.schema = schema
+        self.searcher = searcher
+        self._docs: dict[tuple[int, int], tantivy.Document] = {}
+
+    def doc(self, address: tantivy.DocAddress) -> tantivy.Document:
+        key = _address_key(address)
+        doc = self._docs.get(key)
+        if doc is None:
+            doc = self._docs[key] = self.searcher.doc(address)
+        return doc
 
 
 @dataclass(frozen=True)
@@ -529,15 +565,14 @@ class _Segment:
 
 @dataclass(frozen=True)
 class _Run:
-    hits: list[Hit]
+    hits: list[_Hit]
     more: bool
     """Whether the segment has matches after these."""
     total: int | None = None
 
 
 def _keyset_page(
-    schema: tantivy.Schema,
-    searcher: tantivy.Searcher,
+    r: _Reader,
     query: Query,
     keys: tuple[_SortKey, ...],
     limit: int,
@@ -545,13 +580,13 @@ def _keyset_page(
 ) -> _Page:
     """Search-after pagination in the total order (keys desc, then address asc)."""
     if cursor is None:
-        run = _first(schema, searcher, _Segment(query, keys), limit, count=True)
+        run = _first(r, _Segment(query, keys), limit, count=True)
         page, more, total = run.hits, run.more, run.total
     else:
         page, more, total = [], False, None
-        for segment in _segments_after(schema, query, keys, cursor):
-            run = _first(schema, searcher, segment, limit - len(page))
-            page += [Hit(segment.prefix + h.values, h.address) for h in run.hits]
+        for segment in _segments_after(r.schema, query, keys, cursor):
+            run = _first(r, segment, limit - len(page))
+            page += [_Hit(segment.prefix + h.values, h.address) for h in run.hits]
             if run.more:
                 more = True
                 break
@@ -583,52 +618,45 @@ def _segments_after(
     return segments
 
 
-def _first(
-    schema: tantivy.Schema,
-    searcher: tantivy.Searcher,
-    segment: _Segment,
-    n: int,
-    *,
-    count: bool = False,
-) -> _Run:
+def _first(r: _Reader, segment: _Segment, n: int, *, count: bool = False) -> _Run:
     """The first ``n`` matches of a segment in its order (``n`` may be 0: is there any?).
 
-    One search ordered by the first key finds the hits; every value group
-    that lies wholly in them is ordered by the next keys, and the group cut
-    by the end (if any) is re-read to get its first members.
+    One search ordered by the first key finds the hits. A value group that
+    lies wholly in them is ordered by the next keys from the stored
+    documents (which the page reads anyway); the group cut by the end, if
+    any, is searched again for its first members.
     """
     if not segment.keys:
-        return _by_address(searcher, segment.query, segment.skip, n)
+        return _by_address(r.searcher, segment.query, segment.skip, n)
     key = segment.keys[0]
-    result = searcher.search(
+    result = r.searcher.search(
         segment.query, n + 1, count=count, order_by_field=key.field, order=Order.Desc
     )
     found = sorted(((cast(int, v), a) for v, a in result.hits), key=_order_key)
     cut = found[n][0] if len(found) > n else None
     groups = _value_groups(found[:n])
-    hits: list[Hit] = []
-    for i, (value, addresses) in enumerate(groups):
-        last = i == len(groups) - 1
-        hits += _order_group(schema, searcher, segment, value, addresses, value != cut, last)
+    hits: list[_Hit] = []
+    for value, addresses in groups:
+        hits += _order_group(r, segment, value, addresses, complete=value != cut)
     return _Run(hits, cut is not None, _total(result) if count else None)
 
 
 def _order_group(
-    schema: tantivy.Schema,
-    searcher: tantivy.Searcher,
+    r: _Reader,
     segment: _Segment,
     value: int,
     addresses: list[tantivy.DocAddress],
+    *,
     complete: bool,
-    last: bool,
-) -> list[Hit]:
+) -> list[_Hit]:
     """The matches of one value group of the first key, ordered by the remaining keys."""
     key, rest = segment.keys[0], segment.keys[1:]
-    if complete and (not rest or (len(addresses) == 1 and not last)):
-        return [Hit((value,), a) for a in sorted(addresses, key=_address_key)]
-    group = _Segment(_and(segment.query, key.equal(schema, value)), rest)
-    run = _first(schema, searcher, group, len(addresses))
-    return [Hit((value, *h.values), h.address) for h in run.hits]
+    if complete:
+        hits = [_Hit((value, *(k.stored(r.doc(a)) for k in rest)), a) for a in addresses]
+        return sorted(hits, key=_hit_order)
+    group = _Segment(_and(segment.query, key.equal(r.schema, value)), rest)
+    run = _first(r, group, len(addresses))
+    return [_Hit((value, *h.values), h.address) for h in run.hits]
 
 
 def _by_address(searcher: tantivy.Searcher, query: Query, skip: int, n: int) -> _Run:
@@ -636,7 +664,7 @@ def _by_address(searcher: tantivy.Searcher, query: Query, skip: int, n: int) -> 
     constant = Query.const_score_query(query, 1.0)
     hits = searcher.search(constant, skip + n + 1, count=False).hits
     addresses = sorted((a for _, a in hits), key=_address_key)
-    found = [Hit((), a) for a in addresses[skip : skip + n]]
+    found = [_Hit((), a) for a in addresses[skip : skip + n]]
     return _Run(found, len(addresses) > skip + n)
 
 
@@ -653,7 +681,7 @@ def _value_groups(
     return groups
 
 
-def _keyset_cursor(page: list[Hit], cursor: _Cursor | None) -> _Cursor:
+def _keyset_cursor(page: list[_Hit], cursor: _Cursor | None) -> _Cursor:
     """The cursor after ``page``: its last sort values, and how many posts had exactly those."""
     last = page[-1].values
     here = sum(1 for h in page if h.values == last)
@@ -670,17 +698,18 @@ def _order_key(hit: tuple[int, tantivy.DocAddress]) -> tuple[int, int, int]:
     return (-hit[0], *_address_key(hit[1]))
 
 
+def _hit_order(hit: _Hit) -> tuple[int, ...]:
+    return (*(-v for v in hit.values), *_address_key(hit.address))
+
+
 # -------------------------------------------------------------------- items
 
 
 def _items(
-    schema: tantivy.Schema,
-    searcher: tantivy.Searcher,
-    addresses: list[tantivy.DocAddress],
-    text: TextQuery | None,
+    r: _Reader, addresses: list[tantivy.DocAddress], text: TextQuery | None
 ) -> list[PostItem]:
-    docs = [searcher.doc(a) for a in addresses]
-    highlighter = _highlighter(schema, searcher, text, docs)
+    docs = [r.doc(a) for a in addresses]
+    highlighter = _highlighter(r.schema, r.searcher, text, docs)
     return [_item(doc, highlighter) for doc in docs]
 
 

@@ -159,6 +159,19 @@ def test_openapi_documents_every_endpoint_and_parameter(client: TestClient[Any])
         "/v1/hashtags/{tag}/timeseries": ["tag", "interval", "from", "to"],
         "/v1/hashtags/{tag}/related": ["tag", "limit", "min_support"],
         "/v1/reports/index.csv": ["from", "to", "limit", "platform", "lang"],
+        "/v1/trending": ["window", "baseline", "as_of", "limit", "platform", "lang"],
+        "/v1/posts": [
+            "q",
+            "tag",
+            "author",
+            "platform",
+            "lang",
+            "from",
+            "to",
+            "sort",
+            "limit",
+            "cursor",
+        ],
     }
     for path, params in expected.items():
         assert path in paths, path
