@@ -163,6 +163,7 @@ def bench_size(n: int, seed: int, engine: bool) -> dict[str, Any]:
         "peak_rss_mib": rss / 2**20,
         "bytes_per_post": size / max(manifest["posts"], 1),
         "stage_seconds": manifest.get("stage_seconds", {}),
+        "stage_peak_rss_mib": manifest.get("stage_peak_rss_mib", {}),
         "files_bytes": files,
         "input_bytes": dump.stat().st_size,
     }
@@ -197,6 +198,7 @@ def report(results: dict[str, dict[str, Any]], baseline: dict[str, dict[str, Any
                 row += f" {base[key]:,.1f} | {r[key] / base[key]:.2f} |"
             lines.append(row)
         lines.append(f"\nstages (s): {r['stage_seconds']}")
+        lines.append(f"peak RSS after each stage (MiB): {r.get('stage_peak_rss_mib')}")
         lines.append(f"files (MB): { {k: round(v / 1e6, 1) for k, v in r['files_bytes'].items()} }")
     return "\n".join(lines)
 

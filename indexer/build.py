@@ -18,6 +18,7 @@ then the manifest is written and the generation published (indexer/publish.py).
 from __future__ import annotations
 
 import queue
+import resource
 import shutil
 import threading
 import time
@@ -114,12 +115,14 @@ def _build_into(
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
     stages: dict[str, float] = {}
+    peaks: dict[str, int] = {}
     clock = time.monotonic()
 
     def lap(name: str) -> None:
         nonlocal clock
         now_ = time.monotonic()
         stages[name] = round(now_ - clock, 3)
+        peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         clock = now_
 
     index = open_posts_index(work, create=True)
@@ -160,6 +163,7 @@ def _build_into(
         sources=sources,
         seconds=round(time.monotonic() - started, 3),
         stage_seconds=stages,
+        stage_peak_rss_mib=peaks,
     )
     index.reload()
     indexed = index.searcher().num_docs

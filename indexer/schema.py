@@ -162,7 +162,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     seconds: float
     """Wall time of the whole build."""
     stage_seconds: dict[str, float] = msgspec.field(default_factory=dict)
-    """Wall time of each pass (read, dedup, index, rollups)."""
+    """Wall time of each pass (read+index, dedup+commit, rollups)."""
+    stage_peak_rss_mib: dict[str, int] = msgspec.field(default_factory=dict)
+    """The build process's peak resident memory at the end of each pass (MiB)."""
     parent: str | None = None
     """The generation this one was updated from (``update``), if any."""
 
