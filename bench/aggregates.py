@@ -47,7 +47,7 @@ def main() -> None:
     searcher = index.searcher()
     everything = tantivy.Query.all_query()
     tags = pl.read_parquet(gen / TAGS_FILE)
-    postings = pl.read_parquet(gen / POSTINGS_FILE)
+    postings = pl.read_parquet(gen / POSTINGS_FILE).sort("tag", "created_at")
     top_tag = tags["tag"][0]
     rows = []
 

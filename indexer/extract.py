@@ -32,7 +32,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -181,30 +180,48 @@ _NOT_AFTER_TAG = ("#", "＃", "://")
 _JS_SPACES = frozenset(
     [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, 0x180E, *range(0x2000, 0x200B), 0x2028]
 ) | frozenset([0x2029, 0x202F, 0x205F, 0x3000])
-# Runs of characters between twitter-text spaces (no URL spans a space).
-_RUN_RE = re.compile(f"{_py_class(_ranges(_JS_SPACES), negate=True)}+")
+_SPACE_RE = re.compile(_py_class(_ranges(_JS_SPACES)))
 
 
-def _runs_near_urls(text: str) -> list[tuple[int, int]]:
-    """The runs (between spaces) of ``text`` in which a URL could cover a sign.
+def _coverable(run: str, signs: list[int]) -> list[int]:
+    """The ``signs`` (indices in ``run``, which holds no spaces) that a URL in ``run`` could
+    cover, that is start before and end after.
 
-    Such a run holds ``://`` before a sign, or a dot, then a ``/`` or ``?``, then the sign ``#``
-    (a domain, then a path or query). Only there can a URL remove a tag: URLs hold no spaces.
+    Before such a sign, the run holds ``://`` (a URL with protocol), or a dot, then a ``/`` or
+    ``?`` (a domain, then a path or query, which may hold "#" but not "＃"); or, for a sign "＃",
+    a dot before it and a "/" after it (a URL without protocol runs from an ASCII domain over
+    the rest of its domain, which may hold "＃", when it has a path).
     """
-    if "://" not in text and ("." not in text or ("/" not in text and "?" not in text)):
-        return []
-    runs = []
-    for m in _RUN_RE.finditer(text):
-        run = m.group()
-        if "#" not in run and "＃" not in run:
-            continue
-        proto = run.find("://")
-        dot = run.find(".")
-        cut = [i for i in (run.find("/", dot), run.find("?", dot)) if i >= 0] if dot >= 0 else []
-        if (proto >= 0 and ("#" in run[proto:] or "＃" in run[proto:])) or (
-            cut and "#" in run[min(cut) :]
-        ):
-            runs.append(m.span())
+    proto = run.find("://")
+    dot = run.find(".")
+    cut = min((i for i in (run.find("/", dot), run.find("?", dot)) if i >= 0), default=-1)
+    return [
+        sign
+        for sign in signs
+        if 0 <= proto < sign
+        or (0 <= dot < sign and (0 <= cut < sign if run[sign] == "#" else "/" in run[sign:]))
+    ]
+
+
+def _runs_near_urls(text: str, tags: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """The runs (between spaces) of ``text`` in which a URL could cover one of ``tags``.
+
+    Only there can a URL remove a tag: URLs hold no spaces. The whole text is looked at first
+    (a run holds what a URL needs only if the text does), so most tags need no run.
+    """
+    signs = _coverable(text, [sign for _, sign, _ in tags])
+    runs: list[tuple[int, int]] = []
+    end = 0
+    for sign in signs:
+        if sign < end:
+            continue  # in the run of a sign before, looked at with all of its signs
+        space = _SPACE_RE.search(text, sign)
+        end = space.start() if space is not None else len(text)
+        start = sign
+        while start and ord(text[start - 1]) not in _JS_SPACES:
+            start -= 1
+        if _coverable(text[start:end], [s - start for s in signs if start <= s < end]):
+            runs.append((start, end))
     return runs
 
 
@@ -233,7 +250,7 @@ def extract_hashtags_with_indices(text: str) -> list[tuple[str, int, int]]:
             continue  # consumed but rejected, like the JS callback does
         tags.append((tag, sign, end))
     if tags:
-        for start, end in _runs_near_urls(text):
+        for start, end in _runs_near_urls(text, tags):
             # URLs are found run by run: none spans a space, so none reaches another run.
             run_tags = [tag for tag in tags if start <= tag[1] < end]
             kept = _drop_tags_overlapping_urls(run_tags, _url_spans(text, start, end))
@@ -466,12 +483,19 @@ def _ci_class(members: str | Iterable[int], negate: bool = False) -> str:
     return _py_class(_ranges(_js_ci(cps)), negate)
 
 
+@functools.cache
+def _js_ci_char(ch: str) -> frozenset[int]:
+    return frozenset(_js_ci([ord(ch)]))
+
+
+@functools.cache
+def _ci_char(ch: str) -> str:
+    cps = _js_ci_char(ch)
+    return re.escape(ch) if len(cps) == 1 else _py_class(_ranges(cps))
+
+
 def _ci_literal(text: str) -> str:
-    out = []
-    for ch in text:
-        cps = _js_ci([ord(ch)])
-        out.append(re.escape(ch) if len(cps) == 1 else _py_class(_ranges(cps)))
-    return "".join(out)
+    return "".join(map(_ci_char, text))
 
 
 def _ci_trie(words: list[str]) -> str:
@@ -482,10 +506,12 @@ def _ci_trie(words: list[str]) -> str:
     listed before a longer word it is a prefix of, and the branches of a trie node match
     different characters: both true of twitter-text's TLD lists (else: the plain alternation).
     """
-    flat = f"(?:{'|'.join(map(_ci_literal, words))})"
+    first: dict[str, int] = {}
     for i, word in enumerate(words):
-        if any(later.startswith(word) and later != word for later in words[i + 1 :]):
-            return flat
+        first.setdefault(word, i)
+    for i, word in enumerate(words):
+        if any(first.get(word[:k], i) < i for k in range(1, len(word))):
+            return f"(?:{'|'.join(map(_ci_literal, words))})"  # an earlier word is a prefix
     trie: dict[str, Any] = {}
     for word in words:
         node = trie
@@ -494,7 +520,7 @@ def _ci_trie(words: list[str]) -> str:
         node[""] = {}
 
     def pattern(node: dict[str, Any]) -> str | None:
-        chars = [_js_ci([ord(ch)]) for ch in node if ch]
+        chars = [_js_ci_char(ch) for ch in node if ch]
         if sum(map(len, chars)) != len(set().union(*chars)):
             return None  # two branches can match the same character
         branches = []
@@ -508,7 +534,7 @@ def _ci_trie(words: list[str]) -> str:
             branches.append("")  # the word ending here: after every longer one
         return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
 
-    return pattern(trie) or flat
+    return pattern(trie) or f"(?:{'|'.join(map(_ci_literal, words))})"
 
 
 def _span(a: int, b: int) -> range:
@@ -527,25 +553,39 @@ _DIRECTIONAL_MARKS = [*_span(0x202A, 0x202E), 0x061C, 0x200E, 0x200F, *_span(0x2
 _PUNCT = "!'#%&()*+,\\-./:;<=>?@[]^_{|}~$"
 
 
-@dataclass(frozen=True)
-class _UrlRegexes:
-    url: re.Pattern[str]
-    ascii_domain: re.Pattern[str]
-    tco: re.Pattern[str]
+# Built on first use, each on its own: most texts need none of them, and few need all three.
 
 
 @functools.cache
-def _url_regexes() -> _UrlRegexes:
+def _tld() -> str:
+    """twitter-text's TLD (generic, country code or punycode), then no domain character."""
+    tld_end = f"(?={_ci_class([*_ASCII_ALNUM, *map(ord, '@+-')], negate=True)}|\\Z)"
+    gtld = f"(?:{_ci_trie(_GTLDS)}{tld_end})"
+    cctld = f"(?:{_ci_trie(_CCTLDS)}{tld_end})"
+    punycode = f"(?:{_ci_literal('xn--')}{_ci_class([ord('-'), *_ASCII_ALNUM])}+)"
+    return f"(?:{gtld}|{cctld}|{punycode})"
+
+
+_PROTOCOL = "[Hh][Tt][Tt][Pp][Ss]?://"  # _ci_literal("http") + _ci_literal("s") + "?://"
+
+
+@functools.cache
+def _query() -> str:
+    """An optional query: "?", query characters, and one that may end a query."""
+    query_char = _ci_class([*_ASCII_ALNUM, *map(ord, "!?*'@();:&=+$/%#[]-_.,~|")])
+    query_end = _ci_class([*_ASCII_ALNUM, *map(ord, "-_&=#/")])
+    return f"(?:\\?{query_char}*{query_end})?"
+
+
+@functools.cache
+def _url_regex() -> re.Pattern[str]:
+    """twitter-text's validUrl (the regex of extractUrlsWithIndices)."""
     domain_char = _ci_class(
         [*map(ord, _PUNCT), *_JS_SPACES, *_INVALID_CHARS, *_DIRECTIONAL_MARKS], negate=True
     )
     subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
     domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
-    tld_end = f"(?={_ci_class([*_ASCII_ALNUM, *map(ord, '@+-')], negate=True)}|\\Z)"
-    gtld = f"(?:{_ci_trie(_GTLDS)}{tld_end})"
-    cctld = f"(?:{_ci_trie(_CCTLDS)}{tld_end})"
-    punycode = f"(?:{_ci_literal('xn--')}{_ci_class([ord('-'), *_ASCII_ALNUM])}+)"
-    domain = f"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|{punycode}))"
+    domain = f"(?:{subdomain}*{domain_name}{_tld()})"
 
     path_char = _ci_class(
         [*_ASCII_ALNUM, *_CYRILLIC, *map(ord, "!*';:=+,.$/%#[]-\u2013_~@|&"), *_LATIN_ACCENTS]
@@ -556,30 +596,31 @@ def _url_regexes() -> _UrlRegexes:
         f"|(?:{parens}))"
     )
     path = f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
-    query_char = _ci_class([*_ASCII_ALNUM, *map(ord, "!?*'@();:&=+$/%#[]-_.,~|")])
-    query_end = _ci_class([*_ASCII_ALNUM, *map(ord, "-_&=#/")])
     preceding = _ci_class(
         [*_ASCII_ALNUM, *map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZ@\uff20$#\uff03"), *_INVALID_CHARS],
         negate=True,
     )
-    protocol = f"{_ci_literal('http')}{_ci_literal('s')}?://"
-    url = (
+    return re.compile(
         f"((?:{preceding}|{_ci_class(_DIRECTIONAL_MARKS)}|^))"  # 1: the character before
-        f"(({protocol})?"  # 2: the URL, 3: the protocol
+        f"(({_PROTOCOL})?"  # 2: the URL, 3: the protocol
         f"({domain})"  # 4: the domain
         f"(?::[0-9]+)?"
         f"(/{path}*)?"  # 5: the path
-        f"(?:\\?{query_char}*{query_end})?)"
+        f"{_query()})"
     )
+
+
+@functools.cache
+def _ascii_domain_regex() -> re.Pattern[str]:
+    """twitter-text's validAsciiDomain."""
     ascii_domain_char = _ci_class([ord("-"), *_ASCII_ALNUM, *_LATIN_ACCENTS])
-    return _UrlRegexes(
-        url=re.compile(url),
-        ascii_domain=re.compile(f"(?:(?:{ascii_domain_char}+)\\.)+(?:{gtld}|{cctld}|{punycode})"),
-        tco=re.compile(
-            f"{protocol}{_ci_literal('t.co')}/({_ci_class(_ASCII_ALNUM)}+)"
-            f"(?:\\?{query_char}*{query_end})?"
-        ),
-    )
+    return re.compile(f"(?:(?:{ascii_domain_char}+)\\.)+{_tld()}")
+
+
+@functools.cache
+def _tco_regex() -> re.Pattern[str]:
+    """twitter-text's validTcoUrl."""
+    return re.compile(f"{_PROTOCOL}{_ci_literal('t.co')}/({_ci_class(_ASCII_ALNUM)}+){_query()}")
 
 
 _MAX_URL_LENGTH = 4096
@@ -589,7 +630,7 @@ _DOMAIN_SEPARATORS_RE = re.compile("[.\u3002\uff0e\uff61]")
 
 
 def _utf16_len(text: str) -> int:
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _punycode_label(label: str) -> str:
@@ -607,10 +648,12 @@ def _punycode_label(label: str) -> str:
 
 def _is_valid_url(url: str, protocol: str, domain: str) -> bool:
     """twitter-text's isValidUrl: DNS label lengths and the URL length limit."""
-    if domain.startswith("xn--") and _url_regexes().ascii_domain.search(domain) is None:
+    if domain.startswith("xn--") and _ascii_domain_regex().search(domain) is None:
         return False
     for label in domain.split("."):
-        if not 1 <= len(_punycode_label(label)) <= _MAX_DOMAIN_LABEL_LENGTH:
+        # punycode leaves a label of ASCII up to "~" as it is
+        plain = label.isascii() and "\x7f" not in label
+        if not 1 <= len(label if plain else _punycode_label(label)) <= _MAX_DOMAIN_LABEL_LENGTH:
             return False
     return _utf16_len(protocol) + _utf16_len(url) <= _MAX_URL_LENGTH
 
@@ -624,10 +667,10 @@ def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]
     stop = len(text) if hi is None else hi
     if "." not in text[lo:stop]:
         return []
-    rx = _url_regexes()
+    url_regex = _url_regex()
     spans: list[list[int]] = []
     pos = max(lo - 1, 0)  # the space before the run may be a URL's preceding character
-    while (m := rx.url.search(text, pos, stop)) is not None:
+    while (m := url_regex.search(text, pos, stop)) is not None:
         pos = end = m.end()
         before, url, protocol, domain = m.group(1), m.group(2), m.group(3), m.group(4)
         path = m.group(5) or ""
@@ -635,7 +678,7 @@ def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]
         if not _is_valid_url(url, protocol or "https://", domain):
             continue
         if protocol:
-            tco = rx.tco.match(url)
+            tco = _tco_regex().match(url)
             if tco is not None:
                 if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
                     continue
@@ -646,7 +689,7 @@ def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]
             continue  # no URL without protocol right after these
         last: list[int] | None = None
         ascii_end = 0
-        for am in rx.ascii_domain.finditer(domain):
+        for am in _ascii_domain_regex().finditer(domain):
             ascii_domain = am.group(0)
             ascii_start = domain.find(ascii_domain, ascii_end)
             ascii_end = ascii_start + len(ascii_domain)
@@ -660,39 +703,135 @@ def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]
 # ---------------------------------------------------------------------------------------------
 # Vectorised extraction (polars): the same character classes, in Rust regex syntax.
 #
-# A row takes the fast path unless one of these occurs in it (_RS_SLOW, a superset of the
-# cases below; such rows go through extract_hashtags):
-#   * a sign right after a tag character or "&" (no tag starts there, and a rejected run before
-#     it may have consumed its boundary character);
-#   * a run after a sign that ends in U+FE0E/U+FE0F right before a sign, or a sign ... "://"
-#     without white space (twitter-text rejects runs followed by a sign or "://");
-#   * a sign that a URL could cover: "://" or a dot, then a "/" or "?", then "#", all in one
-#     run without white space.
-# In the other rows every sign may start a tag and no match is rejected, so the tags are the
-# matches of: sign, then a run of tag characters that holds a letter or mark and does not start
-# with U+FE0F/U+20E3. As a regular expression (no look-around needed), with L = letters and marks
-# and N = the other tag characters: sign (L' | N+ L) (L | N)*, where L' = L - {FE0F, 20E3}.
+# twitter-text's hashtag regex is global: each match is (the start of the text or a boundary
+# character B, a sign, a run of tag characters), and the next match is searched after it, so a
+# match consumes its boundary character. ``str.extract_all`` does exactly that, and the regex
+# needs no look-around: with L = letters and marks, N = the other tag characters and
+# L' = L - {FE0F, 20E3} (no "#" right before these), a match is
+#     (^ | B) sign (L' | N+ L) (L | N)*
+# where B is anything but a tag character or "&", or U+FE0E/U+FE0F (_RS_TAG). So "C#", "a#frag"
+# or "&#39;" need no Python.
+#
+# Only two things are not in that regex; a row in which either may happen goes through
+# extract_hashtags (_RS_SLOW, a superset of these cases):
+#   * a run after a sign followed by a sign or "://": twitter-text rejects the match, but it has
+#     consumed the run (and so the boundary character of a sign right after it);
+#   * a tag a URL could cover (see _runs_near_urls): a sign after a boundary character with,
+#     in its run (no white space), "://" before it, or a dot and then "/" or "?" before a "#",
+#     or a dot before and a "/" after a "＃".
+# Most URLs with a tag-like "#" in them are simple, though: a token (between white space) such
+# as "https://example.com/#pricing" is one URL from its first character to its last "#", so
+# each of its tags overlaps that URL and is dropped, and it touches no other token. Such tokens
+# (_RS_URL_TOKEN) are cut out of a flagged row; if the rest is not flagged, its tags are the
+# row's.
 
 _RS_SIGN = f"[{_HASH_SIGNS}]"
+_RS_ALNUM = _rs_class(_ALNUM)
+# Not a boundary character: a tag character (but U+FE0E/U+FE0F) or "&".
+_NOT_BOUNDARY = _union(_without(_ALNUM, _VARIATION), _ranges([ord("&")]))
+_RS_BOUNDARY = _rs_class(_NOT_BOUNDARY, negate=True)  # "[^...]"
+_RS_BOUNDARY_NOT_SPACE = f"{_RS_BOUNDARY[:-1]}\\s]"
+# Texts get a leading space, so that every match has a boundary character (no "^" case) and the
+# tag is the match without its first two characters.
 _RS_TAG = (
-    f"{_RS_SIGN}(?:{_rs_class(_without(_ALPHA, _NO_TAG_AFTER_SIGN))}"
-    f"|{_rs_class(_NON_ALPHA)}+{_rs_class(_ALPHA)}){_rs_class(_ALNUM)}*"
+    f"{_RS_BOUNDARY}{_RS_SIGN}"
+    f"(?:{_rs_class(_without(_ALPHA, _NO_TAG_AFTER_SIGN))}"
+    f"|{_rs_class(_NON_ALPHA)}+{_rs_class(_ALPHA)}){_RS_ALNUM}*"
 )
 _RS_SLOW = "|".join(
     [
-        f"{_rs_class(_union(_without(_ALNUM, _VARIATION), _ranges([ord('&')])))}{_RS_SIGN}",
-        f"{_RS_SIGN}[^{_HASH_SIGNS}\\s]*[\\x{{FE0E}}\\x{{FE0F}}]{_RS_SIGN}",
-        f"{_RS_SIGN}[^{_HASH_SIGNS}\\s]*://",
-        f"://\\S*{_RS_SIGN}",
-        "\\.\\S*[/?]\\S*#",
+        f"{_RS_SIGN}{_RS_ALNUM}+(?:{_RS_SIGN}|://)",
+        f":/(?:\\S*{_RS_BOUNDARY_NOT_SPACE})?{_RS_SIGN}{_RS_ALNUM}",
+        f"\\.\\S*[/?](?:\\S*{_RS_BOUNDARY_NOT_SPACE})?#{_RS_ALNUM}",
+        f"\\.(?:\\S*{_RS_BOUNDARY_NOT_SPACE})?＃{_RS_ALNUM}\\S*/",
     ]
 )
+
+# A token that is one URL to twitter-text, covering all of its signs: [protocol] host [port]
+# then a path or a query, in ASCII. Its host is ASCII labels and a TLD of twitter-text's (checked
+# apart: the list in the regex makes it several times slower), so the URL regex takes exactly
+# the host. Its labels are at most 63 characters long and the URL at most 4,000 (else the row
+# is not cut), so the URL is valid. Then:
+#   * with "/" and path characters to the end of the token, the URL's path runs to the last
+#     character that may end a path, which every "#" is (and there is no "＃");
+#   * with "?" and query characters to the end, its query runs to the last character that may
+#     end a query, which every "#" is; if the "?" comes after a path, that path ends in a
+#     character that may end a path, so the path reaches the "?".
+# Without a protocol (then only the ASCII domain, and the path with it, are a URL) a path is
+# needed, and "https://t.co/..." URLs end after the slug: rows with those are not cut either.
+_RS_PATH_CHAR = r"[a-zA-Z0-9!*';:=+,.$/%#\[\]\-_~@|&]"
+_RS_PATH_END = r"[a-zA-Z0-9+\-=_#/]"
+_RS_QUERY_CHAR = r"[a-zA-Z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
+_RS_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z]+(?::[0-9]+)?"
+_RS_PATH = f"/{_RS_PATH_CHAR}*"
+_RS_QUERY = f"\\?{_RS_QUERY_CHAR}*"
+_RS_URL_TOKEN = (
+    "(\\s)(?:"
+    f"(?i-u:https?://){_RS_HOST}(?:{_RS_PATH}|(?:/(?:{_RS_PATH_CHAR}*{_RS_PATH_END})?)?{_RS_QUERY})"
+    f"|{_RS_HOST}/(?:{_RS_PATH_CHAR}*|(?:{_RS_PATH_CHAR}*{_RS_PATH_END})?{_RS_QUERY})"
+    ")(\\s|$)"
+)
+_RS_URL_TOKEN_TLD = r"\.([a-zA-Z]+)(?::[0-9]+)?[/?]"  # the first is the host's last label
+_RS_NO_URL_CUT = "(?i-u:https?://t\\.co/)|[a-zA-Z0-9-]{64}"
+_MAX_URL_CUT_BYTES = 4000
 _STRING_LIST = pl.List(pl.String)
+
+
+@functools.cache
+def _ascii_tlds() -> pl.Series:
+    """twitter-text's ASCII TLDs (all lower case letters)."""
+    return pl.Series(sorted({w for w in (*_GTLDS, *_CCTLDS) if w.isascii()}), dtype=pl.String)
+
+
+def _tags(padded: pl.Series) -> pl.Series:
+    """The tags by the fast path of ``" " + text`` (right where :data:`_RS_SLOW` finds none)."""
+    return padded.str.extract_all(_RS_TAG).list.eval(pl.element().str.slice(2))
+
+
+def _cut_url_tokens(padded: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(``padded`` without its :data:`_RS_URL_TOKEN` tokens, whether each of their TLDs is one
+    of twitter-text's)."""
+    tokens = padded.str.extract_all(_RS_URL_TOKEN)
+    tld = pl.element().str.extract(_RS_URL_TOKEN_TLD, 1).str.to_lowercase()
+    known = tokens.list.eval(tld.is_in(_ascii_tlds().implode())).list.all()
+    return padded.str.replace_all(_RS_URL_TOKEN, "${1}${2}"), known
+
+
+def _prepare(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(what the fast path extracts from: ``" " + text``, or the rest of it when URL tokens are
+    cut; whether the row needs the slow path instead) for non-null texts."""
+    slow, padded = texts.str.contains(_RS_SLOW), " " + texts
+    if slow.any():
+        # Cut the simple URL tokens out of the flagged rows: those whose rest is not flagged
+        # are decided by the fast path on that rest. A cut takes the white space after a token,
+        # so of two tokens one space apart only the first goes: hence a second cut.
+        rows = slow.arg_true()
+        flagged = padded.gather(rows)
+        once, tlds_once = _cut_url_tokens(flagged)
+        cut, tlds_twice = _cut_url_tokens(once)
+        decided = (
+            tlds_once
+            & tlds_twice
+            & (flagged.str.len_bytes() <= _MAX_URL_CUT_BYTES)
+            & ~flagged.str.contains(_RS_NO_URL_CUT)
+            & ~cut.str.contains(_RS_SLOW)
+        )
+        if decided.any():
+            at = decided.arg_true()
+            padded = padded.scatter(rows.gather(at), cut.gather(at))
+            slow = slow.scatter(rows.gather(at), False)
+    return padded, slow
+
+
+def _fast_path(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(tags by the fast path, whether the row needs the slow path) for non-null texts."""
+    padded, slow = _prepare(texts)
+    return _tags(padded), slow
 
 
 def needs_slow_path(texts: pl.Series) -> pl.Series:
     """Boolean mask of the rows :func:`extract_hashtags_batch` hands to Python (nulls: false)."""
-    return texts.cast(pl.String).fill_null("").str.contains(_RS_SLOW).rename(texts.name)
+    return _prepare(texts.cast(pl.String).fill_null(""))[1].rename(texts.name)
 
 
 def _replace_rows(base: pl.Series, rows: pl.Series, values: pl.Series) -> pl.Series:
@@ -703,12 +842,6 @@ def _replace_rows(base: pl.Series, rows: pl.Series, values: pl.Series) -> pl.Ser
     )
     # One chunk: a gather across chunks is several times slower.
     return pl.concat([base, values.cast(base.dtype)], rechunk=True).gather(positions)
-
-
-def _fast_path(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """(tags by the fast path, whether the row needs the slow path) for non-null texts."""
-    tags = texts.str.extract_all(_RS_TAG).list.eval(pl.element().str.slice(1))
-    return tags, texts.str.contains(_RS_SLOW)
 
 
 # polars runs one string expression on one thread; large batches are split over a few.

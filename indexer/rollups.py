@@ -6,7 +6,7 @@ postings (one row per post and tag key) and co-occurring pairs; at the end
 
 - ``posts.parquet``: identity, time, author, platform, lang, counts, tag keys;
 - ``postings.parquet``: tag, written, created_at, author, platform, lang,
-  engagement; sorted by tag then time, so one tag's rows are one slice;
+  engagement; in input order (readers sort what they need);
 - ``tags.parquet``: per tag key: display, posts, authors, engagement,
   first_seen, last_seen, platforms and langs (lists of {name, posts});
 - ``cooc.parquet``: tag, other, co_posts for every pair seen together
@@ -76,18 +76,26 @@ def losers(spool: Path) -> pl.DataFrame:
     """``_seq`` of every spooled post that a later copy of the same uid replaces."""
     if not any((spool / "posts").iterdir()):
         return pl.DataFrame(schema={"_seq": pl.Int64()})
+    # Two steps keep memory at 16 bytes per post instead of a table of uid strings:
+    # 64-bit hashes find the candidates (a collision only adds a candidate), then
+    # the exact uids of the few candidates decide.
     keys = pl.scan_parquet(spool / "posts" / "*.parquet").select("uid", "_seq")
-    dup = (
-        keys.group_by("uid")
-        .agg(pl.col("_seq").max().alias("_win"), pl.len().alias("_n"))
-        .filter(pl.col("_n") > 1)
+    hashed = keys.select(pl.col("uid").hash(seed=7).alias("_h"))
+    repeated = (
+        hashed.group_by("_h").agg(pl.len().alias("_n")).filter(pl.col("_n") > 1).select("_h")
+    ).collect(engine="streaming")
+    if repeated.height == 0:
+        return pl.DataFrame(schema={"_seq": pl.Int64()})
+    candidates = (
+        keys.with_columns(pl.col("uid").hash(seed=7).alias("_h"))
+        .join(repeated.lazy(), on="_h", how="semi")
+        .select("uid", "_seq")
+        .collect(engine="streaming")
     )
     return (
-        keys.join(dup, on="uid")
-        .filter(pl.col("_seq") != pl.col("_win"))
+        candidates.filter(pl.col("_seq") != pl.col("_seq").max().over("uid"))
         .select("_seq")
         .sort("_seq")
-        .collect(engine="streaming")
     )
 
 
@@ -110,9 +118,9 @@ def write_all(spool: Path, out: Path, losers: pl.DataFrame) -> Stats:
     )
     n, first, last = span.collect().row(0)
 
-    scan("postings").sort("tag", "created_at").sink_parquet(
-        out / POSTINGS_FILE, compression="zstd", row_group_size=256_000
-    )
+    # Not sorted here: a global sort would hold every posting in memory; the
+    # service orders them as it loads them.
+    scan("postings").sink_parquet(out / POSTINGS_FILE, compression="zstd")
     tags = _tag_table(pl.scan_parquet(out / POSTINGS_FILE))
     tags.sink_parquet(out / TAGS_FILE, compression="zstd")
 

@@ -10,7 +10,7 @@ Layout of one generation directory::
     manifest.json      Manifest (below), written last
     posts/             tantivy index, one document per post (full text, filters)
     posts.parquet      one row per post, no text: identity, time, author, counts, tag keys
-    postings.parquet   one row per (post, tag key), sorted by tag then time
+    postings.parquet   one row per (post, tag key), in input order
     tags.parquet       one row per tag key: exact totals, display form, first/last seen
     cooc.parquet       one row per co-occurring tag pair (a < b): co_posts
     rejects.ndjson     one line per rejected input row: source, line, reason, raw

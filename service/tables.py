@@ -100,7 +100,7 @@ def _sorted_slice(frame: pl.DataFrame, column: str, value: str) -> pl.DataFrame:
 
 def load_tables(generation_dir: Path) -> Tables:
     tags = pl.read_parquet(generation_dir / TAGS_FILE)
-    postings = pl.read_parquet(generation_dir / POSTINGS_FILE)
+    postings = pl.read_parquet(generation_dir / POSTINGS_FILE).sort("tag", "created_at")
     accounts = postings.select("platform", "author").unique().with_row_index("account")
     postings = postings.join(
         accounts, on=["platform", "author"], how="left", maintain_order="left"
