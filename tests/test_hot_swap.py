@@ -1,0 +1,120 @@
+"""A running server picks up a newly published generation, in every worker,
+without failing or mixing a single request."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from indexer.build import BuildOptions, build
+from tests.conftest import NOW, ROOT, post, write_ndjson
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_swap_under_load_drops_nothing(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    old = write_ndjson(tmp_path / "a.ndjson", [post(i, "#old") for i in range(300)])
+    new = write_ndjson(tmp_path / "b.ndjson", [post(i, "#new #fresh") for i in range(500)])
+    first = build([str(old)], BuildOptions(index_dir=index), now=NOW).manifest.generation
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "indexer",
+            "serve",
+            "--index",
+            str(index),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "HASHTAG_INDEX_RELOAD_SECONDS": "0.2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    failures: list[str] = []
+    seen: dict[str, int] = {}
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            status, headers, body = get(base + "/v1/index")
+            generation = headers.get("x-index-generation", "")
+            if status != 200:
+                failures.append(f"{status} {body[:200]!r}")
+                continue
+            manifest = json.loads(body)
+            if manifest["generation"] != generation:
+                failures.append(f"mixed: header {generation}, body {manifest['generation']}")
+            expected_posts = 300 if generation == first else 500
+            if manifest["posts"] != expected_posts:
+                failures.append(f"{generation} answered posts={manifest['posts']}")
+            seen[generation] = seen.get(generation, 0) + 1
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _up(base) and get(base + "/readyz")[0] == 200:
+                break
+            time.sleep(0.1)
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        second = build([str(new)], BuildOptions(index_dir=index), now=NOW).manifest.generation
+        # Every worker must come to serve the new generation within a few seconds.
+        deadline = time.monotonic() + 15
+        recent: list[str] = []
+        while time.monotonic() < deadline:
+            recent = [get(base + "/v1/index")[1].get("x-index-generation", "") for _ in range(8)]
+            if set(recent) == {second}:
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert failures == []
+    assert set(recent) == {second}, recent
+    assert seen.get(first, 0) > 0
+    assert seen.get(second, 0) > 0
+
+
+def _up(base: str) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=1).close()
+        return True
+    except OSError:
+        return False
