@@ -1,32 +1,43 @@
 """How fast is hashtag extraction? Vectorised (polars) path vs a plain Python loop.
 
     uv run python bench/extract_speed.py [--posts 1000000] [--loop-posts N] [--seed 7]
+        [--dump bench/out/posts-200000-s1.ndjson] [--baseline GIT_REF]
 
-Builds synthetic but realistic post texts (about 70% with 1-4 hashtags, some of them
-non-Latin, about 5% with URLs, the rest without tags), then times
-``extract_hashtags_batch`` + ``tag_keys_batch`` against ``[extract_hashtags(t) for t in texts]``
-and prints posts/s for each, their ratio, and the share of rows the batch path handed to Python.
+Times ``extract_hashtags_batch`` + ``tag_keys_batch`` against ``[extract_hashtags(t) for t in
+texts]`` and prints posts/s for each, their ratio, and the share of rows the batch path hands
+to Python (the fallback), on two sets of texts:
+
+* synthetic but realistic posts (about 70% with 1-4 hashtags, some of them non-Latin, about 5%
+  with URLs, the rest without tags), ``--posts`` of them;
+* the ``text`` field of the benchmark dump ``--dump`` (NDJSON, read with polars; malformed
+  lines are skipped), if the file exists. Make it with
+  ``uv run python bench/gen.py --posts 200000 --seed 1 --dup-rate 0.01 --bad-rate 0.001
+  --plant-trends --out bench/out/posts-200000-s1.ndjson``.
+
+The first call of a process pays a one-time setup (polars compiles the regexes, the URL
+regexes of the slow path are built if a row needs them): it is printed apart, with the import
+time of the module. ``--baseline GIT_REF`` (say ``HEAD``) also runs ``indexer/extract.py`` as
+it is at that commit, on the same texts, for a before/after comparison; both must agree.
 The loop runs over ``--loop-posts`` texts (default: all) and is scaled to posts/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from indexer.extract import (
-    extract_hashtags,
-    extract_hashtags_batch,
-    needs_slow_path,
-    tag_keys_batch,
-)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def words(text: str) -> list[str]:
@@ -85,57 +96,158 @@ def make_post(rng: random.Random) -> str:
     return text
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=1_000_000)
-    parser.add_argument("--loop-posts", type=int, default=0, help="default: all posts")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3, help="timed batch runs (median shown)")
-    args = parser.parse_args()
+def read_dump_texts(path: Path) -> pl.Series:
+    """The ``text`` of each well-formed line of an NDJSON dump (malformed lines skipped)."""
+    # One column per line: JSON holds no raw control character, so no field separator "\x1f".
+    lines = pl.read_csv(
+        path,
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        schema={"line": pl.String},
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    )["line"]
+    # json_path_match gives null for a line that is no JSON or has no "text".
+    return lines.str.json_path_match("$.text").drop_nulls().rename("text")
 
-    rng = random.Random(args.seed)
+
+@dataclass
+class Impl:
+    name: str
+    module: ModuleType
+    import_s: float
+    setup_s: float | None = None  # first call minus a warm call, once per process
+
+
+def load_current() -> Impl:
     t0 = time.perf_counter()
-    texts = pl.Series("text", [make_post(rng) for _ in range(args.posts)], dtype=pl.String)
-    print(f"built {len(texts):,} posts in {time.perf_counter() - t0:.1f} s")
+    import indexer.extract as module
 
-    # Warm up: polars compiles each regex on first use, the URL regexes are built lazily.
-    tag_keys_batch(extract_hashtags_batch(texts.head(20_000)))
-    runs = []
-    for _ in range(args.repeat):
+    return Impl("current", module, time.perf_counter() - t0)
+
+
+def load_baseline(ref: str) -> Impl:
+    """``indexer/extract.py`` as it is at git ``ref``, as a module of its own."""
+    source = subprocess.run(
+        ["git", "show", f"{ref}:indexer/extract.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False, encoding="utf-8") as f:
+        f.write(source)
+    name = "extract_baseline"
+    spec = importlib.util.spec_from_file_location(name, f.name)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {ref}:indexer/extract.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    t0 = time.perf_counter()
+    spec.loader.exec_module(module)
+    import_s = time.perf_counter() - t0
+    Path(f.name).unlink()
+    return Impl(f"baseline {ref}", module, import_s)
+
+
+def run_batch(impl: Impl, texts: pl.Series, repeat: int) -> pl.Series:
+    """Time extract (+ keys) ``repeat`` times; print the runs, the median and the fallback."""
+    ex = impl.module
+    first_s = None
+    if impl.setup_s is None:  # the process's first call: one-time setup included
         t0 = time.perf_counter()
-        tags = extract_hashtags_batch(texts)
+        ex.extract_hashtags_batch(texts)
+        first_s = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        tags: pl.Series = ex.extract_hashtags_batch(texts)
         t1 = time.perf_counter()
-        keys = tag_keys_batch(tags)
+        keys = ex.tag_keys_batch(tags)
         t2 = time.perf_counter()
-        runs.append((t2 - t0, t1 - t0, t2 - t1))
-        print(
-            f"batch:  extract {t1 - t0:.3f} s + keys {t2 - t1:.3f} s = {t2 - t0:.3f} s"
-            f" -> {len(texts) / (t2 - t0):,.0f} posts/s"
-        )
-    batch_s = sorted(runs)[len(runs) // 2][0]
-    slow = int(needs_slow_path(texts).sum())
+        runs.append((t1 - t0, t2 - t1))
+    extract_s = sorted(r[0] for r in runs)[len(runs) // 2]
+    keys_s = sorted(r[1] for r in runs)[len(runs) // 2]
+    if first_s is not None:
+        impl.setup_s = max(0.0, first_s - min(r[0] for r in runs))
+    slow = int(ex.needs_slow_path(texts).sum())
+    n = len(texts)
     print(
-        f"batch median of {len(runs)}: {batch_s:.3f} s -> {len(texts) / batch_s:,.0f} posts/s"
-        f" (best {len(texts) / min(runs)[0]:,.0f} posts/s);"
-        f" {int((tags.list.len() > 0).sum()) / len(texts):.1%} of posts with tags,"
+        f"  {impl.name:>16}: extract {extract_s:.3f} s ({n / extract_s:,.0f} posts/s,"
+        f" best {min(r[0] for r in runs):.3f} s) + keys {keys_s:.3f} s"
+        f" = {n / (extract_s + keys_s):,.0f} posts/s;"
+        f" fallback to Python {slow:,} rows ({slow / n:.2%})"
+    )
+    if first_s is not None:
+        print(
+            f"  {'':>16}  one-time setup: import {impl.import_s:.3f} s,"
+            f" first call +{impl.setup_s:.3f} s ({first_s:.3f} s)"
+        )
+    print(
+        f"  {'':>16}  {int((tags.list.len() > 0).sum()) / n:.1%} of posts with tags,"
         f" {int(tags.list.len().sum()):,} tags, {int(keys.list.len().sum()):,} keys"
     )
-    print(f"fallback to Python: {slow:,} rows ({slow / len(texts):.2%})")
+    return tags
 
-    n_loop = args.loop_posts or len(texts)
+
+def bench(title: str, texts: pl.Series, impls: list[Impl], repeat: int, loop_posts: int) -> None:
+    print(f"{title}: {len(texts):,} texts")
+    results = [run_batch(impl, texts, repeat) for impl in impls]
+    ex = impls[0].module
+    n_loop = loop_posts or len(texts)
     sample = texts.head(n_loop).to_list()
     t0 = time.perf_counter()
-    loop_tags = [extract_hashtags(t) for t in sample]
+    loop_tags = [ex.extract_hashtags(t) for t in sample]
     loop_s = time.perf_counter() - t0
     loop_rate = len(sample) / loop_s
     print(
-        f"python: extract_hashtags loop over {len(sample):,} posts {loop_s:.3f} s"
+        f"  python loop: extract_hashtags over {len(sample):,} posts {loop_s:.3f} s"
         f" -> {loop_rate:,.0f} posts/s"
     )
-    print(f"ratio:  batch (extract + keys) is {len(texts) / batch_s / loop_rate:.1f}x the loop")
-    if loop_tags != tags.head(n_loop).to_list():
+    if loop_tags != results[0].head(n_loop).to_list():
         raise SystemExit("batch and scalar results differ!")
-    print("batch == scalar on the looped posts: yes")
+    for impl, tags in zip(impls[1:], results[1:], strict=True):
+        if not tags.equals(results[0]):
+            raise SystemExit(f"{impl.name} and {impls[0].name} results differ!")
+    agree = " and with each other" if len(impls) > 1 else ""
+    print(f"  batch == scalar on the looped posts: yes{agree}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=1_000_000, help="synthetic posts (0: none)")
+    parser.add_argument("--loop-posts", type=int, default=0, help="default: all posts")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="timed batch runs (median shown)")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        default=ROOT / "bench" / "out" / "posts-200000-s1.ndjson",
+        help="NDJSON benchmark dump whose texts are also timed (skipped if missing)",
+    )
+    parser.add_argument("--baseline", metavar="GIT_REF", help="also time extract.py at GIT_REF")
+    args = parser.parse_args()
+
+    impls = [load_current()]
+    if args.baseline:
+        impls.append(load_baseline(args.baseline))
+
+    # The dump first, so that the one-time setup is measured on the texts of a real build.
+    if args.dump.exists():
+        t0 = time.perf_counter()
+        texts = read_dump_texts(args.dump)
+        print(f"read {args.dump} in {time.perf_counter() - t0:.1f} s")
+        bench(f"dump {args.dump.name}", texts, impls, args.repeat, args.loop_posts)
+    else:
+        print(f"no dump at {args.dump}: skipped")
+
+    if args.posts:
+        rng = random.Random(args.seed)
+        t0 = time.perf_counter()
+        texts = pl.Series("text", [make_post(rng) for _ in range(args.posts)], dtype=pl.String)
+        print(f"built {len(texts):,} synthetic posts in {time.perf_counter() - t0:.1f} s")
+        bench("synthetic posts", texts, impls, args.repeat, args.loop_posts)
 
 
 if __name__ == "__main__":

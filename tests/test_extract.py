@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -111,11 +112,43 @@ def test_conformance_urls(section: str, case: dict[str, Any]) -> None:
         ("#\ufe0f\u20e3 #1\u20e3 x\ufe0f#tag", ["1\u20e3", "tag"]),
         ("#a\ufe0f#b", []),  # "a\ufe0f" is rejected (a sign follows) and consumed: no "b"
         ("#_ #1_2 #١٢ #a١", ["a١"]),
+        # URLs: the fast path decides simple ones, the others go through Python
+        ("https://example.com/#pricing #real", ["real"]),
+        ("see x.com/#frag ok", []),
+        ("www.example.com/#a https://example.org:8080/?q=1#b #c", ["c"]),
+        ("https://example.com/#a https://example.org/#b #c", ["c"]),
+        ("https://example.com?#t", []),  # the query covers it
+        ("example.com?#t", ["t"]),  # without protocol only the domain (and a path) is a URL
+        ("example.com/?#t", []),
+        ("https://example.zz/#a", ["a"]),  # "zz" is no TLD
+        ("https://t.co/abc/#x", ["x"]),  # a t.co URL ends after its slug
+        ("http://a.b.co.uk/#x)#y", ["y"]),  # the path ends before ")"
+        ("https://example.com/#a)/#b", ["b"]),
+        ("ftp://example.com/#x", ["x"]),  # no URL after "/"
+        ("https://example.com/" + "a" * 4100 + "/#t", ["t"]),  # too long to be a URL
+        # without protocol a URL runs from an ASCII domain over the rest of its domain, which
+        # may hold "＃", when it has a path
+        ("foo.com★＃ばー.みんな/x", []),
+        ("foo.com★＃ばー.みんな x", ["ばー"]),
     ],
 )
 def test_edge_cases(text: str, expected: list[str]) -> None:
     assert extract_hashtags(text) == expected
     assert extract_hashtags_batch(pl.Series([text])).to_list() == [expected]
+
+
+def test_edge_cases_follow_twitter_text_without_shortcuts() -> None:
+    for text, expected in [
+        ("foo.com★＃ばー.みんな/x", []),
+        ("https://example.com/#a https://example.org/#b #c", ["c"]),
+        ("https://t.co/abc/#x", ["x"]),
+    ]:
+        assert _twitter_text_reference(text) == expected
+
+
+def test_protocol_pattern_is_the_case_insensitive_literal() -> None:
+    expected = ex._ci_literal("http") + ex._ci_literal("s") + "?://"
+    assert expected == ex._PROTOCOL
 
 
 def test_case_insensitive_js_regex_adds_nothing_to_the_tag_classes() -> None:
@@ -255,7 +288,28 @@ def test_batch_equals_scalar_on_real_tweets() -> None:
     texts: list[str | None] = [t.text for t in REAL]
     _assert_batch_equals_scalar(texts)
     # Most real tweets take the fast path.
-    assert needs_slow_path(pl.Series(texts)).sum() < 0.1 * len(texts)
+    assert needs_slow_path(pl.Series(texts)).sum() < 0.02 * len(texts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Learning C# and F# this week #fsharp",
+        "https://example.com/a#frag #tag",
+        "https://example.org/news/2026/10/story#comments",
+        "https://example.com/#pricing #tag",
+        "https://shop.example.net/item/42#reviews",
+        "https://Example.COM:8080/docs/guide#install, #tag",
+        "x.com/#frag",
+        "www.example.com/p/a,b#c #d.",
+        "https://example.com/p?x=1&y=#t #u",
+        "https://example.com/#a https://example.org/#b #c",
+        "❤️#love &#39; word#tag",
+    ],
+)
+def test_common_url_shapes_take_the_fast_path(text: str) -> None:
+    assert not needs_slow_path(pl.Series([text])).item()
+    _assert_batch_equals_scalar([text])
 
 
 def test_batch_of_nothing() -> None:
@@ -276,6 +330,72 @@ TRICKY = [
 @given(st.lists(st.lists(st.sampled_from(TRICKY), max_size=14).map("".join), max_size=8))
 def test_batch_equals_scalar_on_random_texts(texts: list[str]) -> None:
     _assert_batch_equals_scalar(list(texts))
+
+
+def _twitter_text_reference(text: str) -> list[str]:
+    """twitter-text's extractHashtags step by step, without the shortcuts of extract_hashtags:
+    the tags, then the URLs of the whole text, then removeOverlappingEntities."""
+    with mock.patch.object(ex, "_runs_near_urls", return_value=[]):
+        tags = extract_hashtags_with_indices(text)  # no tag dropped for a URL
+    if tags:
+        tags = ex._drop_tags_overlapping_urls(tags, ex._url_spans(text))
+    return [tag for tag, _, _ in tags]
+
+
+def test_scalar_follows_twitter_text_without_shortcuts_on_fixture_texts() -> None:
+    texts = [c["text"] for cases in (CASES, URL_CASES) for s in cases.values() for c in s]
+    texts += [t.text for t in REAL]
+    assert [(t, extract_hashtags(t)) for t in texts] == [
+        (t, _twitter_text_reference(t)) for t in texts
+    ]
+
+
+# URL-like tokens: protocols, hosts (ASCII or not, with or without a TLD, too long labels,
+# look-alike letters, t.co) and tails (paths, queries, signs, characters that end them or not).
+URL_PROTOCOLS = [
+    "", "", "https://", "http://", "HTTPS://", "hTtP://", "httpſ://", "ftp://", "https:/", "www.",
+]  # fmt: skip
+URL_HOSTS = [
+    "example.com", "blog.example.com", "a.b.co.uk", "x.com", "t.co", "T.Co", "example.zz",
+    "ex-ample.org", "ex_ample.org", "-bad.com", "bad-.com", "1.2.3.4", "example.みんな",
+    "例え.テスト", "xn--p1ai.ru", "xn--p1ai", "a" * 64 + ".com", "EXAMPLE.COM", "\u212aexample.com",
+    "ſ.com", "\u212a.com", "é.com", "example.com.", "foo.com★＃ばー.みんな", "e.x", "localhost",
+    "ex.ample.com:8080",
+]  # fmt: skip
+URL_TAILS = [
+    "", "/", "/a", "/a/b", "/#frag", "/a#frag", "/a/#frag", "/#", "/a.b#c.", "/(a)#b", "/a(b)#c",
+    "/#a#b", "/#a,#b", "?x=1#t", "/?x=1#t", "/p?x#t", "/p.?#t", "/p?x=,#t", "/@user/#t", "/@u#t",
+    "#t", "/#tag!", "/#tag.", "/#\ufe0ftag", "/#日本", "/#é", "/＃tag", ":80/#t", ":80#t", ":/#t",
+    "/–#t", "/я#t", "?#t", "?a)#t", "/#1", "/#_", "/ab#cd?x=#y", ")", ",", ".", "!", "#x",
+    "＃y", "/" + "z" * 70 + "#q", "/#a://b",
+]  # fmt: skip
+URL_TOKENS = st.builds(
+    lambda proto, host, tails: proto + host + "".join(tails),
+    st.sampled_from(URL_PROTOCOLS),
+    st.sampled_from(URL_HOSTS),
+    st.lists(st.sampled_from(URL_TAILS), max_size=3),
+)
+URL_TEXTS = st.lists(
+    st.one_of(URL_TOKENS, st.sampled_from([*TRICKY, "#tag", "#a#b", "C#", "&#39;", "❤️#love"])),
+    max_size=10,
+).map("".join)
+
+
+def test_batch_equals_scalar_on_every_url_token() -> None:
+    tokens = [p + h + t for p in URL_PROTOCOLS for h in URL_HOSTS for t in URL_TAILS]
+    _assert_batch_equals_scalar([*tokens, *(f"x {token} #tag" for token in tokens)])
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(URL_TEXTS, max_size=8))
+def test_batch_equals_scalar_on_texts_with_urls(texts: list[str]) -> None:
+    _assert_batch_equals_scalar(list(texts))
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.one_of(URL_TEXTS, st.lists(st.sampled_from(TRICKY), max_size=14).map("".join)))
+def test_scalar_follows_twitter_text_without_shortcuts(text: str) -> None:
+    assert extract_hashtags(text) == _twitter_text_reference(text)
 
 
 # --- tag keys --------------------------------------------------------------------------------
