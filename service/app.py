@@ -22,6 +22,7 @@ from litestar.types import (
     Send,
 )
 
+from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
 from service.routes import ROUTES
@@ -39,7 +40,8 @@ def etag_for(generation: str, path: str, query: bytes) -> str:
 class GenerationMiddleware(ASGIMiddleware):
     """Pins one generation per request (``scope["state"]["generation"]``), stamps the
     response with it (``X-Index-Generation``) and, for GET ``/v1`` requests, an ``ETag``;
-    a matching ``If-None-Match`` is answered 304 without running the handler."""
+    a matching ``If-None-Match`` is answered 304 without running the handler. Admin
+    responses change without a new generation: they get no ETag."""
 
     def __init__(self, store: GenerationStore) -> None:
         self.store = store
@@ -51,7 +53,12 @@ class GenerationMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         extra = [(GENERATION_HEADER, gen.id.encode())]
-        if scope.get("method") == "GET" and scope["path"].startswith("/v1/"):
+        path = scope["path"]
+        if (
+            scope.get("method") == "GET"
+            and path.startswith("/v1/")
+            and not path.startswith("/v1/admin/")
+        ):
             etag = etag_for(gen.id, scope["path"], scope.get("query_string", b""))
             extra.append((b"etag", etag.encode()))
             for name, value in scope["headers"]:
@@ -110,7 +117,13 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=ROUTES,
-        state=State({"store": store, "settings": settings}),
+        state=State(
+            {
+                "store": store,
+                "settings": settings,
+                "jobs": Jobs(settings.index_dir, settings.inbox_dir),
+            }
+        ),
         lifespan=[watch_generations],
         middleware=[GenerationMiddleware(store)],
         before_send=[stamp_unrouted],

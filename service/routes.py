@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, get
+from litestar import Request, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import reports, search, tags, trends
+from service import admin, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.params import (
@@ -23,6 +24,7 @@ from service.params import (
     parse_tag,
     parse_time,
 )
+from service.settings import Settings
 
 Req = Request[Any, Any, Any]
 ERRORS = {
@@ -341,7 +343,60 @@ def posts(
     return search.search_posts(gen.index, gen.searcher, params)
 
 
+def _admin(request: Req) -> admin.Jobs:
+    """The jobs registry, once the request has shown the admin key."""
+    settings: Settings = request.app.state.settings
+    if settings.api_key is None:
+        raise ApiError(404, "the admin API is disabled: set HASHTAG_INDEX_API_KEY to enable it")
+    given = request.headers.get("x-api-key")
+    if not given:
+        raise ApiError(401, "send the admin key in the X-API-Key header", "X-API-Key")
+    if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+        raise ApiError(403, "wrong admin key", "X-API-Key")
+    jobs: admin.Jobs = request.app.state.jobs
+    return jobs
+
+
+ADMIN_ERRORS = {
+    401: ResponseSpec(ErrorResponse, description="no X-API-Key header"),
+    403: ResponseSpec(ErrorResponse, description="wrong X-API-Key"),
+    404: ResponseSpec(ErrorResponse, description="admin API disabled, or unknown job"),
+}
+
+
+@post(
+    "/v1/admin/reindex",
+    summary="Start an update of the index from the configured inbox (admin)",
+    description="Runs `hashtag-index update INBOX` in the background and answers 202 with "
+    "the job's id at once. Only one job runs at a time: while one is queued or running, "
+    "this returns that job. Requires the X-API-Key header.",
+    status_code=202,
+    sync_to_thread=True,
+    responses=ADMIN_ERRORS,
+)
+def admin_reindex(request: Req) -> admin.JobAccepted:
+    job, _started = _admin(request).start()
+    return admin.JobAccepted(job_id=job.id, state=job.state)
+
+
+@get(
+    "/v1/admin/jobs/{job_id:str}",
+    summary="State of a reindex job (admin)",
+    description="queued, running, succeeded or failed, with the generation it published, "
+    "its posts and any error. Requires the X-API-Key header.",
+    sync_to_thread=True,
+    responses=ADMIN_ERRORS,
+)
+def admin_job(request: Req, job_id: Annotated[str, PathParameter()]) -> admin.Job:
+    job = _admin(request).get(job_id)
+    if job is None:
+        raise ApiError(404, f"unknown job: {job_id}", "job_id")
+    return job
+
+
 ROUTES = [
+    admin_reindex,
+    admin_job,
     healthz,
     posts,
     readyz,

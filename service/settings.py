@@ -14,6 +14,11 @@ class Settings:
     """HASHTAG_INDEX_DIR: the index directory whose published generation is served."""
     reload_seconds: float = 2.0
     """HASHTAG_INDEX_RELOAD_SECONDS: how often to look for a newly published generation."""
+    api_key: str | None = None
+    """HASHTAG_INDEX_API_KEY: the key admin requests must send in X-API-Key; unset, the
+    admin endpoints are disabled."""
+    inbox_dir: Path = Path("var/inbox")
+    """HASHTAG_INDEX_INBOX: the directory POST /v1/admin/reindex updates the index from."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -21,10 +26,14 @@ class Settings:
         return cls(
             index_dir=Path(env.get("HASHTAG_INDEX_DIR") or cls.index_dir),
             reload_seconds=float(env.get("HASHTAG_INDEX_RELOAD_SECONDS") or cls.reload_seconds),
+            api_key=env.get("HASHTAG_INDEX_API_KEY") or None,
+            inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
         )
 
 
 SETTINGS_ENV = {
     "index_dir": "HASHTAG_INDEX_DIR",
     "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
+    "api_key": "HASHTAG_INDEX_API_KEY",
+    "inbox_dir": "HASHTAG_INDEX_INBOX",
 }
