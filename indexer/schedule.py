@@ -1,0 +1,133 @@
+"""``hashtag-index schedule``: run ``update`` on a timetable, one run at a time.
+
+Each run is a child ``hashtag-index update`` process, so a run that crashes or
+leaks memory cannot harm the scheduler, and runs never overlap: the next tick
+is computed only after the previous run ended (a run longer than the period
+makes the next one start at once, never two at a time). Another indexer
+holding the index lock makes a run exit with its message; the scheduler logs
+it and waits for the next tick. Each run is logged as one line: the inputs it
+took, the posts added, the generation published and the seconds it took.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from croniter import croniter
+
+from indexer.errors import IndexerError
+from indexer.schema import current_generation_dir, read_manifest
+
+_EVERY = re.compile(r"^\s*(\d{1,6})\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """When runs start: every fixed period, or at the times of a cron expression (UTC)."""
+
+    every: timedelta | None = None
+    cron: str | None = None
+
+    @classmethod
+    def parse(cls, every: str | None, cron: str | None) -> Timetable:
+        if (every is None) == (cron is None):
+            raise IndexerError(
+                "give exactly one of --every (e.g. 1h) and --cron (e.g. '0 * * * *')"
+            )
+        if every is not None:
+            m = _EVERY.match(every)
+            if not m or int(m.group(1)) == 0:
+                raise IndexerError(f"--every: expected a period like 30m, 1h or 1d, got {every!r}")
+            return cls(every=timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)]))
+        assert cron is not None
+        if not croniter.is_valid(cron):
+            raise IndexerError(f"--cron: not a cron expression: {cron!r}")
+        return cls(cron=cron)
+
+    def next_after(self, t: datetime) -> datetime:
+        if self.every is not None:
+            return t + self.every
+        nxt: datetime = croniter(self.cron, t).get_next(datetime)
+        return nxt
+
+
+@dataclass
+class RunResult:
+    started: datetime
+    seconds: float
+    ok: bool
+    message: str
+
+
+def run_update(inputs: list[str], index_dir: Path) -> RunResult:
+    """One ``hashtag-index update`` in a child process, summarised."""
+    started = datetime.now(UTC)
+    before = _generation(index_dir)
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "indexer", "update", *inputs, "--index", str(index_dir), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - t0
+    out = (done.stdout + "\n" + done.stderr).strip().splitlines()
+    last = out[-1] if out else ""
+    after = _generation(index_dir)
+    if done.returncode != 0:
+        return RunResult(started, seconds, False, f"failed: {last}")
+    if after == before or after is None:
+        return RunResult(started, seconds, True, f"nothing new ({last})")
+    posts_before = before[1] if before else 0
+    return RunResult(
+        started,
+        seconds,
+        True,
+        f"published {after[0]}: +{after[1] - posts_before} posts ({last})",
+    )
+
+
+def _generation(index_dir: Path) -> tuple[str, int] | None:
+    current = current_generation_dir(index_dir)
+    if current is None:
+        return None
+    m = read_manifest(current)
+    return m.generation, m.posts
+
+
+def run_schedule(
+    inputs: list[str],
+    index_dir: Path,
+    timetable: Timetable,
+    *,
+    log: TextIO,
+    runs: int | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Run updates on the timetable (the first at once); ``runs`` bounds the count (None:
+    forever). Returns the number of failed runs."""
+    failed = 0
+    done = 0
+    next_at = clock()
+    while runs is None or done < runs:
+        wait = (next_at - clock()).total_seconds()
+        if wait > 0:
+            sleep(wait)
+        result = run_update(inputs, index_dir)
+        done += 1
+        failed += not result.ok
+        stamp = result.started.strftime("%Y-%m-%dT%H:%M:%SZ")
+        log.write(f"{stamp} run {done}: {result.message}; {result.seconds:.1f} s\n")
+        log.flush()
+        next_at = max(timetable.next_after(result.started), clock())
+    return failed
