@@ -3,11 +3,12 @@
 One streaming pass, then two short ones; memory is bounded by the batch size
 (or by the number of distinct keys, never by the text):
 
-1. read+index  each file in order: decode and validate rows (rejects to the
-               rejects file), tag each post, number it with a global ``_seq``
-               (later input = higher ``_seq``), spool its table rows, and hand
-               its tantivy document to a feeder thread (tantivy indexes while
-               polars prepares the next batch);
+1. read+index  each file in order (:func:`read_inputs`, shared with
+               ``update``): decode and validate rows (rejects to the rejects
+               file), tag each post (tag keys and their spellings), number it
+               with a global ``_seq`` (later input = higher ``_seq``), spool its
+               table rows, and hand its tantivy document to a feeder thread
+               (tantivy indexes while polars prepares the next batch);
 2. dedup       per identity ``uid = platform:id``, every copy but the one with
                the highest ``_seq`` loses; losers are deleted from tantivy by
                ``_seq`` before the one commit;
@@ -22,7 +23,7 @@ import resource
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,22 +115,17 @@ def _build_into(
     spool = work / SPOOL
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
-    stages: dict[str, float] = {}
-    peaks: dict[str, int] = {}
-    clock = time.monotonic()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now_ = time.monotonic()
-        stages[name] = round(now_ - clock, 3)
-        peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        clock = now_
-
+    clock = StageClock()
     index = open_posts_index(work, create=True)
     writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
     with TantivyFeeder(writer) as feeder:
-        sources, read_rows, accepted = _read_all(files, options, work, spool, feeder, progress)
-    lap("read+index")
+
+        def sink(posts: pl.DataFrame, name: str) -> None:
+            feeder.put(tantivy_json_lines(posts))
+            rollups.write_batch(posts, spool, name)
+
+        read = read_inputs(files, options, work / REJECTS_FILE, spool, sink, progress)
+    clock.lap("read+index")
 
     progress.stage("dedup")
     losers = rollups.losers(spool)
@@ -141,39 +137,54 @@ def _build_into(
         writer.wait_merging_threads()
     except Exception as e:
         raise IndexerError(f"tantivy commit failed: {e}") from e
-    lap("dedup+commit")
+    clock.lap("dedup+commit")
 
     progress.stage("rollups")
     stats = rollups.write_all(spool, work, losers)
     shutil.rmtree(spool)
-    lap("rollups")
+    clock.lap("rollups")
 
-    rejected = sum(s.rejected for s in sources)
+    rejected = sum(s.rejected for s in read.sources)
     manifest = Manifest(
         generation=generation,
         schema_version=SCHEMA_VERSION,
         built_at=now.astimezone(UTC),
         posts=stats.posts,
         tags=stats.tags,
-        read=read_rows,
+        read=read.read,
         duplicates=duplicates,
         rejected=rejected,
         from_=stats.first,
         to=stats.last,
-        sources=sources,
+        sources=read.sources,
         seconds=round(time.monotonic() - started, 3),
-        stage_seconds=stages,
-        stage_peak_rss_mib=peaks,
+        stage_seconds=clock.seconds,
+        stage_peak_rss_mib=clock.peak_rss_mib,
     )
     index.reload()
     indexed = index.searcher().num_docs
-    if not stats.posts == indexed == accepted - duplicates:
+    if not stats.posts == indexed == read.accepted - duplicates:
         raise IndexerError(
             f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
-            f"{accepted - duplicates} expected"
+            f"{read.accepted - duplicates} expected"
         )
     (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
     return manifest
+
+
+class StageClock:
+    """Wall time (s) and the process's peak RSS (MiB) at the end of each stage, for the manifest."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak_rss_mib: dict[str, int] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - self._last, 3)
+        self.peak_rss_mib[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        self._last = now
 
 
 class TantivyFeeder:
@@ -218,68 +229,96 @@ class TantivyFeeder:
             self._raise_if_failed()
 
 
-def _read_all(
+BatchSink = Callable[[pl.DataFrame, str], None]
+"""Receives each batch of accepted posts (:func:`read_inputs`) and a name for its spool file."""
+
+
+@dataclass
+class ReadResult:
+    sources: list[SourceInfo]
+    read: int
+    """Rows read (accepted + rejected)."""
+    accepted: int
+    """Rows accepted (duplicates included): they got ``_seq`` first_seq .. first_seq+accepted-1."""
+
+
+def read_inputs(
     files: list[Path],
     options: BuildOptions,
-    work: Path,
-    spool: Path,
-    feeder: TantivyFeeder,
+    rejects_path: Path,
+    scratch: Path,
+    sink: BatchSink,
     progress: Progress,
-) -> tuple[list[SourceInfo], int, int]:
-    """Read, validate and tag every row; spool the tables; feed tantivy. Returns
-    the sources, the rows read and the rows accepted (duplicates included)."""
-    total_bytes = sum(f.stat().st_size for f in files)
-    progress.stage("index", total_bytes)
-    sources: list[SourceInfo] = []
-    seq = 0
-    chunk = 0
-    read_rows = 0
+    *,
+    first_seq: int = 0,
+    digests: dict[Path, str] | None = None,
+    stage: str = "index",
+) -> ReadResult:
+    """Read, validate and tag every row of ``files``, in order; write the rejects to
+    ``rejects_path``; hand each batch of accepted posts to ``sink``.
+
+    A batch has the :data:`~indexer.validate.POST_SCHEMA` columns plus ``_seq``
+    (numbered from ``first_seq``, later input higher), ``tags`` (tag keys in order
+    of appearance) and ``written`` (their first spelling in the post).
+    ``digests`` are sha256 already computed by the caller (not computed again)."""
+    progress.stage(stage, sum(f.stat().st_size for f in files))
+    result = ReadResult(sources=[], read=0, accepted=0)
     done_bytes = 0
-    with RejectsWriter(work / REJECTS_FILE) as rejects:
+    with RejectsWriter(rejects_path) as rejects:
         for path in files:
+            digest = (digests or {}).get(path) or sha256_of(path)
             fmt = options.format or detect_format(path)
-            digest = sha256_of(path)
             rows = rejected = 0
-            batch: RawBatch
-            for batch in read_batches(path, fmt, spool, options.batch_rows):
-                posts, bad = validate(batch.rows, options.platform)
-                found = batch.rejects + [
-                    (line, reason, batch.raw(line) or raw) for line, reason, raw in bad.iter_rows()
-                ]
-                found.sort(key=lambda r: r[0])
+            for batch in read_batches(path, fmt, scratch, options.batch_rows):
+                posts, found = _check_batch(batch, options.platform)
                 rejects.write(str(path), found)
                 rows += batch.rows.height + len(batch.rejects)
                 rejected += len(found)
                 if posts.height:
-                    posts = posts.with_columns(
-                        _seq=pl.int_range(seq, seq + posts.height, dtype=pl.Int64())
-                    )
-                    seq += posts.height
-                    tags = post_tags(posts)
-                    keys = tags.group_by("_seq", maintain_order=True).agg(
-                        pl.col("tag").alias("tags")
-                    )
-                    posts = posts.join(
-                        keys, on="_seq", how="left", maintain_order="left"
-                    ).with_columns(pl.col("tags").fill_null([]))
-                    feeder.put(tantivy_json_lines(posts))
-                    rollups.write_batch(posts, tags, spool, f"{chunk:06d}.parquet")
-                    chunk += 1
-                progress.update(done_bytes, read_rows + rows)
-            done_bytes += path.stat().st_size
-            read_rows += rows
-            progress.update(done_bytes, read_rows)
-            sources.append(
+                    seq = first_seq + result.accepted
+                    sink(tag_posts(posts, seq), f"{seq:012d}.parquet")
+                    result.accepted += posts.height
+                progress.update(done_bytes, result.read + rows)
+            size = path.stat().st_size
+            done_bytes += size
+            result.read += rows
+            progress.update(done_bytes, result.read)
+            result.sources.append(
                 SourceInfo(
                     path=str(path),
                     format=fmt,
-                    bytes=path.stat().st_size,
+                    bytes=size,
                     sha256=digest,
                     rows=rows,
                     rejected=rejected,
                 )
             )
-    return sources, read_rows, seq
+    return result
+
+
+def _check_batch(batch: RawBatch, platform: str) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """The batch's accepted posts, and all its rejects as (line, reason, raw) by line."""
+    posts, bad = validate(batch.rows, platform)
+    found = batch.rejects + [
+        (line, reason, batch.raw(line) or raw) for line, reason, raw in bad.iter_rows()
+    ]
+    found.sort(key=lambda r: r[0])
+    return posts, found
+
+
+def tag_posts(posts: pl.DataFrame, first_seq: int) -> pl.DataFrame:
+    """Number the posts from ``first_seq`` and give each its ``tags`` and ``written`` lists."""
+    posts = posts.with_columns(
+        _seq=pl.int_range(first_seq, first_seq + posts.height, dtype=pl.Int64())
+    )
+    keys = (
+        post_tags(posts)
+        .group_by("_seq", maintain_order=True)
+        .agg(pl.col("tag").alias("tags"), pl.col("written"))
+    )
+    return posts.join(keys, on="_seq", how="left", maintain_order="left").with_columns(
+        pl.col("tags").fill_null([]), pl.col("written").fill_null([])
+    )
 
 
 _DOC_COLUMNS = (

@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -13,12 +14,17 @@ from indexer.errors import IndexerError
 from indexer.publish import IndexDir, default_index_dir
 from indexer.schema import Manifest, read_manifest
 
+if TYPE_CHECKING:
+    from indexer.build import BuildOptions
+    from indexer.update import UpdateResult
+
 DESCRIPTION = """\
 Hashtag Index: build a searchable index of hashtags from social-media dumps
 and serve trends, tag statistics and reports over HTTP.
 
 Typical use:
   hashtag-index build dumps/            index every dump under dumps/
+  hashtag-index update dumps/           add the dumps not indexed yet
   hashtag-index info                    what the published index holds
   hashtag-index serve                   serve the HTTP API on port 8000
 
@@ -38,6 +44,33 @@ same file or a later INPUT, replaces an earlier one.
 Rows that cannot be read are not indexed but written, with file, line and
 reason, to the generation's rejects.ndjson, and counted. A file that cannot
 be opened fails the build; the published generation is then left as it was.
+"""
+
+UPDATE_HELP = """\
+Add INPUT to the published generation's posts and publish the result as a new
+generation, atomically. The result is exactly what 'build' of all the inputs
+ever ingested (the generation's sources, then INPUT) would give: the same
+posts, counts, tags and search results. Only the new rows are read and
+indexed, so a daily dump is added in a fraction of a rebuild's time.
+
+INPUT is a file, a directory (read recursively) or a glob, in the formats
+'build' reads (see 'hashtag-index build --help'). A post's identity is
+(platform, id): a new copy replaces the generation's, and within INPUT the
+later file or line wins. An INPUT whose content (sha256) the generation has
+already ingested is skipped, and named on stderr; if every INPUT is skipped,
+nothing is published (exit status 0). Rejected rows are added to the
+generation's rejects.ndjson.
+
+The summary line counts INPUT's rows: read = added + replaced + duplicates
++ rejected, where 'replaced' are posts of the generation given a new copy and
+'duplicates' rows superseded by a later copy within INPUT.
+
+Needs a published generation: start with 'hashtag-index build'. A failed or
+killed update leaves the published generation as it was.
+
+examples:
+  hashtag-index update dumps/2026-11-02.ndjson.zst
+  hashtag-index update 'inbox/*.ndjson' --index /srv/index --keep 5
 """
 
 INFO_HELP = "Print the published generation's manifest (posts, tags, duplicates, sources...)."
@@ -68,6 +101,34 @@ def _add_index_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_ingest_options(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``build`` and ``update``."""
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
+    _add_index_option(p)
+    p.add_argument(
+        "--format",
+        choices=["ndjson", "csv", "parquet"],
+        default=None,
+        help="read every input in this format instead of detecting it per file",
+    )
+    p.add_argument(
+        "--platform",
+        default="unknown",
+        metavar="P",
+        help="platform of rows that do not name one (default: unknown)",
+    )
+    p.add_argument(
+        "--keep",
+        type=int,
+        default=3,
+        metavar="N",
+        help="generations to keep on disk, the new one included (default: 3)",
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress display, only the summary line"
+    )
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hashtag-index",
@@ -82,30 +143,15 @@ def make_parser() -> argparse.ArgumentParser:
         description=BUILD_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
-    _add_index_option(b)
-    b.add_argument(
-        "--format",
-        choices=["ndjson", "csv", "parquet"],
-        default=None,
-        help="read every input in this format instead of detecting it per file",
+    _add_ingest_options(b)
+
+    u = sub.add_parser(
+        "update",
+        help="add new dumps to the published generation (skips dumps already ingested)",
+        description=UPDATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument(
-        "--platform",
-        default="unknown",
-        metavar="P",
-        help="platform of rows that do not name one (default: unknown)",
-    )
-    b.add_argument(
-        "--keep",
-        type=int,
-        default=3,
-        metavar="N",
-        help="generations to keep on disk, the new one included (default: 3)",
-    )
-    b.add_argument(
-        "--quiet", action="store_true", help="no progress display, only the summary line"
-    )
+    _add_ingest_options(u)
 
     i = sub.add_parser(
         "info", help="show the published generation's manifest", description=INFO_HELP
@@ -149,22 +195,56 @@ def _index_dir(arg: Path | None) -> Path:
     return arg if arg is not None else default_index_dir()
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from indexer.build import BuildOptions, build
-    from indexer.progress import Progress
+def _ingest_options(args: argparse.Namespace) -> BuildOptions:
+    from indexer.build import BuildOptions
 
     if args.keep < 1:
         raise IndexerError("--keep must be at least 1")
-    options = BuildOptions(
+    return BuildOptions(
         index_dir=_index_dir(args.index),
         format=args.format,
         platform=args.platform,
         keep=args.keep,
     )
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from indexer.build import build
+    from indexer.progress import Progress
+
+    options = _ingest_options(args)
     progress = Progress(enabled=False if args.quiet else None)
     result = build(args.inputs, options, now=datetime.now(UTC), progress=progress)
     print(summary_line(result.manifest))
     return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from indexer.progress import Progress
+    from indexer.update import update
+
+    options = _ingest_options(args)
+    progress = Progress(enabled=False if args.quiet else None)
+    result = update(args.inputs, options, now=datetime.now(UTC), progress=progress)
+    for s in result.skipped:
+        print(f"skipped {s.path}: already ingested (sha256 {s.sha256[:12]}…)", file=sys.stderr)
+    print(update_summary_line(result))
+    return 0
+
+
+def update_summary_line(result: UpdateResult) -> str:
+    m = result.manifest
+    n = len(result.skipped)
+    skipped = f"skipped {n} input{'' if n == 1 else 's'} already ingested"
+    if not result.published:
+        return f"nothing to update: {skipped}; generation {m.generation} is still current"
+    f = result.figures
+    return (
+        f"generation {m.generation} (update of {m.parent}): read {f.read} rows: "
+        f"{f.added} posts added, {f.replaced} replaced, {f.duplicates} duplicates, "
+        f"{f.rejected} rejected; {skipped}; now {m.posts} posts, {m.tags} tags, "
+        f"{m.seconds:.1f} s"
+    )
 
 
 def summary_line(m: Manifest) -> str:
@@ -186,6 +266,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     span = f"{_fmt(manifest.from_)} .. {_fmt(manifest.to)}"
     print(f"generation   {manifest.generation}  ({gen_dir})")
     print(f"built_at     {_fmt(manifest.built_at)} in {manifest.seconds:.1f} s")
+    if manifest.parent is not None:
+        print(f"updated from {manifest.parent}")
     print(f"posts        {manifest.posts}")
     print(f"tags         {manifest.tags}")
     print(f"read         {manifest.read} rows")
@@ -265,6 +347,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "build": cmd_build,
+    "update": cmd_update,
     "info": cmd_info,
     "report": cmd_report,
     "serve": cmd_serve,

@@ -1,16 +1,22 @@
-"""Exact aggregates of a generation, computed by polars from per-batch spools.
+"""Exact aggregates of a generation, computed by polars.
 
-Per batch (:func:`write_batch`) the indexer spools the posts (no text), the
-postings (one row per post and tag key) and co-occurring pairs; at the end
-(:func:`write_all`) they become the generation's tables:
+A build spools, per batch (:func:`write_batch`), the posts (no text) and
+their co-occurring tag pairs; at the end (:func:`write_all`) they become the
+generation's tables. An update (:func:`write_update`) makes the same tables
+from its parent's tables and its new posts. Both end in :func:`_derive`:
 
-- ``posts.parquet``: identity, time, author, platform, lang, counts, tag keys;
+- ``posts.parquet``: identity, time, author, platform, lang, counts, tag keys
+  (``tags``, in order of appearance) and their spellings (``written``, aligned
+  with ``tags``): every other table follows from it;
 - ``postings.parquet``: tag, written, created_at, author, platform, lang,
-  engagement; in input order (readers sort what they need);
+  engagement; ``posts.parquet`` exploded by tag, in post order (readers sort
+  what they need);
 - ``tags.parquet``: per tag key: display, posts, authors, engagement,
   first_seen, last_seen, platforms and langs (lists of {name, posts});
 - ``cooc.parquet``: tag, other, co_posts for every pair seen together
-  (both directions, so one tag's partners are one slice).
+  (both directions, so one tag's partners are one slice). Counts are sums,
+  so an update adjusts its parent's (+1 per new post's pair, -1 per replaced
+  post's pair) instead of pairing every post again.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ POST_COLUMNS = (
     "quotes",
     "engagement",
     "tags",
+    "written",
 )
 POSTING_COLUMNS = ("tag", "written", "created_at", "author", "platform", "lang", "engagement")
 
@@ -48,28 +55,30 @@ class Stats:
     last: datetime | None
 
 
-SPOOLS = ("posts", "postings", "cooc")
+SPOOLS = ("posts", "cooc")
 
 
-def write_batch(posts: pl.DataFrame, tags: pl.DataFrame, spool: Path, name: str) -> None:
-    """Spool one batch of posts (with ``tags`` keys and ``_seq``) and their post_tags rows.
+def write_batch(posts: pl.DataFrame, spool: Path, name: str) -> None:
+    """Spool one batch of posts (with ``tags``, ``written`` and ``_seq``) and their tag pairs.
 
     Rows keep ``_seq`` so that copies replaced by a later one can be left out
     at the end (:func:`losers`)."""
     posts.select(*POST_COLUMNS, "_seq").write_parquet(spool / "posts" / name, compression="lz4")
-    postings = tags.join(
-        posts.select("_seq", *POSTING_COLUMNS[2:]), on="_seq", how="inner", maintain_order="left"
-    ).select(*POSTING_COLUMNS, "_seq")
-    postings.write_parquet(spool / "postings" / name, compression="lz4")
-    ranked = tags.with_columns(_r=pl.int_range(pl.len()).over("_seq")).filter(
-        pl.col("_r") < COOC_MAX_TAGS
-    )
-    pairs = (
-        ranked.select("_seq", "tag")
-        .join(ranked.select("_seq", other="tag"), on="_seq")
-        .filter(pl.col("tag") != pl.col("other"))
-    )
+    pairs = cooc_pairs(posts.lazy(), "_seq").collect()
     pairs.write_parquet(spool / "cooc" / name, compression="lz4")
+
+
+def cooc_pairs(posts: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """``key, tag, other`` for each ordered pair of distinct tag keys of a post, among
+    its first :data:`COOC_MAX_TAGS` (``tags`` is in order of appearance, keys unique)."""
+    ranked = (
+        posts.select(key, pl.col("tags").list.head(COOC_MAX_TAGS).alias("tag"))
+        .explode("tag", empty_as_null=False)
+        .drop_nulls("tag")
+    )
+    return ranked.join(ranked.rename({"tag": "other"}), on=key).filter(
+        pl.col("tag") != pl.col("other")
+    )
 
 
 def losers(spool: Path) -> pl.DataFrame:
@@ -111,25 +120,75 @@ def write_all(spool: Path, out: Path, losers: pl.DataFrame) -> Stats:
             frame = frame.join(losers.lazy(), on="_seq", how="anti")
         return frame.drop("_seq")
 
-    posts = scan("posts")
-    posts.sink_parquet(out / POSTS_FILE, compression="zstd")
+    scan("posts").sink_parquet(out / POSTS_FILE, compression="zstd")
+    pairs = scan("cooc").select("tag", "other", co_posts=pl.lit(1, dtype=pl.Int64()))
+    return _derive(out, pairs)
+
+
+def write_update(parent: Path, new_posts: pl.LazyFrame, replaced: pl.DataFrame, out: Path) -> Stats:
+    """The tables of ``parent`` with the posts whose ``uid`` is in ``replaced`` taken
+    out and ``new_posts`` (deduplicated, :data:`POST_COLUMNS`) put in."""
+    old = pl.scan_parquet(parent / POSTS_FILE)
+    gone = replaced.select("uid").lazy()
+    kept = old.join(gone, on="uid", how="anti")
+    pl.concat([kept, new_posts.select(POST_COLUMNS)]).sink_parquet(
+        out / POSTS_FILE, compression="zstd"
+    )
+    removed = old.select("uid", "tags").join(gone, on="uid", how="semi")
+    counts = pl.concat(
+        [
+            pl.scan_parquet(parent / COOC_FILE),
+            cooc_pairs(new_posts, "uid").select(
+                "tag", "other", co_posts=pl.lit(1, dtype=pl.Int64())
+            ),
+            cooc_pairs(removed, "uid").select(
+                "tag", "other", co_posts=pl.lit(-1, dtype=pl.Int64())
+            ),
+        ]
+    )
+    return _derive(out, counts)
+
+
+def _derive(out: Path, cooc_counts: pl.LazyFrame) -> Stats:
+    """Write postings, tags and cooc next to ``out``'s posts.parquet.
+
+    ``cooc_counts``: ``tag, other, co_posts`` rows to sum per pair (pairs
+    summing to 0 are left out)."""
     span = pl.scan_parquet(out / POSTS_FILE).select(
         n=pl.len(), first=pl.col("created_at").min(), last=pl.col("created_at").max()
     )
     n, first, last = span.collect().row(0)
+    if n == 0:
+        _empty_tables(out)
+        return Stats(posts=0, tags=0, first=None, last=None)
 
     # Not sorted here: a global sort would hold every posting in memory; the
     # service orders them as it loads them.
-    scan("postings").sink_parquet(out / POSTINGS_FILE, compression="zstd")
+    _postings(pl.scan_parquet(out / POSTS_FILE)).sink_parquet(
+        out / POSTINGS_FILE, compression="zstd"
+    )
     tags = _tag_table(pl.scan_parquet(out / POSTINGS_FILE))
     tags.sink_parquet(out / TAGS_FILE, compression="zstd")
-
-    cooc = scan("cooc").group_by("tag", "other").agg(co_posts=pl.len().cast(pl.Int64()))
-    cooc.sort("tag", "co_posts", "other", descending=[False, True, False]).sink_parquet(
-        out / COOC_FILE, compression="zstd"
-    )
+    _write_cooc(cooc_counts, out / COOC_FILE)
     n_tags = pl.scan_parquet(out / TAGS_FILE).select(pl.len()).collect().item()
     return Stats(posts=n, tags=n_tags, first=first, last=last)
+
+
+def _write_cooc(counts: pl.LazyFrame, path: Path) -> None:
+    """Sum ``co_posts`` per (tag, other); keep pairs above 0; sorted by tag, co_posts desc."""
+    cooc = counts.group_by("tag", "other").agg(pl.col("co_posts").sum())
+    cooc.filter(pl.col("co_posts") > 0).sort(
+        "tag", "co_posts", "other", descending=[False, True, False]
+    ).sink_parquet(path, compression="zstd")
+
+
+def _postings(posts: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (post, tag key): the posts exploded by their aligned tags/written lists."""
+    return (
+        posts.select(pl.col("tags").alias("tag"), "written", *POSTING_COLUMNS[2:])
+        .explode("tag", "written", empty_as_null=False)
+        .drop_nulls("tag")
+    )
 
 
 def _counts_by(postings: pl.LazyFrame, column: str) -> pl.LazyFrame:
@@ -148,10 +207,16 @@ def _tag_table(postings: pl.LazyFrame) -> pl.LazyFrame:
     An author is a (platform, author) pair: the same handle on two platforms is two people."""
     totals = postings.group_by("tag").agg(
         posts=pl.len().cast(pl.Int64()),
-        authors=pl.struct("platform", "author").n_unique().cast(pl.Int64()),
         engagement=pl.col("engagement").sum(),
         first_seen=pl.col("created_at").min(),
         last_seen=pl.col("created_at").max(),
+    )
+    # Exact distinct (platform, author) pairs per tag; ~2x faster than n_unique of a struct.
+    authors = (
+        postings.select("tag", "platform", "author")
+        .unique()
+        .group_by("tag")
+        .agg(authors=pl.len().cast(pl.Int64()))
     )
     display = (
         postings.group_by("tag", "written")
@@ -161,7 +226,8 @@ def _tag_table(postings: pl.LazyFrame) -> pl.LazyFrame:
         .agg(display=pl.col("written").first())
     )
     return (
-        totals.join(display, on="tag")
+        totals.join(authors, on="tag")
+        .join(display, on="tag")
         .join(_counts_by(postings, "platform"), on="tag")
         .join(_counts_by(postings, "lang"), on="tag")
         .select(
@@ -184,6 +250,7 @@ def _empty_tables(out: Path) -> None:
 
     post_schema = {c: POST_SCHEMA[c] for c in POST_COLUMNS if c in POST_SCHEMA}
     post_schema["tags"] = pl.List(pl.String())
+    post_schema["written"] = pl.List(pl.String())
     pl.DataFrame(schema=post_schema).select(POST_COLUMNS).write_parquet(out / POSTS_FILE)
     pl.DataFrame(
         schema={

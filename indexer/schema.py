@@ -9,8 +9,9 @@ Layout of one generation directory::
 
     manifest.json      Manifest (below), written last
     posts/             tantivy index, one document per post (full text, filters)
-    posts.parquet      one row per post, no text: identity, time, author, counts, tag keys
-    postings.parquet   one row per (post, tag key), in input order
+    posts.parquet      one row per post, no text: identity, time, author, counts,
+                       tag keys (``tags``) and their spellings as written (``written``)
+    postings.parquet   one row per (post, tag key), in post order
     tags.parquet       one row per tag key: exact totals, display form, first/last seen
     cooc.parquet       one row per co-occurring tag pair (a < b): co_posts
     rejects.ndjson     one line per rejected input row: source, line, reason, raw
@@ -26,7 +27,9 @@ from pathlib import Path
 import msgspec
 import tantivy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``posts.parquet`` gained ``written`` (what ``update`` needs to recompute
+the tables exactly from a generation and new rows)."""
 
 # The index directory: ``current`` is a symlink to the published generation's
 # directory under ``generations/`` (see indexer/publish.py for how it is swapped).
@@ -59,7 +62,9 @@ F_REPOSTS = "reposts"
 F_REPLIES = "replies"
 F_QUOTES = "quotes"
 F_ENGAGEMENT = "engagement"
-F_SEQ = "_seq"  # i64, indexed only: the build's row sequence, to delete replaced copies
+F_SEQ = "_seq"  # i64, indexed only: the row's number among all accepted rows, to delete copies
+# (a build numbers its rows from 0; an update goes on from its parent's count of
+# accepted rows, so a chain of updates numbers rows as one build of all inputs would)
 COUNT_FIELDS = (F_LIKES, F_REPOSTS, F_REPLIES, F_QUOTES)
 
 # Maximum number of tag keys of one post that enter co-occurrence pairs
@@ -145,13 +150,18 @@ class Manifest(msgspec.Struct, kw_only=True):
     schema_version: int
     built_at: datetime
     posts: int
-    """Distinct posts indexed, after dedup by (platform, id)."""
+    """Distinct posts indexed, after dedup by (platform, id).
+
+    Every count is over the whole generation: ``build A`` then ``update B``
+    gives the same manifest counts (and tables) as ``build A B``."""
     tags: int
     """Distinct tag keys."""
     read: int
     """Rows read from all sources, accepted or not."""
     duplicates: int
-    """Accepted rows replaced by a later copy of the same (platform, id)."""
+    """Accepted rows replaced by a later copy of the same (platform, id):
+    ``read - rejected - posts``, over every source (an update's later copy of a
+    post of its parent counts too, as in one build of all the sources)."""
     rejected: int
     """Rows written to the rejects file instead of the index."""
     from_: datetime | None = msgspec.field(name="from")
@@ -159,12 +169,14 @@ class Manifest(msgspec.Struct, kw_only=True):
     to: datetime | None
     """created_at of the newest post."""
     sources: list[SourceInfo]
+    """Every input ingested, in order: an update's are its parent's plus its own."""
     seconds: float
-    """Wall time of the whole build."""
+    """Wall time of the whole build (of an update: of this run only)."""
     stage_seconds: dict[str, float] = msgspec.field(default_factory=dict)
-    """Wall time of each pass (read+index, dedup+commit, rollups)."""
+    """Wall time of each pass (build: read+index, dedup+commit, rollups;
+    update: read, dedup, index, rollups)."""
     stage_peak_rss_mib: dict[str, int] = msgspec.field(default_factory=dict)
-    """The build process's peak resident memory at the end of each pass (MiB)."""
+    """The process's peak resident memory at the end of each pass (MiB)."""
     parent: str | None = None
     """The generation this one was updated from (``update``), if any."""
 

@@ -1,0 +1,335 @@
+"""``hashtag-index update``: the published generation plus new inputs, as a new generation.
+
+The result is the generation that one build of all the inputs (the parent's
+sources, then the new ones) would give: the same manifest counts, tables,
+documents and search hits. The work is proportional to the new data where it
+matters: old posts are never decoded, tagged or indexed again.
+
+1. read     inputs whose sha256 is already among the parent's sources are
+            skipped; the others are read, validated and tagged as a build does
+            (rejects aside), numbered on from the parent's accepted rows, and
+            spooled with their text;
+2. dedup    within the new rows the later copy of a ``uid`` wins; new uids the
+            parent already holds are ``replaced`` (the new copy wins);
+3. index    the parent's tantivy segments are hard-linked into the new
+            generation (never copied, never written: see :func:`link_posts_index`),
+            the replaced posts are deleted by ``uid`` term, the new documents
+            added, one commit;
+4. rollups  polars makes the tables from the parent's tables and the new rows
+            (:func:`indexer.rollups.write_update`); the rejects file is the
+            parent's plus the new rejects;
+then the manifest (``parent`` = the old generation) is written and the new
+generation published like a build's, under the same lock.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from indexer import rollups
+from indexer.build import (
+    SPOOL,
+    BuildOptions,
+    StageClock,
+    TantivyFeeder,
+    read_inputs,
+    tantivy_json_lines,
+)
+from indexer.errors import IndexerError
+from indexer.progress import Progress
+from indexer.publish import IndexDir
+from indexer.schema import (
+    F_UID,
+    MANIFEST_FILE,
+    POSTS_FILE,
+    POSTS_INDEX_DIR,
+    REJECTS_FILE,
+    SCHEMA_VERSION,
+    Manifest,
+    encode_manifest,
+    open_posts_index,
+    read_manifest,
+)
+from indexer.sources import expand_inputs, sha256_of
+from indexer.validate import POST_SCHEMA
+
+NEW_REJECTS = "_rejects.new"
+SPOOL_COLUMNS = (*rollups.POST_COLUMNS, "text", "_seq")
+"""What the update spools per new post: the table columns, the text (for tantivy), ``_seq``."""
+
+_COPIED = frozenset({"meta.json", ".managed.json"})
+"""tantivy files copied, not linked, into an updated index (tantivy replaces them)."""
+
+
+@dataclass
+class Skipped:
+    """An input left out because its content is already in the generation."""
+
+    path: Path
+    sha256: str
+
+
+@dataclass
+class Figures:
+    """What an update did with its inputs' rows: ``read = added + replaced +
+    duplicates + rejected``."""
+
+    read: int = 0
+    added: int = 0
+    """New posts (a (platform, id) the parent did not hold)."""
+    replaced: int = 0
+    """Posts of the parent replaced by a new copy."""
+    duplicates: int = 0
+    """Accepted rows superseded by a later copy within the new inputs."""
+    rejected: int = 0
+
+
+@dataclass
+class UpdateResult:
+    manifest: Manifest
+    """The published generation's manifest: the new one, or the parent's if nothing was new."""
+    generation_dir: Path
+    published: bool
+    """False when every input was already ingested: nothing was published."""
+    skipped: list[Skipped] = field(default_factory=list)
+    figures: Figures = field(default_factory=Figures)
+    pruned: list[Path] = field(default_factory=list)
+
+
+def update(
+    inputs: Iterable[str],
+    options: BuildOptions,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> UpdateResult:
+    """Add the inputs to the published generation's posts and publish the result."""
+    started = time.monotonic()
+    progress = progress or Progress(enabled=False)
+    files = expand_inputs(list(inputs))
+    index_dir = IndexDir(options.index_dir)
+    with index_dir.lock():
+        index_dir.clean_abandoned()
+        parent_dir = index_dir.require_current()
+        parent = _read_parent(parent_dir)
+        digests = {f: sha256_of(f) for f in files}
+        fresh, skipped = split_ingested(files, digests, parent)
+        if not fresh:
+            return UpdateResult(parent, parent_dir, published=False, skipped=skipped)
+        generation = index_dir.next_generation_id(now)
+        work = index_dir.new_building_dir(generation)
+        try:
+            manifest, figures = _update_into(
+                work, generation, parent_dir, parent, fresh, digests, options, now, progress
+            )
+            manifest.seconds = round(time.monotonic() - started, 3)
+            (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
+            final = index_dir.publish(work, generation)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        finally:
+            progress.close()
+        pruned = index_dir.prune(options.keep)
+    return UpdateResult(manifest, final, True, skipped, figures, pruned)
+
+
+def _read_parent(parent_dir: Path) -> Manifest:
+    parent = read_manifest(parent_dir)
+    if parent.schema_version != SCHEMA_VERSION:
+        raise IndexerError(
+            f"generation {parent.generation} has schema version {parent.schema_version}, "
+            f"update needs {SCHEMA_VERSION}: rebuild it once with 'hashtag-index build' "
+            "and all its inputs"
+        )
+    return parent
+
+
+def split_ingested(
+    files: list[Path], digests: dict[Path, str], parent: Manifest
+) -> tuple[list[Path], list[Skipped]]:
+    """The files to read, and those whose content (sha256) the parent already ingested."""
+    known = {s.sha256 for s in parent.sources}
+    fresh = [f for f in files if digests[f] not in known]
+    skipped = [Skipped(f, digests[f]) for f in files if digests[f] in known]
+    return fresh, skipped
+
+
+def _update_into(
+    work: Path,
+    generation: str,
+    parent_dir: Path,
+    parent: Manifest,
+    files: list[Path],
+    digests: dict[Path, str],
+    options: BuildOptions,
+    now: datetime,
+    progress: Progress,
+) -> tuple[Manifest, Figures]:
+    """Write the new generation into ``work``; its manifest is returned, not written."""
+    spool = work / SPOOL
+    (spool / "posts").mkdir(parents=True)
+    clock = StageClock()
+
+    def sink(posts: pl.DataFrame, name: str) -> None:
+        posts.select(SPOOL_COLUMNS).write_parquet(spool / "posts" / name, compression="lz4")
+
+    read = read_inputs(
+        files,
+        options,
+        work / NEW_REJECTS,
+        spool,
+        sink,
+        progress,
+        first_seq=parent.read - parent.rejected,
+        digests=digests,
+        stage="read",
+    )
+    clock.lap("read")
+
+    progress.stage("dedup")
+    new_posts = _new_posts(spool)
+    new_uids = new_posts.select("uid").collect()
+    replaced = _replaced(parent_dir, new_uids)
+    clock.lap("dedup")
+
+    progress.stage("index", new_uids.height)
+    indexed = _index(parent_dir, work, new_posts, replaced, options, progress)
+    clock.lap("index")
+
+    progress.stage("rollups")
+    stats = rollups.write_update(parent_dir, new_posts, replaced, work)
+    _write_rejects(parent_dir / REJECTS_FILE, work / NEW_REJECTS, work / REJECTS_FILE)
+    shutil.rmtree(spool)
+    clock.lap("rollups")
+
+    rejected = sum(s.rejected for s in read.sources)
+    figures = Figures(
+        read=read.read,
+        added=new_uids.height - replaced.height,
+        replaced=replaced.height,
+        duplicates=read.accepted - new_uids.height,
+        rejected=rejected,
+    )
+    expected = parent.posts + figures.added
+    if not stats.posts == indexed == expected:
+        raise IndexerError(
+            f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
+            f"{expected} expected"
+        )
+    total_read = parent.read + read.read
+    total_rejected = parent.rejected + rejected
+    manifest = Manifest(
+        generation=generation,
+        schema_version=SCHEMA_VERSION,
+        built_at=now.astimezone(UTC),
+        posts=stats.posts,
+        tags=stats.tags,
+        read=total_read,
+        duplicates=total_read - total_rejected - stats.posts,
+        rejected=total_rejected,
+        from_=stats.first,
+        to=stats.last,
+        sources=[*parent.sources, *read.sources],
+        seconds=0.0,
+        stage_seconds=clock.seconds,
+        stage_peak_rss_mib=clock.peak_rss_mib,
+        parent=parent.generation,
+    )
+    return manifest, figures
+
+
+def _new_posts(spool: Path) -> pl.LazyFrame:
+    """The spooled new posts, one per uid (the highest ``_seq``: the later copy)."""
+    if not any((spool / "posts").iterdir()):
+        schema = {
+            **POST_SCHEMA,
+            "tags": pl.List(pl.String()),
+            "written": pl.List(pl.String()),
+            "_seq": pl.Int64(),
+        }
+        return pl.LazyFrame(schema=schema).select(SPOOL_COLUMNS)
+    losers = rollups.losers(spool)
+    posts = pl.scan_parquet(spool / "posts" / "*.parquet")
+    return posts.join(losers.lazy(), on="_seq", how="anti") if losers.height else posts
+
+
+def _replaced(parent_dir: Path, new_uids: pl.DataFrame) -> pl.DataFrame:
+    """The uids of the parent's posts that a new copy replaces."""
+    old = pl.scan_parquet(parent_dir / POSTS_FILE).select("uid")
+    return old.join(new_uids.lazy(), on="uid", how="semi").collect()
+
+
+def _index(
+    parent_dir: Path,
+    work: Path,
+    new_posts: pl.LazyFrame,
+    replaced: pl.DataFrame,
+    options: BuildOptions,
+    progress: Progress,
+) -> int:
+    """The parent's tantivy index, linked into ``work``, minus the replaced posts, plus the
+    new ones; one commit. Returns the documents it holds."""
+    link_posts_index(parent_dir / POSTS_INDEX_DIR, work / POSTS_INDEX_DIR)
+    index = open_posts_index(work)
+    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
+    # Deletes first: a delete applies to the documents added before it (by opstamp),
+    # so the new copies, added after, survive it.
+    for uid in replaced["uid"]:
+        writer.delete_documents_by_term(F_UID, uid)
+    done = 0
+    with TantivyFeeder(writer) as feeder:
+        for batch in new_posts.collect_batches(chunk_size=options.batch_rows):
+            feeder.put(tantivy_json_lines(batch))
+            done += batch.height
+            progress.update(done, done)
+    try:
+        writer.commit()
+        writer.wait_merging_threads()
+    except Exception as e:
+        raise IndexerError(f"tantivy commit failed: {e}") from e
+    index.reload()
+    return index.searcher().num_docs
+
+
+def link_posts_index(source: Path, target: Path) -> None:
+    """Make ``target`` a tantivy index holding ``source``'s segments without copying them.
+
+    Segment files are write-once: tantivy creates every file it writes anew
+    (``O_CREAT|O_EXCL``: a delete makes a new ``<segment>.<opstamp>.del``, a merge
+    new segment files) and replaces ``meta.json`` / ``.managed.json`` by renaming
+    a temporary file over them. So an index opened in ``target`` never writes into
+    a file it shares with ``source``; its garbage collection and merges only unlink
+    ``target``'s own links. ``meta.json`` and ``.managed.json`` are copied all the
+    same, and lock files are left for tantivy to create (a lock is ``flock``ed, and
+    a shared inode would share the lock).
+    """
+    target.mkdir()
+    for path in sorted(source.iterdir()):
+        if path.name in _COPIED:
+            shutil.copyfile(path, target / path.name)
+        elif path.is_file() and not path.name.startswith("."):
+            _link_or_copy(path, target / path.name)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a filesystem without hard links (or over its link limit)
+        shutil.copyfile(source, target)
+
+
+def _write_rejects(old: Path, new: Path, out: Path) -> None:
+    """``out`` = the parent's rejects, then this update's (the parent's file is not touched)."""
+    shutil.copyfile(old, out)
+    with open(out, "ab") as dst, open(new, "rb") as src:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    new.unlink()
