@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +84,19 @@ GET /v1/reports/index.csv with the same parameters.
 
 T is an RFC 3339 time with a zone (2026-10-01T00:00:00Z) or a date (2026-10-01,
 its midnight UTC); --from is inclusive, --to exclusive.
+"""
+
+SCHEDULE_HELP = """\
+Run 'hashtag-index update INPUT...' now, then on a timetable, until stopped.
+
+Each run is a child process; runs never overlap (a run longer than the period
+delays the next one), and another indexer holding the index lock makes a run
+fail with its message, logged, until the next tick. One line per run on
+standard output: the time, what was published (+N posts) or 'nothing new',
+and the seconds it took. Examples:
+
+  hashtag-index schedule /srv/inbox --every 1h
+  hashtag-index schedule /srv/inbox --cron '5 * * * *'     # at :05 every hour, UTC
 """
 
 SERVE_HELP = """\
@@ -174,6 +188,21 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", metavar="L", help="only posts in this language")
     r.add_argument(
         "--out", metavar="FILE", help="write here (default: standard output); '-' for stdout"
+    )
+
+    sc = sub.add_parser(
+        "schedule",
+        help="run update on a timetable (every 1h, or a cron expression)",
+        description=SCHEDULE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument("inputs", nargs="+", metavar="INPUT", help="inbox file, directory or glob")
+    _add_index_option(sc)
+    when = sc.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", metavar="PERIOD", help="run every PERIOD: 30m, 1h, 1d")
+    when.add_argument("--cron", metavar="EXPR", help="run at the times of a cron expression, UTC")
+    sc.add_argument(
+        "--runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)"
     )
 
     s = sub.add_parser("serve", help="serve the HTTP API", description=SERVE_HELP)
@@ -345,13 +374,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from indexer.schedule import Timetable, run_schedule
+
+    if args.runs is not None and args.runs < 1:
+        raise IndexerError("--runs must be at least 1")
+    timetable = Timetable.parse(args.every, args.cron)
+    failed = run_schedule(
+        args.inputs, _index_dir(args.index), timetable, log=sys.stdout, runs=args.runs
+    )
+    return 1 if failed and args.runs is not None else 0
+
+
 COMMANDS = {
     "build": cmd_build,
+    "schedule": cmd_schedule,
     "update": cmd_update,
     "info": cmd_info,
     "report": cmd_report,
     "serve": cmd_serve,
 }
+
+
+def _one_line(e: Exception) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror + (f": {e.filename}" if e.filename else "")
+    text = " ".join(str(e).split()) or type(e).__name__
+    return f"{text} (nothing was published; HASHTAG_INDEX_DEBUG=1 shows the traceback)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -364,5 +413,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("hashtag-index: interrupted; nothing was published", file=sys.stderr)
         code = 130
+    except Exception as e:
+        # Disk full, permission denied, a library failure: whatever was being built was
+        # abandoned (build and update clean up after themselves), nothing was published.
+        if os.environ.get("HASHTAG_INDEX_DEBUG"):
+            raise
+        print(f"hashtag-index: error: {_one_line(e)}", file=sys.stderr)
+        code = 1
     sys.stdout.flush()
     sys.exit(code)

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, post, write_ndjson
 
 
@@ -137,3 +139,28 @@ def test_progress_is_drawn_on_a_terminal_only() -> None:
     quiet = io.StringIO()
     Progress(stream=quiet).update(1, 1)  # StringIO is not a terminal
     assert quiet.getvalue() == ""
+
+
+def test_disk_full_fails_cleanly_and_keeps_the_published_generation(tmp_path: Path) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(small)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        index = small / "index"
+        sample = str(ROOT / "data" / "sample")
+        assert cli("build", sample, "--index", str(index), "--quiet").returncode == 0
+        published = (index / "current").resolve()
+        before = {p: p.read_bytes() for p in published.rglob("*") if p.is_file()}
+        full = cli("build", sample, "--index", str(index), "--quiet")
+        assert full.returncode == 1
+        assert full.stderr.count("\n") == 1
+        assert "No space left on device" in full.stderr
+        assert (index / "current").resolve() == published
+        assert {p: p.read_bytes() for p in published.rglob("*") if p.is_file()} == before
+        assert [p.name for p in (index / "generations").iterdir()] == [published.name]
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
