@@ -159,7 +159,9 @@ def main() -> None:
     ap.add_argument("--index", type=Path, default=ROOT / "bench" / "out" / "index-1000000")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seconds", type=int, default=8)
-    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument(
+        "--connections", default="1,8", help="comma-separated concurrency levels (default 1,8)"
+    )
     ap.add_argument("--only", help="run only endpoint types containing this text")
     args = ap.parse_args()
     if shutil.which("wrk") is None:

@@ -75,19 +75,11 @@ def report_frame(
     limit: int | None = None,
 ) -> pl.DataFrame:
     """The report's rows, typed, ranked."""
-    rows = _filtered(tables.window(start, end), platform, lang)
     before = _filtered(tables.window(start - (end - start), start), platform, lang)
     total = tables.posts_between(start, end, platform, lang)
     prev = before.group_by("tag").agg(prev_posts=pl.len().cast(pl.Int64()))
-    per_tag = rows.group_by("tag").agg(
-        posts=pl.len().cast(pl.Int64()),
-        authors=pl.col("account").n_unique().cast(pl.Int64()),
-        engagement=pl.col("engagement").sum(),
-        first_seen=pl.col("created_at").min(),
-        last_seen=pl.col("created_at").max(),
-    )
     ranked = (
-        per_tag.join(tables.tags_by_key.select("tag", "display"), on="tag", how="left")
+        _per_tag(tables, start, end, platform, lang)
         .join(prev, on="tag", how="left")
         .with_columns(pl.col("prev_posts").fill_null(0))
         .sort(["posts", "authors", "tag"], descending=[True, True, False])
@@ -101,6 +93,28 @@ def report_frame(
         .then(((pl.col("posts") - pl.col("prev_posts")) * 100 / pl.col("prev_posts")).round(2))
         .otherwise(None),
     ).select(COLUMNS)
+
+
+def _per_tag(
+    tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
+) -> pl.DataFrame:
+    """tag, display, posts, authors, engagement, first_seen, last_seen over [start, end)."""
+    columns = ["tag", "display", "posts", "authors", "engagement", "first_seen", "last_seen"]
+    times = tables.timeline["created_at"]
+    whole = times.len() == 0 or (start <= times[0] and end > times[-1])
+    if whole and platform is None and lang is None:
+        # The period holds the whole generation: the build's exact totals are the answer.
+        return tables.tags_by_key.select(columns)
+    rows = _filtered(tables.window(start, end), platform, lang)
+    per_tag = rows.group_by("tag").agg(
+        posts=pl.len().cast(pl.Int64()),
+        authors=pl.col("account").n_unique().cast(pl.Int64()),
+        engagement=pl.col("engagement").sum(),
+        first_seen=pl.col("created_at").min(),
+        last_seen=pl.col("created_at").max(),
+    )
+    display = tables.tags_by_key.select("tag", "display")
+    return per_tag.join(display, on="tag", how="left").select(columns)
 
 
 def csv_chunks(frame: pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
