@@ -89,14 +89,10 @@ def build(
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()
-        generation = index_dir.next_generation_id(now)
-        work = index_dir.new_building_dir(generation)
         try:
-            manifest = _build_into(work, generation, files, options, now, started, progress)
-            final = index_dir.publish(work, generation)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+            with index_dir.building(now) as (generation, work):
+                manifest = _build_into(work, generation, files, options, now, started, progress)
+                final = index_dir.publish(work, generation)
         finally:
             progress.close()
         pruned = index_dir.prune(options.keep)

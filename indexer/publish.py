@@ -104,6 +104,18 @@ class IndexDir:
         names = [p.name for p in self.list_generations()]
         return new_generation_id(now, names)
 
+    @contextlib.contextmanager
+    def building(self, now: datetime) -> Iterator[tuple[str, Path]]:
+        """A new generation id and its building directory, removed again if the body
+        fails in any way (the body publishes it on success). Call with the lock held."""
+        generation = self.next_generation_id(now)
+        work = self.new_building_dir(generation)
+        try:
+            yield generation, work
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
     def new_building_dir(self, generation: str) -> Path:
         self.generations.mkdir(parents=True, exist_ok=True)
         path = self.generations / f"{BUILDING_PREFIX}{generation}"

@@ -167,11 +167,33 @@ def _derive(out: Path, cooc_counts: pl.LazyFrame) -> Stats:
     _postings(pl.scan_parquet(out / POSTS_FILE)).sink_parquet(
         out / POSTINGS_FILE, compression="zstd"
     )
-    tags = _tag_table(pl.scan_parquet(out / POSTINGS_FILE))
-    tags.sink_parquet(out / TAGS_FILE, compression="zstd")
+    _write_tag_table(out / POSTINGS_FILE, out / TAGS_FILE)
     _write_cooc(cooc_counts, out / COOC_FILE)
     n_tags = pl.scan_parquet(out / TAGS_FILE).select(pl.len()).collect().item()
     return Stats(posts=n, tags=n_tags, first=first, last=last)
+
+
+TAG_PARTITION_ROWS = 1_500_000
+"""Postings per partition of the tag table's computation: its distinct-author
+sets are the build's largest structure, so tags are split by a hash of the key
+into partitions of about this many postings, computed one after the other."""
+
+
+def _write_tag_table(postings_path: Path, out: Path) -> None:
+    postings = pl.scan_parquet(postings_path)
+    rows = postings.select(pl.len()).collect().item()
+    parts = max(1, -(-rows // TAG_PARTITION_ROWS))
+    if parts == 1:
+        table = _tag_table(postings).collect(engine="streaming")
+    else:
+        bucket = pl.col("tag").hash(seed=11) % parts
+        table = pl.concat(
+            [
+                _tag_table(postings.filter(bucket == k)).collect(engine="streaming")
+                for k in range(parts)
+            ]
+        )
+    table.sort("posts", "tag", descending=[True, False]).write_parquet(out, compression="zstd")
 
 
 def _write_cooc(counts: pl.LazyFrame, path: Path) -> None:

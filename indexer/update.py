@@ -124,18 +124,14 @@ def update(
         fresh, skipped = split_ingested(files, digests, parent)
         if not fresh:
             return UpdateResult(parent, parent_dir, published=False, skipped=skipped)
-        generation = index_dir.next_generation_id(now)
-        work = index_dir.new_building_dir(generation)
         try:
-            manifest, figures = _update_into(
-                work, generation, parent_dir, parent, fresh, digests, options, now, progress
-            )
-            manifest.seconds = round(time.monotonic() - started, 3)
-            (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
-            final = index_dir.publish(work, generation)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+            with index_dir.building(now) as (generation, work):
+                manifest, figures = _update_into(
+                    work, generation, parent_dir, parent, fresh, digests, options, now, progress
+                )
+                manifest.seconds = round(time.monotonic() - started, 3)
+                (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
+                final = index_dir.publish(work, generation)
         finally:
             progress.close()
         pruned = index_dir.prune(options.keep)
