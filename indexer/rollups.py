@@ -197,11 +197,24 @@ def _write_tag_table(postings_path: Path, out: Path) -> None:
 
 
 def _write_cooc(counts: pl.LazyFrame, path: Path) -> None:
-    """Sum ``co_posts`` per (tag, other); keep pairs above 0; sorted by tag, co_posts desc."""
-    cooc = counts.group_by("tag", "other").agg(pl.col("co_posts").sum())
-    cooc.filter(pl.col("co_posts") > 0).sort(
+    """Sum ``co_posts`` per (tag, other); keep pairs above 0; sorted by tag, co_posts desc.
+
+    Like the tag table, summed in hash partitions of the tag (the group-by's hash
+    table is the large part); only the summed pairs are held at once."""
+    rows = counts.select(pl.len()).collect().item()
+    parts = max(1, -(-rows // (4 * TAG_PARTITION_ROWS)))
+    bucket = pl.col("tag").hash(seed=13) % parts
+    summed = [
+        (counts if parts == 1 else counts.filter(bucket == k))
+        .group_by("tag", "other")
+        .agg(pl.col("co_posts").sum())
+        .filter(pl.col("co_posts") > 0)
+        .collect(engine="streaming")
+        for k in range(parts)
+    ]
+    pl.concat(summed).sort(
         "tag", "co_posts", "other", descending=[False, True, False]
-    ).sink_parquet(path, compression="zstd")
+    ).write_parquet(path, compression="zstd")
 
 
 def _postings(posts: pl.LazyFrame) -> pl.LazyFrame:
