@@ -3,7 +3,7 @@
     uv run python bench/build.py --posts 1000000          # once: builds bench/out/index-1000000
     uv run python bench/serve_load.py --index bench/out/index-1000000
 
-Starts ``hashtag-index serve`` (granian, 1 worker) on 127.0.0.1, then for each
+Starts ``hashtag-index serve`` (granian, ``--workers``, default 1) on 127.0.0.1, then for each
 endpoint type runs wrk (Debian package ``wrk``) for a fixed time at fixed
 concurrency over a list of varied URLs (a Lua script cycles through them),
 and prints p50/p99 latency and requests/s. Then downloads the full CSV report
@@ -163,6 +163,7 @@ def main() -> None:
         "--connections", default="1,8", help="comma-separated concurrency levels (default 1,8)"
     )
     ap.add_argument("--only", help="run only endpoint types containing this text")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -178,6 +179,8 @@ def main() -> None:
             str(args.index),
             "--port",
             str(args.port),
+            "--workers",
+            str(args.workers),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -186,20 +189,23 @@ def main() -> None:
     )
     try:
         wait_ready(base)
+        levels = [int(c) for c in args.connections.split(",")]
         print(
-            f"# HTTP benchmark: {generation.name}, wrk -t1 -c{args.connections} "
-            f"-d{args.seconds}s, granian 1 worker, {os.cpu_count()} cores\n"
+            f"# HTTP benchmark: {generation.name}, wrk -t1 -d{args.seconds}s, "
+            f"granian {args.workers} worker(s), {os.cpu_count()} cores\n"
         )
-        print("| endpoint | p50 ms | p99 ms | req/s | non-2xx |\n|---|---:|---:|---:|---:|")
+        print("| endpoint | connections | p50 ms | p99 ms | req/s | non-2xx |")
+        print("|---|---:|---:|---:|---:|---:|")
         for name, paths in url_sets(generation).items():
             if args.only and args.only not in name:
                 continue
-            r = run_wrk(base, paths, args.seconds, args.connections)
-            print(
-                f"| {name} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['rps']:,.0f} | "
-                f"{int(r['non_2xx'])} |",
-                flush=True,
-            )
+            for c in levels:
+                r = run_wrk(base, paths, args.seconds, c)
+                print(
+                    f"| {name} | {c} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                    f"{r['rps']:,.0f} | {int(r['non_2xx'])} |",
+                    flush=True,
+                )
         rss_before = rss_of(server.pid)
         t = time.monotonic()
         rows = size = 0

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -109,6 +111,33 @@ class TrendItem(msgspec.Struct, frozen=True):
 # --------------------------------------------------------------------------- index
 
 
+RESULT_CACHE_SIZE = 512
+"""Trending answers kept per generation (least recently used dropped)."""
+
+
+class ResultCache:
+    """A small thread-safe LRU map from a question to its (immutable) answer."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, list[TrendItem]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> list[TrendItem] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: list[TrendItem]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class TrendIndex:
     """Integer columns over ``tables.timeline`` (same rows, same order).
@@ -127,6 +156,9 @@ class TrendIndex:
     display: pl.Series
     platforms: dict[str, int]
     langs: dict[str, int]
+    answers: ResultCache = field(default_factory=lambda: ResultCache(RESULT_CACHE_SIZE))
+    """Recent answers: a generation never changes, so the same question gets the same
+    list; popular questions ("trending now") are computed once per generation."""
 
     @classmethod
     def build(cls, tables: Tables) -> TrendIndex:
@@ -363,6 +395,25 @@ def trending(
     """
     _check(as_of, window, baseline, limit)
     index = trend_index(tables)
+    key = (as_of, window, baseline, limit, platform, lang, params)
+    cached = index.answers.get(key)
+    if cached is not None:
+        return cached
+    items = _trending(index, as_of, window, baseline, limit, platform, lang, params)
+    index.answers.put(key, items)
+    return items
+
+
+def _trending(
+    index: TrendIndex,
+    as_of: datetime,
+    window: timedelta,
+    baseline: timedelta,
+    limit: int,
+    platform: str | None,
+    lang: str | None,
+    params: TrendParams,
+) -> list[TrendItem]:
     spans = _spans(index, as_of, window, baseline, params.max_slots)
     match = _match(index, platform, lang)
     prev = "prev" if lang is None else "prev_lang"

@@ -396,3 +396,11 @@ def test_sample_northern_lights_trends_first_spam_and_steady_do_not(sample: Tabl
         limit=20,
     )
     assert "northernlights" not in tags_of(before)
+
+
+def test_answers_are_cached_per_generation(planted: Tables, sample: Tables) -> None:
+    ask = {"as_of": AS_OF, "window": DAY, "baseline": 7 * DAY, "limit": 5}
+    first = trending(planted, **ask)
+    assert trending(planted, **ask) is first  # the same question: computed once
+    assert trending(planted, **{**ask, "limit": 4}) == first[:4]
+    assert trending(sample, **ask) is not first  # another generation: its own answers
