@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -323,16 +324,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if IndexDir(index_dir).current_dir() is None:
         sample = args.sample or BUNDLED_SAMPLE
         print(f"hashtag-index: {index_dir} is empty; building it from {sample}", file=sys.stderr)
-        from indexer.build import BuildOptions, build
-        from indexer.progress import Progress
-
-        result = build(
-            [str(sample)],
-            BuildOptions(index_dir=index_dir),
-            now=datetime.now(UTC),
-            progress=Progress(),
+        # In a child process: the server forks its workers, and a fork after polars'
+        # and tantivy's threads have started can leave a worker deadlocked.
+        built = subprocess.run(
+            [sys.executable, "-m", "indexer", "build", str(sample), "--index", str(index_dir)],
+            check=False,
         )
-        print(summary_line(result.manifest), file=sys.stderr)
+        if built.returncode != 0:
+            raise IndexerError(f"could not build {index_dir} from {sample}")
     serve(
         index_dir=index_dir,
         host=args.host,

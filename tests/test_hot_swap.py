@@ -118,3 +118,29 @@ def _up(base: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_serve_on_an_empty_index_builds_the_sample_then_answers(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    index = tmp_path / "index"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "serve", "--index", str(index), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            ready = _up(base) and get(base + "/readyz")[0] == 200
+            time.sleep(0.1)
+        assert ready, "the server did not become ready within a minute"
+        status, _, body = get(base + "/v1/trending?limit=1")
+        assert status == 200
+        assert json.loads(body)["items"][0]["tag"] == "northernlights"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
