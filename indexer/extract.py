@@ -36,6 +36,8 @@ from typing import Any
 
 import polars as pl
 
+from indexer.schema import tag_key as schema_tag_key
+
 __all__ = [
     "extract_hashtags",
     "extract_hashtags_batch",
@@ -885,8 +887,11 @@ def extract_hashtags_batch(texts: pl.Series) -> pl.Series:
 
 
 def tag_key(tag: str) -> str:
-    """The tag key of a tag as written (no sign): NFKC, then full case folding."""
-    return unicodedata.normalize("NFKC", tag).casefold()
+    """The tag key of a tag as written (no sign): NFKC, then full case folding.
+
+    The definition lives with the index contract (:func:`indexer.schema.tag_key`,
+    which the service uses too); this is the same function."""
+    return schema_tag_key(tag)
 
 
 def tag_pairs(tags: Iterable[str]) -> list[tuple[str, str]]:
