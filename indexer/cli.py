@@ -122,9 +122,11 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     _add_index_option(p)
     p.add_argument(
         "--format",
-        choices=["ndjson", "csv", "parquet"],
+        choices=["ndjson", "csv", "parquet", "x-v1", "x-v2", "mastodon", "bluesky", "reddit"],
         default=None,
-        help="read every input in this format instead of detecting it per file",
+        help="read every input in this format instead of detecting it per file: canonical "
+        "ndjson, csv, parquet, or a native export: x-v1 (X API v1.1), x-v2 (X API v2), "
+        "mastodon (statuses), bluesky (Jetstream/firehose posts), reddit (Pushshift)",
     )
     p.add_argument(
         "--platform",

@@ -83,7 +83,11 @@ def read_batches(path: Path, fmt: str, scratch: Path, batch_rows: int) -> Iterat
     elif fmt == "parquet":
         yield from _read_tabular(path, "parquet", scratch, batch_rows)
     else:
-        raise InputError(f"{path}: unknown format {fmt!r}")
+        from indexer.native import NATIVE_FORMATS, read_native
+
+        if fmt not in NATIVE_FORMATS:
+            raise InputError(f"{path}: unknown format {fmt!r}")
+        yield from read_native(path, fmt, batch_rows)
 
 
 def _decode_error_reason(e: Exception) -> str:

@@ -98,17 +98,21 @@ def open_decompressed(path: Path) -> IO[bytes]:
 
 
 def detect_format(path: Path) -> str:
-    """The canonical format of a file, from its content (the name is only a tie-breaker)."""
+    """The format of a file, from its content (the name is only a tie-breaker): a native
+    platform export (X v1.1/v2, Mastodon, Bluesky, Reddit; see indexer/native) or
+    canonical NDJSON, CSV or Parquet."""
+    from indexer.native import HEAD_BYTES, detect
+
     try:
         with open_decompressed(path) as f:
-            head = f.read(4096)
+            head = f.read(HEAD_BYTES)
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
     if head.startswith(b"PAR1"):
         return "parquet"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith((b"{", b"[")):
-        return "ndjson"
+        return detect(head) or "ndjson"
     by_name = _format_from_name(path)
     if by_name == "parquet":
         raise InputError(f"{path}: not a Parquet file (no PAR1 magic)")

@@ -1,0 +1,121 @@
+"""Shared pieces of the native readers: the canonical row, skips, rejects, coercions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+CANONICAL_COLUMNS = (
+    "id",
+    "created_at",
+    "author",
+    "text",
+    "platform",
+    "lang",
+    "likes",
+    "reposts",
+    "replies",
+    "quotes",
+    "hashtags",
+)
+"""The canonical columns a native record maps to, in frame order (after ``_line``)."""
+
+Row = dict[str, Any]
+"""One canonical row: every key of :data:`CANONICAL_COLUMNS`."""
+
+Context = Mapping[str, Any]
+"""What a record needs from around it (e.g. the ``includes.users`` of an X v2 page)."""
+
+
+class RecordError(Exception):
+    """A native record that cannot be mapped; ``str()`` is the reject reason."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record that is not a post (a delete event, a stream notice...): skipped, counted."""
+
+    reason: str
+
+
+class Mapper(Protocol):
+    """One native format: how to find its records in a JSON value, and map each one."""
+
+    def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
+        """The records in one parsed JSON value (a record, an array or a response page)."""
+        ...
+
+    def to_row(self, record: Any, ctx: Context) -> Row | Skip:
+        """The canonical row of one record; raises :class:`RecordError` if it has none."""
+        ...
+
+
+def row(**fields: Any) -> Row:
+    """A canonical row with every column (missing ones null)."""
+    out: Row = dict.fromkeys(CANONICAL_COLUMNS)
+    out.update(fields)
+    return out
+
+
+def obj(value: Any, what: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else a :class:`RecordError` naming ``what``."""
+    if not isinstance(value, dict):
+        raise RecordError(f"{what} is not a JSON object")
+    return value
+
+
+def get_path(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...``, or None where a step is missing or not an object."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def need_str(value: Any, field: str, what: str) -> str:
+    """A required string field (ints are accepted and written in decimal)."""
+    if isinstance(value, bool) or value is None:
+        raise RecordError(f"{what} has no '{field}'")
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        raise RecordError(f"{what}: '{field}' is not a string")
+    if not value.strip():
+        raise RecordError(f"{what}: '{field}' is empty")
+    return value
+
+
+def opt_str(value: Any) -> str | None:
+    """A string field, or None if it is missing or not a string."""
+    return value if isinstance(value, str) else None
+
+
+def count(value: Any, field: str) -> int | None:
+    """An engagement count: an integer (or integer string), None when missing."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"'{field}' is not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise RecordError(f"'{field}' is not an integer: {value!r}")
+
+
+def tag_list(items: Any, key: str) -> list[str]:
+    """The ``key`` strings of a list of tag objects (entities, facets...), in order."""
+    if not isinstance(items, list):
+        return []
+    return [t[key] for t in items if isinstance(t, dict) and isinstance(t.get(key), str)]
+
+
+def unescape_x(text: str) -> str:
+    """Undo the three HTML escapes X and Reddit apply to post text (``&amp; &lt; &gt;``)."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
