@@ -114,7 +114,7 @@ def _build_into(
     clock = StageClock()
     index = open_posts_index(work, create=True)
     writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
-    with TantivyFeeder(writer) as feeder:
+    with TantivyFeeder(writer, work) as feeder:
 
         def sink(posts: pl.DataFrame, name: str) -> None:
             feeder.put(tantivy_json_lines(posts))
@@ -132,7 +132,7 @@ def _build_into(
         writer.commit()
         writer.wait_merging_threads()
     except Exception as e:
-        raise IndexerError(f"tantivy commit failed: {e}") from e
+        raise tantivy_failure("the commit", e, work) from e
     clock.lap("dedup+commit")
 
     progress.stage("rollups")
@@ -183,14 +183,31 @@ class StageClock:
         self._last = now
 
 
+LOW_SPACE_BYTES = 64 << 20
+"""Below this much free space, a failed tantivy write is reported as a full disk."""
+
+
+def tantivy_failure(what: str, error: BaseException, directory: Path) -> IndexerError:
+    """tantivy reports I/O failures opaquely ("an index writer was killed"): name a full
+    disk when that is what it is, else pass tantivy's words on."""
+    free = shutil.disk_usage(directory).free
+    if free < LOW_SPACE_BYTES:
+        return IndexerError(
+            f"no space left on device for {directory.parent} ({free // 1024} KiB free): "
+            f"tantivy failed at {what}"
+        )
+    return IndexerError(f"tantivy failed at {what}: {error}")
+
+
 class TantivyFeeder:
     """Adds documents to the tantivy writer on a thread of its own, so that
     polars can prepare the next batch meanwhile. A bounded queue keeps memory
     flat; an error in the thread is raised in the caller at the next put or exit.
     """
 
-    def __init__(self, writer: tantivy.IndexWriter, depth: int = 2) -> None:
+    def __init__(self, writer: tantivy.IndexWriter, directory: Path, depth: int = 2) -> None:
         self._writer = writer
+        self._directory = directory
         self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="tantivy-feeder", daemon=True)
@@ -212,7 +229,7 @@ class TantivyFeeder:
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
-            raise IndexerError(f"tantivy rejected a document: {self._error}") from self._error
+            raise tantivy_failure("adding a document", self._error, self._directory)
 
     def __enter__(self) -> TantivyFeeder:
         self._thread.start()

@@ -41,6 +41,7 @@ from indexer.build import (
     StageClock,
     TantivyFeeder,
     read_inputs,
+    tantivy_failure,
     tantivy_json_lines,
 )
 from indexer.errors import IndexerError
@@ -282,7 +283,7 @@ def _index(
     for uid in replaced["uid"]:
         writer.delete_documents_by_term(F_UID, uid)
     done = 0
-    with TantivyFeeder(writer) as feeder:
+    with TantivyFeeder(writer, work) as feeder:
         for batch in new_posts.collect_batches(chunk_size=options.batch_rows):
             feeder.put(tantivy_json_lines(batch))
             done += batch.height
@@ -291,7 +292,7 @@ def _index(
         writer.commit()
         writer.wait_merging_threads()
     except Exception as e:
-        raise IndexerError(f"tantivy commit failed: {e}") from e
+        raise tantivy_failure("the commit", e, work) from e
     index.reload()
     return index.searcher().num_docs
 
