@@ -45,6 +45,7 @@ __all__ = [
     "is_valid_hashtag",
     "needs_slow_path",
     "tag_key",
+    "tag_keys",
     "tag_keys_batch",
     "tag_pairs",
     "tag_pairs_batch",
@@ -905,18 +906,13 @@ def tag_pairs(tags: Iterable[str]) -> list[tuple[str, str]]:
 _PAIR = pl.Struct({"key": pl.String, "written": pl.String})
 
 
-def _keyed(tags: pl.Series) -> tuple[pl.Series, pl.Expr]:
-    """The tag lists without null rows or null tags, and the expression (over ``pl.element()``
-    in ``list.eval``) that maps a tag as written to its key.
+def _key_table(flat: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(tags as written, their keys) over the distinct values of ``flat`` (no nulls).
 
-    Keys come from a table over the distinct tags: ``str.to_lowercase`` for ASCII ones (for
-    ASCII the same as NFKC + casefold) and Python's :func:`tag_key` for the others, so the
-    Python work scales with distinct non-ASCII tags, not with occurrences.
+    ``str.to_lowercase`` for ASCII tags (for ASCII the same as NFKC + casefold) and
+    Python's :func:`tag_key` for the others, so the Python work scales with distinct
+    non-ASCII tags, not with occurrences.
     """
-    tags = tags.cast(_STRING_LIST).fill_null([])
-    flat = tags.explode(empty_as_null=False, keep_nulls=False)
-    if flat.null_count():
-        tags, flat = tags.list.drop_nulls(), flat.drop_nulls()
     distinct = flat.unique()
     ascii_only = distinct.str.len_bytes() == distinct.str.len_chars()
     ascii_tags, other_tags = distinct.filter(ascii_only), distinct.filter(~ascii_only)
@@ -927,6 +923,23 @@ def _keyed(tags: pl.Series) -> tuple[pl.Series, pl.Expr]:
             pl.Series([tag_key(t) for t in other_tags.to_list()], dtype=pl.String),
         ]
     )
+    return old, new
+
+
+def tag_keys(written: pl.Series) -> pl.Series:
+    """The tag key of each tag as written (a flat ``String`` series without nulls), in order."""
+    old, new = _key_table(written)
+    return written.replace_strict(old, new, return_dtype=pl.String)
+
+
+def _keyed(tags: pl.Series) -> tuple[pl.Series, pl.Expr]:
+    """The tag lists without null rows or null tags, and the expression (over ``pl.element()``
+    in ``list.eval``) that maps a tag as written to its key (see :func:`_key_table`)."""
+    tags = tags.cast(_STRING_LIST).fill_null([])
+    flat = tags.explode(empty_as_null=False, keep_nulls=False)
+    if flat.null_count():
+        tags, flat = tags.list.drop_nulls(), flat.drop_nulls()
+    old, new = _key_table(flat)
     return tags, pl.element().replace_strict(old, new, return_dtype=pl.String)
 
 

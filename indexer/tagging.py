@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from indexer.extract import extract_hashtags_batch, tag_key
+from indexer.extract import extract_hashtags_batch, tag_keys
 
 POSTING_TAG_SCHEMA: dict[str, pl.DataType] = {
     "_seq": pl.Int64(),
@@ -34,22 +34,6 @@ def written_tags(posts: pl.DataFrame) -> pl.Series:
     )
 
 
-def keys_of(written: pl.Series) -> pl.Series:
-    """Tag keys (NFKC + casefold) of tags as written; Python runs once per distinct
-    non-ASCII tag."""
-    uniq = written.unique().drop_nulls()
-    is_ascii = uniq.str.contains(r"^[\x00-\x7f]*$")
-    non_ascii = uniq.filter(~is_ascii)
-    if non_ascii.len() == 0:
-        return written.str.to_lowercase()
-    mapping = pl.DataFrame(
-        {"w": non_ascii, "k": [tag_key(t) for t in non_ascii.to_list()]},
-        schema={"w": pl.String(), "k": pl.String()},
-    )
-    frame = written.to_frame("w").join(mapping, on="w", how="left", maintain_order="left")
-    return frame.select(pl.coalesce("k", pl.col("w").str.to_lowercase())).to_series()
-
-
 def post_tags(posts: pl.DataFrame) -> pl.DataFrame:
     """One row per (post, tag key): ``_seq, tag, written``, in order of appearance."""
     frame = (
@@ -58,7 +42,7 @@ def post_tags(posts: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("written").str.strip_chars().str.strip_chars_start("#＃"))
         .filter(pl.col("written").is_not_null() & (pl.col("written") != ""))
     )
-    frame = frame.with_columns(keys_of(frame["written"]).alias("tag")).filter(pl.col("tag") != "")
+    frame = frame.with_columns(tag_keys(frame["written"]).alias("tag")).filter(pl.col("tag") != "")
     return frame.unique(subset=["_seq", "tag"], keep="first", maintain_order=True).select(
         list(POSTING_TAG_SCHEMA)
     )
