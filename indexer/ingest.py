@@ -41,7 +41,7 @@ class CanonicalRow(msgspec.Struct):
 
 
 _ROW_FIELDS = CanonicalRow.__struct_fields__
-_RAW_SCHEMA: dict[str, pl.DataType] = {
+RAW_SCHEMA: dict[str, pl.DataType] = {
     "_line": pl.Int64(),
     "id": pl.String(),
     "created_at": pl.String(),
@@ -55,7 +55,8 @@ _RAW_SCHEMA: dict[str, pl.DataType] = {
     "quotes": pl.Int64(),
     "hashtags": pl.List(pl.String()),
 }
-_FRAME_SCHEMA = {k: v for k, v in _RAW_SCHEMA.items() if k != "_line"}
+"""The columns every reader yields (canonical or native), before validation."""
+_FRAME_SCHEMA = {k: v for k, v in RAW_SCHEMA.items() if k != "_line"}
 
 
 @dataclass
@@ -145,12 +146,12 @@ def _ndjson_frame(good: list[bytes], numbers: list[int]) -> pl.DataFrame:
     """A frame of lines msgspec accepted; polars parses them (Python only if polars balks)."""
     line_col = pl.Series("_line", numbers, dtype=pl.Int64())
     if not good:
-        return pl.DataFrame(schema=_RAW_SCHEMA)
+        return pl.DataFrame(schema=RAW_SCHEMA)
     try:
         frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), schema=_FRAME_SCHEMA)
     except pl.exceptions.PolarsError:
         frame = _python_frame(good)
-    return frame.with_columns(line_col).select(list(_RAW_SCHEMA))
+    return frame.with_columns(line_col).select(list(RAW_SCHEMA))
 
 
 def _python_frame(good: list[bytes]) -> pl.DataFrame:

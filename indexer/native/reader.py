@@ -16,7 +16,7 @@ import polars as pl
 import zstandard
 
 from indexer.errors import InputError
-from indexer.ingest import RawBatch
+from indexer.ingest import RAW_SCHEMA, RawBatch
 from indexer.native.bluesky import Bluesky
 from indexer.native.common import CANONICAL_COLUMNS, Mapper, RecordError, Skip
 from indexer.native.jsonscan import DocumentError, iter_elements
@@ -33,20 +33,8 @@ MAPPERS: dict[str, Mapper] = {
     "bluesky": Bluesky(),
     "reddit": Reddit(),
 }
-ROW_SCHEMA: dict[str, pl.DataType] = {
-    "_line": pl.Int64(),
-    "id": pl.String(),
-    "created_at": pl.String(),
-    "author": pl.String(),
-    "text": pl.String(),
-    "platform": pl.String(),
-    "lang": pl.String(),
-    "likes": pl.Int64(),
-    "reposts": pl.Int64(),
-    "replies": pl.Int64(),
-    "quotes": pl.Int64(),
-    "hashtags": pl.List(pl.String()),
-}
+ROW_SCHEMA = RAW_SCHEMA
+"""The columns of a native batch: the canonical readers' (indexer.ingest.RAW_SCHEMA)."""
 """The columns of a native batch: the same as :mod:`indexer.ingest`'s canonical readers."""
 _SEP = "\x1f"
 """Separates tags while a batch's tag lists travel as one string each (fast to build)."""
