@@ -35,7 +35,6 @@ MAPPERS: dict[str, Mapper] = {
 }
 ROW_SCHEMA = RAW_SCHEMA
 """The columns of a native batch: the canonical readers' (indexer.ingest.RAW_SCHEMA)."""
-"""The columns of a native batch: the same as :mod:`indexer.ingest`'s canonical readers."""
 _SEP = "\x1f"
 """Separates tags while a batch's tag lists travel as one string each (fast to build)."""
 MAX_RAW = 1 << 16
