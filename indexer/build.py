@@ -128,11 +128,7 @@ def _build_into(
     duplicates = losers.height
     for seq in losers["_seq"]:
         writer.delete_documents_by_term(F_SEQ, seq)
-    try:
-        writer.commit()
-        writer.wait_merging_threads()
-    except Exception as e:
-        raise tantivy_failure("the commit", e, work) from e
+    commit(writer, work)
     clock.lap("dedup+commit")
 
     progress.stage("rollups")
@@ -197,6 +193,15 @@ def tantivy_failure(what: str, error: BaseException, directory: Path) -> Indexer
             f"tantivy failed at {what}"
         )
     return IndexerError(f"tantivy failed at {what}: {error}")
+
+
+def commit(writer: tantivy.IndexWriter, work: Path) -> None:
+    """Commit the one writer of a build and let its merges finish (consumes the writer)."""
+    try:
+        writer.commit()
+        writer.wait_merging_threads()
+    except Exception as e:
+        raise tantivy_failure("the commit", e, work) from e
 
 
 class TantivyFeeder:

@@ -40,8 +40,8 @@ from indexer.build import (
     BuildOptions,
     StageClock,
     TantivyFeeder,
+    commit,
     read_inputs,
-    tantivy_failure,
     tantivy_json_lines,
 )
 from indexer.errors import IndexerError
@@ -288,11 +288,7 @@ def _index(
             feeder.put(tantivy_json_lines(batch))
             done += batch.height
             progress.update(done, done)
-    try:
-        writer.commit()
-        writer.wait_merging_threads()
-    except Exception as e:
-        raise tantivy_failure("the commit", e, work) from e
+    commit(writer, work)
     index.reload()
     return index.searcher().num_docs
 
