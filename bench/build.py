@@ -74,42 +74,24 @@ def tree_size(path: Path) -> int:
 
 
 def tantivy_alone(dump: Path, generation: Path) -> dict[str, float]:
-    """Index the generation's posts again, documents prepared beforehand; time the engine only."""
+    """Index the generation's posts again, as the very JSON documents the build feeds
+    tantivy (``tantivy_json_lines``), prepared beforehand; time the engine only."""
     import polars as pl
-    import tantivy
 
-    from indexer.schema import POSTS_FILE, build_posts_schema, open_posts_index
+    from indexer.build import tantivy_json_lines
+    from indexer.schema import POSTS_FILE, open_posts_index
 
     posts = pl.read_parquet(generation / POSTS_FILE)
-    frame = posts.join(_texts(dump), on="uid", how="left")
-    schema = build_posts_schema()
-    docs = []
-    for row in frame.select(
-        "uid",
-        "id",
-        "platform",
-        "created_at",
-        "author",
-        "text",
-        "lang",
-        "likes",
-        "reposts",
-        "replies",
-        "quotes",
-        "engagement",
-        "tags",
-    ).iter_rows(named=True):
-        if row["lang"] is None:
-            del row["lang"]
-        if row["text"] is None:
-            row["text"] = ""
-        docs.append(tantivy.Document.from_dict(row, schema))
+    frame = posts.join(_texts(dump), on="uid", how="left").with_columns(
+        pl.col("text").fill_null(""), _seq=pl.int_range(pl.len(), dtype=pl.Int64())
+    )
+    docs = tantivy_json_lines(frame)
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         index = open_posts_index(Path(tmp), create=True)
         writer = index.writer(heap_size=256 << 20, num_threads=2)
         t0 = time.monotonic()
         for d in docs:
-            writer.add_document(d)
+            writer.add_json(d)
         writer.commit()
         writer.wait_merging_threads()
         seconds = time.monotonic() - t0
