@@ -33,7 +33,7 @@ import tantivy
 
 from indexer import rollups
 from indexer.errors import IndexerError
-from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, read_batches
+from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, ReadOptions, read_batches
 from indexer.progress import Progress
 from indexer.publish import DEFAULT_KEEP, IndexDir
 from indexer.rejects import RejectsWriter
@@ -63,6 +63,10 @@ class BuildOptions:
     platform: str = "unknown"
     """Platform of rows that do not name one."""
     batch_rows: int = DEFAULT_BATCH_ROWS
+    column_map: dict[str, str] | None = None
+    """Canonical field -> input column, for CSV/Parquet exports of other tools."""
+    reposts: str = "count"
+    """How native reposts count: "count" (the reposter's use) or "exclude"."""
     keep: int = DEFAULT_KEEP
     writer_heap_bytes: int = 256 << 20
     writer_threads: int = 2
@@ -287,7 +291,8 @@ def read_inputs(
             digest = (digests or {}).get(path) or sha256_of(path)
             fmt = options.format or detect_format(path)
             rows = rejected = 0
-            for batch in read_batches(path, fmt, scratch, options.batch_rows):
+            read = ReadOptions(options.batch_rows, options.column_map, options.reposts)
+            for batch in read_batches(path, fmt, scratch, read):
                 posts, found = _check_batch(batch, options.platform)
                 rejects.write(str(path), found)
                 rows += batch.rows.height + len(batch.rejects)

@@ -76,7 +76,23 @@ class RawBatch:
         return self.lines[line - self.first_line].decode("utf-8", "replace")
 
 
-def read_batches(path: Path, fmt: str, scratch: Path, batch_rows: int) -> Iterator[RawBatch]:
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read one input file (set from the CLI, shared by build and update)."""
+
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    column_map: dict[str, str] | None = None
+    """Canonical field -> the input's column name, for other tools' CSV/Parquet exports."""
+    reposts: str = "count"
+    """How native reposts/retweets/boosts count: "count" (as the reposter's use of the
+    tags) or "exclude" (skipped and counted as skipped)."""
+
+
+def read_batches(
+    path: Path, fmt: str, scratch: Path, options: ReadOptions | None = None
+) -> Iterator[RawBatch]:
+    options = options or ReadOptions()
+    batch_rows = options.batch_rows
     if fmt == "ndjson":
         yield from _read_ndjson(path, batch_rows)
     elif fmt == "csv":
