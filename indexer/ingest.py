@@ -68,6 +68,9 @@ class RawBatch:
     lines: list[bytes] | None = None
     """For line-based formats: the batch's physical lines, ``first_line`` first."""
     first_line: int = 1
+    deletes: list[tuple[int, str]] = field(default_factory=list)
+    """(line, uid) of delete events read in this batch (e.g. Bluesky ``delete`` commits):
+    the post ``uid`` (``platform:id``) is removed if indexed before this point."""
 
     def raw(self, line: int) -> str | None:
         """The row at ``line`` as read, if this format keeps it."""
@@ -104,7 +107,7 @@ def read_batches(
 
         if fmt not in NATIVE_FORMATS:
             raise InputError(f"{path}: unknown format {fmt!r}")
-        yield from read_native(path, fmt, batch_rows)
+        yield from read_native(path, fmt, batch_rows, reposts=options.reposts)
 
 
 def _decode_error_reason(e: Exception) -> str:

@@ -150,7 +150,9 @@ def _map_error(e: Exception) -> str:
     return f"cannot map record: {type(e).__name__}: {e}"
 
 
-def read_native(path: Path, fmt: str, batch_rows: int) -> Iterator[RawBatch]:
+def read_native(
+    path: Path, fmt: str, batch_rows: int, *, reposts: str = "count"
+) -> Iterator[RawBatch]:
     """Batches of at most ``batch_rows`` canonical rows (plus their rejects) from a
     native export in format ``fmt`` (one of :data:`indexer.native.NATIVE_FORMATS`)."""
     mapper = MAPPERS.get(fmt)
