@@ -86,7 +86,7 @@ def iter_canonical(dump: Path, scratch: Path, batch_rows: int = 100_000) -> Iter
     """
     seq = 0
     for batch in read_batches(dump, "ndjson", scratch, ReadOptions(batch_rows=batch_rows)):
-        posts, _ = _check_batch(batch, "unknown")
+        posts = _check_batch(batch, "unknown")[0]
         if posts.height:
             yield tag_posts(posts, seq)
             seq += posts.height

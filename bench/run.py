@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""Hashtag Index against the tools a user would pick instead, in one run.
+
+    python bench/run.py                 # 1M posts (about 10-15 min on 2 cores)
+    python bench/run.py --10m           # 10M posts
+    python bench/run.py --posts 100000 --peers sqlite --seconds 2   # a quick look
+
+One command: it re-runs itself under ``uv run --group bench`` when the bench
+dependencies (datasette, psycopg) are missing, and installs wrk with apt-get when
+it can. In one run, on the same machine and the same deterministic dump
+(bench/gen.py, cached in bench/out/):
+
+1. **build**: ours (``hashtag-index build``) and each peer's bulk load, each in a
+   child process: wall time, posts/s, peak RSS, size on disk;
+2. **answers**: every peer is asked the same questions as ours (trending, tag
+   detail, timeseries, autocomplete, search, the full report) and must give the
+   same answers before it is timed; a peer that differs stops the run;
+3. **queries** over HTTP on loopback with wrk (fixed time, fixed concurrency):
+   p50, p99, req/s per query type and system;
+4. **report**: the full Hashtag Index CSV, rows/s and server peak RSS;
+5. **update**: a one-day dump on top of the rest, against a full rebuild;
+6. **in memory**: plain polars (no index) against our engine, in-process, on the
+   aggregate queries.
+
+Peers (bench/peers/): SQLite FTS5 served by Datasette, PostgreSQL 15 (Debian's
+server started on loopback) behind a minimal granian app, plain polars.
+Results: a markdown table in bench/results/<date>-<size>.md (``--out`` to
+change), with the machine and library versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+
+PEERS = {
+    "sqlite": "bench.peers.sqlite_datasette",
+    "postgres": "bench.peers.postgres",
+}
+QUERY_KINDS = ("trending", "detail", "timeseries", "autocomplete", "search")
+KIND_LABEL = {
+    "trending": "trending 24h vs 7d",
+    "detail": "tag detail",
+    "timeseries": "timeseries (day)",
+    "autocomplete": "autocomplete",
+    "search": "post search + snippets",
+}
+SEARCH_WORDS = ["rust", "news", "game", "cafe", "tea", '"good morning"', '"right now"', "art"]
+
+
+def _ensure_environment() -> None:
+    """Re-run under ``uv run --group bench`` if the bench dependencies are missing."""
+    missing = [m for m in ("polars", "datasette", "psycopg") if importlib.util.find_spec(m) is None]
+    if missing and not os.environ.get("HASHTAG_BENCH_REEXEC"):
+        uv = shutil.which("uv")
+        if uv is None:
+            raise SystemExit("bench/run.py needs uv (pip install uv) for its dependencies")
+        os.environ["HASHTAG_BENCH_REEXEC"] = "1"
+        os.execv(uv, [uv, "run", "--group", "bench", "python", *sys.argv])
+    if missing:
+        raise SystemExit(f"missing bench dependencies: {', '.join(missing)}")
+    if shutil.which("wrk") is None and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(
+            "apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)",
+            shell=True,
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+
+@dataclass
+class Row:
+    """One system's figures for one measurement."""
+
+    system: str
+    figures: dict[str, float]
+    note: str = ""
+
+
+@dataclass
+class Results:
+    posts: int
+    started: float = field(default_factory=time.monotonic)
+    build: list[Row] = field(default_factory=list)
+    queries: dict[str, list[Row]] = field(default_factory=dict)
+    report: list[Row] = field(default_factory=list)
+    update: list[Row] = field(default_factory=list)
+    in_memory: list[dict[str, Any]] = field(default_factory=list)
+    checks: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def indexer(*args: str) -> list[str]:
+    return [sys.executable, "-m", "indexer", *args]
+
+
+class Ours:
+    """Our side: ``hashtag-index build/update/serve`` in child processes."""
+
+    name = "Hashtag Index"
+
+    def __init__(self, work: Path) -> None:
+        self.index = work / "index"
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def build(self, dump: Path) -> Any:
+        from bench.peers.common import BuildFigures, run_measured, tree_size
+
+        shutil.rmtree(self.index, ignore_errors=True)
+        seconds, rss = run_measured(
+            indexer("build", str(dump), "--index", str(self.index), "--quiet"), ROOT
+        )
+        manifest = self.manifest()
+        return BuildFigures(seconds, manifest["posts"], rss, tree_size(self.generation()))
+
+    def generation(self) -> Path:
+        return (self.index / "current").resolve()
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.generation() / "manifest.json").read_text())
+
+    def start(self, port: int) -> str:
+        from bench.peers.common import wait_http
+
+        self.server = subprocess.Popen(
+            indexer("serve", "--index", str(self.index), "--port", str(port)),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/readyz")
+        return base
+
+    def pids(self) -> list[int]:
+        return [] if self.server is None else [self.server.pid]
+
+    def stop(self) -> None:
+        if self.server is not None:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            self.server.wait(timeout=30)
+            self.server = None
+
+
+def pick_workload(generation: Path) -> Any:
+    """Questions of varied difficulty, from our generation's tag table."""
+    import polars as pl
+
+    from bench.peers.common import Workload
+    from indexer.schema import TAGS_FILE
+
+    tags = pl.read_parquet(generation / TAGS_FILE, columns=["tag", "posts"]).sort(
+        ["posts", "tag"], descending=[True, False]
+    )
+    keys = tags["tag"].to_list()
+    n = len(keys)
+    # top tags, the middle and the tail (rank r = n * f)
+    picks = [keys[min(n - 1, int(n * f))] for f in (0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.3, 0.6)]
+    picks += keys[1:4]
+    manifest = json.loads((generation / "manifest.json").read_text())
+    last = dt.datetime.fromisoformat(manifest["to"].replace("Z", "+00:00"))
+    day = last.replace(hour=0, minute=0, second=0, microsecond=0)
+    as_of = [
+        (day - dt.timedelta(days=d) + dt.timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for d in range(3)
+        for h in (0, 12)
+    ]
+    prefixes = sorted({k[:2] for k in picks if len(k) >= 2})
+    return Workload(
+        as_of=as_of, tags=list(dict.fromkeys(picks)), prefixes=prefixes, words=SEARCH_WORDS
+    )
+
+
+def check_answers(name: str, peer: Any, base: str, w: Any) -> str:
+    """Compare the peer's answers with ours on every question of the workload."""
+    from bench.peers.common import ours
+
+    asked: list[tuple[str, dict[str, str]]] = [("trending", {"as_of": a}) for a in w.as_of]
+    asked += [(k, {"tag": t}) for t in w.tags for k in ("detail", "timeseries")]
+    asked += [("autocomplete", {"prefix": p}) for p in w.prefixes]
+    asked += [("search", {"q": x}) for x in w.words]
+    asked += [("report", {})]
+    for kind, params in asked:
+        mine, theirs = ours(base, kind, params), peer.answer(kind, params)
+        if mine != theirs:
+            raise SystemExit(
+                f"{name} answers {kind} {params} differently from ours:\n"
+                f"  ours:   {str(mine)[:600]}\n  theirs: {str(theirs)[:600]}"
+            )
+    return f"{len(asked)} questions, same answers"
+
+
+def rss_tree(pids: list[int]) -> int:
+    from bench.serve_load import rss_of
+
+    return sum(rss_of(p) for p in pids)
+
+
+def time_report(base: str, path: str, pids: list[int]) -> dict[str, float]:
+    import urllib.request
+
+    t = time.monotonic()
+    rows = size = 0
+    with urllib.request.urlopen(base + path, timeout=1800) as r:
+        while chunk := r.read(1 << 16):
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+    seconds = time.monotonic() - t
+    rows -= 1
+    return {"rows": rows, "seconds": seconds, "rows_s": rows / seconds, "rss": rss_tree(pids)}
+
+
+def load_peer(key: str) -> Any:
+    module = importlib.import_module(PEERS[key])
+    return module.PEER()
+
+
+def versions() -> dict[str, str]:
+    import sqlite3
+    from importlib.metadata import version
+
+    out = {
+        "python": platform.python_version(),
+        "cpu": f"{os.cpu_count()} cores, {platform.machine()}",
+        "ram": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+        "sqlite": sqlite3.sqlite_version,
+    }
+    for pkg in ("tantivy", "polars", "litestar", "granian", "msgspec", "datasette", "psycopg"):
+        try:
+            out[pkg] = version(pkg)
+        except Exception:
+            out[pkg] = "-"
+    pg = shutil.which("postgres") or "/usr/lib/postgresql/15/bin/postgres"
+    try:
+        out["postgresql"] = subprocess.run(
+            [pg, "--version"], capture_output=True, text=True
+        ).stdout.split()[-1]
+    except OSError:
+        out["postgresql"] = "-"
+    try:
+        out["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+    except (OSError, IndexError):
+        out["wrk"] = "-"
+    return out
+
+
+def main() -> None:
+    _ensure_environment()
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--posts", type=int, default=1_000_000, help="dump size (default 1,000,000)")
+    ap.add_argument("--10m", dest="ten_m", action="store_true", help="10,000,000 posts")
+    ap.add_argument(
+        "--peers", default="sqlite,postgres,polars", help="comma-separated (default all)"
+    )
+    ap.add_argument("--seconds", type=int, default=4, help="wrk duration per query type and level")
+    ap.add_argument("--connections", default="1,8", help="wrk concurrency levels (default 1,8)")
+    ap.add_argument(
+        "--day-posts", type=int, default=0, help="rows of the update's day (default posts/30)"
+    )
+    ap.add_argument(
+        "--out", type=Path, help="results file (default bench/results/<date>-<size>.md)"
+    )
+    ap.add_argument("--port", type=int, default=8790)
+    args = ap.parse_args()
+    n = 10_000_000 if args.ten_m else args.posts
+    chosen = [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in (*PEERS, "polars")]
+    if unknown:
+        raise SystemExit(f"--peers: unknown {', '.join(unknown)} (known: sqlite, postgres, polars)")
+    levels = [int(c) for c in args.connections.split(",")]
+
+    from bench.build import dump_for
+    from bench.peers.common import our_paths
+    from bench.serve_load import run_wrk
+    from bench.update import day_dump
+
+    res = Results(posts=n, versions=versions())
+    work = OUT / f"run-{n}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log(f"dump of {n:,} posts")
+    dump = dump_for(n, 1)
+    n_day = args.day_posts or max(1000, n // 30)
+    day = day_dump(dump, n_day, max(100, n_day // 7), 2)
+
+    ours = Ours(work / "ours")
+    log("build: ours")
+    figures = {"ours": ours.build(dump)}
+    peers = {key: load_peer(key) for key in chosen if key in PEERS}
+    for key, peer in peers.items():
+        log(f"build: {peer.name}")
+        figures[key] = peer.build(dump, work / key)
+    names = {"ours": ours.name, **{k: p.name for k, p in peers.items()}}
+    for key, f in figures.items():
+        res.build.append(
+            Row(
+                names[key],
+                {
+                    "seconds": f.seconds,
+                    "posts_s": f.posts / f.seconds,
+                    "rss": f.peak_rss_bytes,
+                    "disk": f.disk_bytes,
+                    "posts": f.posts,
+                },
+            )
+        )
+    if len({f.posts for f in figures.values()}) != 1:
+        raise SystemExit(
+            "the systems loaded different post counts: "
+            + ", ".join(f"{k} {f.posts}" for k, f in figures.items())
+        )
+
+    workload = pick_workload(ours.generation())
+    bases = {"ours": ours.start(args.port)}
+    try:
+        for i, (key, peer) in enumerate(peers.items(), start=1):
+            log(f"serve + check answers: {peer.name}")
+            bases[key] = peer.start(args.port + i)
+            res.checks[peer.name] = check_answers(peer.name, peer, bases["ours"], workload)
+            log(f"  {res.checks[peer.name]}")
+        for kind in QUERY_KINDS:
+            rows = res.queries.setdefault(kind, [])
+            for key, base in bases.items():
+                paths = (
+                    our_paths(kind, workload) if key == "ours" else peers[key].paths(kind, workload)
+                )
+                for c in levels:
+                    log(f"wrk: {kind} {names[key]} c={c}")
+                    r = run_wrk(base, paths, args.seconds, c)
+                    if r["non_2xx"]:
+                        raise SystemExit(
+                            f"{names[key]}: {int(r['non_2xx'])} failed {kind} requests"
+                        )
+                    rows.append(Row(names[key], {"c": c, **r}))
+        for key, base in bases.items():
+            log(f"report: {names[key]}")
+            path = "/v1/reports/index.csv" if key == "ours" else peers[key].report_path()
+            pids = ours.pids() if key == "ours" else list(getattr(peers[key], "pids", list)())
+            res.report.append(Row(names[key], time_report(base, path, pids)))
+    finally:
+        ours.stop()
+        for peer in peers.values():
+            peer.stop()
+
+    log("update: ours")
+    from bench.peers.common import run_measured
+
+    upd_s, upd_rss = run_measured(
+        indexer("update", str(day), "--index", str(ours.index), "--quiet"), ROOT
+    )
+    rebuild = work / "ours-rebuild"
+    reb_s, _ = run_measured(
+        indexer("build", str(dump), str(day), "--index", str(rebuild), "--quiet"), ROOT
+    )
+    shutil.rmtree(rebuild, ignore_errors=True)
+    res.update.append(Row(ours.name, {"update": upd_s, "rebuild": reb_s, "rss": upd_rss}))
+    for key, peer in peers.items():
+        log(f"update: {peer.name}")
+        res.update.append(
+            Row(peer.name, {"update": peer.update(day), "rebuild": figures[key].seconds})
+        )
+
+    if "polars" in chosen:
+        log("in memory: plain polars against our engine, in-process")
+        from bench.peers import polars_mem
+
+        res.in_memory = polars_mem.run(dump, ours.index, float(args.seconds))
+
+    text = render(res, n, n_day)
+    out = args.out or RESULTS / f"{_today()}-{_size(n)}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    log(f"wrote {out} in {(time.monotonic() - res.started) / 60:.1f} min")
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def _flags(n: int) -> str:
+    return " --10m" if n == 10_000_000 else "" if n == 1_000_000 else f" --posts {n}"
+
+
+def _size(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def _ratio(ours: float, theirs: float, higher_is_better: bool) -> str:
+    if not ours or not theirs:
+        return "-"
+    r = ours / theirs if higher_is_better else theirs / ours
+    return f"{r:.1f}x"
+
+
+def render(res: Results, n: int, n_day: int) -> str:
+    mib = 2**20
+    lines = [
+        f"# Hashtag Index against its peers, {n:,} posts",
+        "",
+        f"`python bench/run.py{_flags(n)}`"
+        f" on {_today()}; the whole run took "
+        f"{(time.monotonic() - res.started) / 60:.1f} min.",
+        "",
+        "Machine and versions: " + ", ".join(f"{k} {v}" for k, v in res.versions.items()) + ".",
+        "",
+        "Ratios are ours against the peer: above 1x we are faster (or smaller).",
+        "",
+        "## Build (bulk load of the same dump)",
+        "",
+        "| system | posts | seconds | posts/s | peak RSS MiB | disk MiB | our speed-up |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ours_b = res.build[0].figures
+    for row in res.build:
+        f = row.figures
+        lines.append(
+            f"| {row.system} | {int(f['posts']):,} | {f['seconds']:.1f} | {f['posts_s']:,.0f} | "
+            f"{f['rss'] / mib:,.0f} | {f['disk'] / mib:,.0f} | "
+            f"{_ratio(ours_b['seconds'], f['seconds'], False)} |"
+        )
+    lines += ["", "## Answers checked before timing", ""]
+    lines += [f"- {name}: {what}" for name, what in res.checks.items()] or ["- (no peers)"]
+    lines += [
+        "",
+        "## Queries over HTTP (wrk on loopback, one server process each)",
+        "",
+        "| query | connections | system | p50 ms | p99 ms | req/s | p50 ratio | p99 ratio |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind, rows in res.queries.items():
+        ours_rows = {r.figures["c"]: r.figures for r in rows if r.system == "Hashtag Index"}
+        for row in sorted(rows, key=lambda r: (r.figures["c"], r.system != "Hashtag Index")):
+            f = row.figures
+            o = ours_rows[f["c"]]
+            lines.append(
+                f"| {KIND_LABEL[kind]} | {int(f['c'])} | {row.system} | {f['p50_ms']:.2f} | "
+                f"{f['p99_ms']:.2f} | {f['rps']:,.0f} | "
+                f"{_ratio(o['p50_ms'], f['p50_ms'], False)} | "
+                f"{_ratio(o['p99_ms'], f['p99_ms'], False)} |"
+            )
+    lines += [
+        "",
+        "## Full Hashtag Index report (CSV, every tag)",
+        "",
+        "| system | rows | seconds | rows/s | server peak RSS MiB | our speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    ours_r = res.report[0].figures if res.report else {}
+    for row in res.report:
+        f = row.figures
+        lines.append(
+            f"| {row.system} | {int(f['rows']):,} | {f['seconds']:.2f} | {f['rows_s']:,.0f} | "
+            f"{f['rss'] / mib:,.0f} | {_ratio(ours_r['rows_s'], f['rows_s'], True)} |"
+        )
+    lines += [
+        "",
+        f"## Update: a one-day dump ({n_day:,} new rows plus new copies of older posts)"
+        " on top of the rest",
+        "",
+        "| system | update s | full rebuild s | update / rebuild | our speed-up (update) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    ours_u = res.update[0].figures if res.update else {}
+    for row in res.update:
+        f = row.figures
+        lines.append(
+            f"| {row.system} | {f['update']:.1f} | {f['rebuild']:.1f} | "
+            f"{f['update'] / f['rebuild']:.2f} | "
+            f"{_ratio(ours_u['update'], f['update'], False)} |"
+        )
+    if res.in_memory:
+        lines += [
+            "",
+            "## In-process: plain polars in memory (no index) against our engine",
+            "",
+            "| query | ours p50 ms | ours p99 ms | polars p50 ms | polars p99 ms "
+            "| p50 ratio | p99 ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in res.in_memory:
+            lines.append(
+                f"| {r['kind']} | {r['ours_p50_ms']:.2f} | {r['ours_p99_ms']:.2f} | "
+                f"{r['polars_p50_ms']:.2f} | {r['polars_p99_ms']:.2f} | "
+                f"{_ratio(r['ours_p50_ms'], r['polars_p50_ms'], False)} | "
+                f"{_ratio(r['ours_p99_ms'], r['polars_p99_ms'], False)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
