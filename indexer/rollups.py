@@ -21,6 +21,7 @@ from its parent's tables and its new posts. Both end in :func:`_derive`:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -196,25 +197,49 @@ def _write_tag_table(postings_path: Path, out: Path) -> None:
     table.sort("posts", "tag", descending=[True, False]).write_parquet(out, compression="zstd")
 
 
+COOC_PARTITION_ROWS = 2_000_000
+"""Pair rows per partition of the co-occurrence sums (see :func:`_write_cooc`)."""
+
+
 def _write_cooc(counts: pl.LazyFrame, path: Path) -> None:
     """Sum ``co_posts`` per (tag, other); keep pairs above 0; sorted by tag, co_posts desc.
 
-    Like the tag table, summed in hash partitions of the tag (the group-by's hash
-    table is the large part); only the summed pairs are held at once."""
+    The group-by's hash table and the sort are the large part, so above
+    :data:`COOC_PARTITION_ROWS` input rows the tags are cut into ranges (in tag
+    order, about that many rows each); each range is summed and sorted alone
+    and written as a part, and the parts, already in order, are streamed into
+    one file. Memory is bounded by a part, not by the number of pairs."""
     rows = counts.select(pl.len()).collect().item()
-    parts = max(1, -(-rows // (4 * TAG_PARTITION_ROWS)))
-    bucket = pl.col("tag").hash(seed=13) % parts
-    summed = [
-        (counts if parts == 1 else counts.filter(bucket == k))
-        .group_by("tag", "other")
-        .agg(pl.col("co_posts").sum())
-        .filter(pl.col("co_posts") > 0)
-        .collect(engine="streaming")
-        for k in range(parts)
-    ]
-    pl.concat(summed).sort(
-        "tag", "co_posts", "other", descending=[False, True, False]
-    ).write_parquet(path, compression="zstd")
+    if rows <= COOC_PARTITION_ROWS:
+        _sorted_pairs(_sum_pairs(counts).collect(engine="streaming")).write_parquet(
+            path, compression="zstd"
+        )
+        return
+    per_tag = counts.group_by("tag").agg(n=pl.len()).sort("tag").collect(engine="streaming")
+    part = (per_tag["n"].cum_sum() - per_tag["n"]) // COOC_PARTITION_ROWS
+    ranges = per_tag.select("tag", part=part)
+    parts = path.parent / (path.name + ".parts")
+    parts.mkdir()
+    try:
+        files = []
+        for k in ranges["part"].unique().sort():
+            tags = ranges.filter(pl.col("part") == k).select("tag")
+            summed = _sum_pairs(counts.join(tags.lazy(), on="tag", how="semi"))
+            files.append(parts / f"{k:06d}.parquet")
+            _sorted_pairs(summed.collect(engine="streaming")).write_parquet(files[-1])
+        pl.concat([pl.scan_parquet(f) for f in files]).sink_parquet(path, compression="zstd")
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+
+
+def _sorted_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+    return pairs.sort("tag", "co_posts", "other", descending=[False, True, False])
+
+
+def _sum_pairs(counts: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        counts.group_by("tag", "other").agg(pl.col("co_posts").sum()).filter(pl.col("co_posts") > 0)
+    )
 
 
 def _postings(posts: pl.LazyFrame) -> pl.LazyFrame:

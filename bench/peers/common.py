@@ -26,7 +26,7 @@ and what :func:`ours` returns for our API) are:
 * ``search`` (``q``, sort recent, limit 20): ``(total, [uid...])`` where uid is
   ``platform:id``; every item must carry a snippet with the match marked;
 * ``report`` (whole generation): ``[(tag, posts, authors, engagement, first_seen,
-  last_seen)]`` in rank order (posts desc, then tag asc).
+  last_seen)]`` in rank order (posts desc, then authors desc, then tag asc).
 
 Search words are chosen so our typo tolerance does not apply (words under 5
 letters, or quoted phrases), so exact engines can give the same totals.
