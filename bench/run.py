@@ -369,6 +369,12 @@ def main() -> None:
         for peer in peers.values():
             peer.stop()
 
+    if "polars" in chosen:
+        log("in memory: plain polars against our engine, in-process")
+        from bench.peers import polars_mem
+
+        res.in_memory = polars_mem.run(dump, ours.index, float(args.seconds))
+
     log("update: ours")
     from bench.peers.common import run_measured
 
@@ -386,12 +392,6 @@ def main() -> None:
         res.update.append(
             Row(peer.name, {"update": peer.update(day), "rebuild": figures[key].seconds})
         )
-
-    if "polars" in chosen:
-        log("in memory: plain polars against our engine, in-process")
-        from bench.peers import polars_mem
-
-        res.in_memory = polars_mem.run(dump, ours.index, float(args.seconds))
 
     text = render(res, n, n_day)
     out = args.out or RESULTS / f"{_today()}-{_size(n)}.md"
@@ -497,21 +497,10 @@ def render(res: Results, n: int, n_day: int) -> str:
             f"{_ratio(ours_u['update'], f['update'], False)} |"
         )
     if res.in_memory:
-        lines += [
-            "",
-            "## In-process: plain polars in memory (no index) against our engine",
-            "",
-            "| query | ours p50 ms | ours p99 ms | polars p50 ms | polars p99 ms "
-            "| p50 ratio | p99 ratio |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        for r in res.in_memory:
-            lines.append(
-                f"| {r['kind']} | {r['ours_p50_ms']:.2f} | {r['ours_p99_ms']:.2f} | "
-                f"{r['polars_p50_ms']:.2f} | {r['polars_p99_ms']:.2f} | "
-                f"{_ratio(r['ours_p50_ms'], r['polars_p50_ms'], False)} | "
-                f"{_ratio(r['ours_p99_ms'], r['polars_p99_ms'], False)} |"
-            )
+        from bench.peers import polars_mem
+
+        lines += ["", "## In-process: plain polars in memory (no index) against our engine", ""]
+        lines += polars_mem.markdown(res.in_memory).splitlines()
     return "\n".join(lines) + "\n"
 
 
