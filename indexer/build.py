@@ -10,14 +10,18 @@ One streaming pass, then two short ones; memory is bounded by the batch size
                table rows, and hand its tantivy document to a feeder thread
                (tantivy indexes while polars prepares the next batch);
 2. dedup       per identity ``uid = platform:id``, every copy but the one with
-               the highest ``_seq`` loses; losers are deleted from tantivy by
-               ``_seq`` before the one commit;
+               the highest ``_seq`` loses, and so does every copy read before a
+               delete event of its uid (:func:`delete_effects`); losers are
+               deleted from tantivy by ``_seq`` before the one commit;
 3. rollups     polars turns the spools, minus the losers, into the tables;
 then the manifest is written and the generation published (indexer/publish.py).
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import ctypes
 import queue
 import resource
 import shutil
@@ -48,7 +52,7 @@ from indexer.schema import (
     encode_manifest,
     open_posts_index,
 )
-from indexer.sources import detect_format, expand_inputs, sha256_of
+from indexer.sources import detect_format, expand_inputs, sha256_of, track_reads
 from indexer.tagging import post_tags
 from indexer.validate import validate
 
@@ -65,6 +69,10 @@ class BuildOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
     column_map: dict[str, str] | None = None
     """Canonical field -> input column, for CSV/Parquet exports of other tools."""
+    timezone: str | None = None
+    """With a column map: the zone of zone-less ``created_at`` values (``--map-tz``)."""
+    created_at_format: str | None = None
+    """With a column map: the strftime format of ``created_at`` (``--map-time-format``)."""
     reposts: str = "count"
     """How native reposts count: "count" (the reposter's use) or "exclude"."""
     keep: int = DEFAULT_KEEP
@@ -128,8 +136,10 @@ def _build_into(
     clock.lap("read+index")
 
     progress.stage("dedup")
-    losers = rollups.losers(spool)
-    duplicates = losers.height
+    copies = spooled_copies(spool)
+    effects = delete_effects(copies, read.deletes)
+    losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
+    duplicates = losers.height - effects.matched
     for seq in losers["_seq"]:
         writer.delete_documents_by_term(F_SEQ, seq)
     commit(writer, work)
@@ -150,6 +160,8 @@ def _build_into(
         read=read.read,
         duplicates=duplicates,
         rejected=rejected,
+        deleted=effects.matched,
+        deletes_unmatched=effects.unmatched,
         from_=stats.first,
         to=stats.last,
         sources=read.sources,
@@ -159,10 +171,16 @@ def _build_into(
     )
     index.reload()
     indexed = index.searcher().num_docs
-    if not stats.posts == indexed == read.accepted - duplicates:
+    expected = read.accepted - duplicates - effects.matched
+    events = read.deletes.height
+    if not (
+        stats.posts == indexed == expected
+        and duplicates >= 0
+        and effects.matched + effects.unmatched == events == sum(s.deletes for s in read.sources)
+    ):
         raise IndexerError(
             f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
-            f"{read.accepted - duplicates} expected"
+            f"{expected} expected ({effects.matched} + {effects.unmatched} of {events} deletes)"
         )
     (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
     return manifest
@@ -206,6 +224,16 @@ def commit(writer: tantivy.IndexWriter, work: Path) -> None:
         writer.wait_merging_threads()
     except Exception as e:
         raise tantivy_failure("the commit", e, work) from e
+    release_freed_memory()
+
+
+def release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system.
+
+    glibc keeps what tantivy's writer threads freed: after 1M documents about
+    400 MB stayed resident, and the rollups that follow would add to it."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class TantivyFeeder:
@@ -255,6 +283,11 @@ BatchSink = Callable[[pl.DataFrame, str], None]
 """Receives each batch of accepted posts (:func:`read_inputs`) and a name for its spool file."""
 
 
+DELETES_SCHEMA: dict[str, pl.DataType] = {"uid": pl.String(), "_at": pl.Int64()}
+"""Delete events: the uid, and ``_at``, the ``_seq`` the next accepted row would get
+(every copy with a lower ``_seq`` was read before the event)."""
+
+
 @dataclass
 class ReadResult:
     sources: list[SourceInfo]
@@ -262,6 +295,8 @@ class ReadResult:
     """Rows read (accepted + rejected)."""
     accepted: int
     """Rows accepted (duplicates included): they got ``_seq`` first_seq .. first_seq+accepted-1."""
+    deletes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DELETES_SCHEMA))
+    """The delete events read (:data:`DELETES_SCHEMA`), in input order."""
 
 
 def read_inputs(
@@ -285,23 +320,38 @@ def read_inputs(
     ``digests`` are sha256 already computed by the caller (not computed again)."""
     progress.stage(stage, sum(f.stat().st_size for f in files))
     result = ReadResult(sources=[], read=0, accepted=0)
+    deleted_uids: list[str] = []
+    deleted_at: list[int] = []
     done_bytes = 0
+    read = ReadOptions(
+        batch_rows=options.batch_rows,
+        column_map=options.column_map,
+        reposts=options.reposts,
+        timezone=options.timezone,
+        created_at_format=options.created_at_format,
+    )
     with RejectsWriter(rejects_path) as rejects:
         for path in files:
             digest = (digests or {}).get(path) or sha256_of(path)
             fmt = options.format or detect_format(path)
-            rows = rejected = 0
-            read = ReadOptions(options.batch_rows, options.column_map, options.reposts)
-            for batch in read_batches(path, fmt, scratch, read):
-                posts, found = _check_batch(batch, options.platform)
-                rejects.write(str(path), found)
-                rows += batch.rows.height + len(batch.rejects)
-                rejected += len(found)
-                if posts.height:
+            rows = rejected = deletes = 0
+            with track_reads(path) as position:
+                for batch in read_batches(path, fmt, scratch, read):
+                    posts, bad, found = _check_batch(batch, options.platform)
+                    rejects.write(str(path), found)
+                    rows += batch.rows.height + len(batch.rejects)
+                    rejected += len(found)
                     seq = first_seq + result.accepted
-                    sink(tag_posts(posts, seq), f"{seq:012d}.parquet")
-                    result.accepted += posts.height
-                progress.update(done_bytes, result.read + rows)
+                    if batch.deletes:
+                        deletes += len(batch.deletes)
+                        before = _accepted_before(batch, bad)
+                        for line, uid in batch.deletes:
+                            deleted_uids.append(uid)
+                            deleted_at.append(seq + before(line))
+                    if posts.height:
+                        sink(tag_posts(posts, seq), f"{seq:012d}.parquet")
+                        result.accepted += posts.height
+                    progress.update(done_bytes + position.bytes, result.read + rows)
             size = path.stat().st_size
             done_bytes += size
             result.read += rows
@@ -314,19 +364,109 @@ def read_inputs(
                     sha256=digest,
                     rows=rows,
                     rejected=rejected,
+                    deletes=deletes,
                 )
             )
+    result.deletes = pl.DataFrame({"uid": deleted_uids, "_at": deleted_at}, schema=DELETES_SCHEMA)
     return result
 
 
-def _check_batch(batch: RawBatch, platform: str) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
-    """The batch's accepted posts, and all its rejects as (line, reason, raw) by line."""
+def _accepted_before(batch: RawBatch, bad: pl.DataFrame) -> Callable[[int], int]:
+    """``line`` -> how many of the batch's accepted rows come before that line (the
+    accepted rows are the batch's rows but the validator's rejects ``bad``)."""
+    lines = batch.rows["_line"].sort().to_list()
+    bad_lines = bad["_line"].sort().to_list()
+    return lambda line: bisect.bisect_left(lines, line) - bisect.bisect_left(bad_lines, line)
+
+
+@dataclass
+class DeleteEffects:
+    """What the delete events of a build or update do (:func:`delete_effects`)."""
+
+    removed: pl.DataFrame
+    """``_seq`` of the spooled copies a later delete event removes."""
+    matched: int = 0
+    """Events that removed a post: a copy of it was read since its previous delete event."""
+    unmatched: int = 0
+    """Events of a post that was not there (never read, or already deleted)."""
+    published: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"uid": pl.String()})
+    )
+    """uids of the parent generation's posts removed by an event (update only)."""
+    matched_published: int = 0
+    """Of ``matched``, the events that removed a post of the parent generation."""
+
+
+def spooled_copies(spool: Path) -> pl.LazyFrame:
+    """``uid, _seq`` of every spooled post."""
+    if not any((spool / "posts").iterdir()):
+        return pl.LazyFrame(schema={"uid": pl.String(), "_seq": pl.Int64()})
+    return pl.scan_parquet(spool / "posts" / "*.parquet").select("uid", "_seq")
+
+
+def delete_effects(
+    copies: pl.LazyFrame, deletes: pl.DataFrame, published: pl.LazyFrame | None = None
+) -> DeleteEffects:
+    """Apply delete events (:data:`DELETES_SCHEMA`) to the copies read (``uid, _seq``).
+
+    An event at ``_at`` removes every copy of its uid with ``_seq < _at`` (read before
+    it); a copy read after it survives. In an update, ``published`` (``uid``: the
+    parent's posts) are the copies read before any new event. An event is ``matched``
+    when the last thing seen of its uid before it is a copy (not nothing, not another
+    delete): so ``posts = accepted - duplicates - matched`` where ``duplicates`` are the
+    copies superseded by a later copy with no delete in between.
+    """
+    removed_schema = {"_seq": pl.Int64()}
+    if deletes.height == 0:
+        return DeleteEffects(pl.DataFrame(schema=removed_schema))
+    uids = deletes.select("uid").unique()
+    hit = (
+        copies.join(uids.lazy(), on="uid", how="semi")
+        .select("uid", pos=pl.col("_seq"), kind=pl.lit(1, dtype=pl.Int8()))
+        .collect()
+    )
+    events = [
+        hit,
+        deletes.select("uid", pos=pl.col("_at"), kind=pl.lit(0, dtype=pl.Int8())),
+    ]
+    old = pl.DataFrame(schema={"uid": pl.String()})
+    if published is not None:
+        old = published.join(uids.lazy(), on="uid", how="semi").select("uid").collect()
+        events.append(old.select("uid", pos=pl.lit(-1, pl.Int64()), kind=pl.lit(1, pl.Int8())))
+    # At one position a delete (kind 0) comes before the copy (kind 1) read after it.
+    ordered = pl.concat(events).sort("uid", "pos", "kind")
+    ordered = ordered.with_columns(
+        prev_kind=pl.col("kind").shift(1).over("uid"),
+        prev_pos=pl.col("pos").shift(1).over("uid"),
+    )
+    matched = ordered.filter((pl.col("kind") == 0) & (pl.col("prev_kind") == 1))
+    last_delete = deletes.group_by("uid").agg(pl.col("_at").max())
+    removed = (
+        hit.join(last_delete, on="uid")
+        .filter(pl.col("pos") < pl.col("_at"))
+        .select(_seq=pl.col("pos"))
+        .sort("_seq")
+    )
+    return DeleteEffects(
+        removed=removed,
+        matched=matched.height,
+        unmatched=deletes.height - matched.height,
+        published=old,
+        matched_published=matched.filter(pl.col("prev_pos") == -1).height,
+    )
+
+
+def _check_batch(
+    batch: RawBatch, platform: str
+) -> tuple[pl.DataFrame, pl.DataFrame, list[tuple[int, str, str]]]:
+    """The batch's accepted posts, the validator's rejects (``_line, reason, _raw``),
+    and all its rejects as (line, reason, raw) by line."""
     posts, bad = validate(batch.rows, platform)
     found = batch.rejects + [
         (line, reason, batch.raw(line) or raw) for line, reason, raw in bad.iter_rows()
     ]
     found.sort(key=lambda r: r[0])
-    return posts, found
+    return posts, bad, found
 
 
 def tag_posts(posts: pl.DataFrame, first_seq: int) -> pl.DataFrame:

@@ -43,9 +43,40 @@ author, text (required); platform, lang, likes, reposts, replies, quotes,
 hashtags (optional). A post's identity is (platform, id): a later copy, in the
 same file or a later INPUT, replaces an earlier one.
 
+Native platform exports are read as they are, detected by content per file
+(or named with --format): x-v1, x-v2, mastodon, mastodon-outbox, bluesky,
+reddit. A file of no known format fails the build with the formats tried.
+
+Other tools' CSV/Parquet exports: name their columns with --map FIELD=COLUMN,...
+(or a JSON mapping file, --map-file). FIELD is a canonical field (id,
+created_at, author, text, platform, lang, likes, reposts, replies, quotes,
+hashtags); columns not mapped are still read by their canonical names. The map
+applies to every CSV and Parquet INPUT (NDJSON and native inputs are read as
+they are; --format ndjson or a native format with a map is an error). Without
+an id column (mapped or named id), a row's id is the first 16 hex digits of
+the BLAKE2b hash of its created_at, author and text as written, so the same row
+exported twice is one post. Zone-less times ('2026-10-14 08:29:38') are
+rejected unless --map-tz says their zone; other time forms ('10/14/2026
+08:29') need --map-time-format. A mapping file is a JSON object of FIELD ->
+column, plus optional "timezone" and "created_at_format" keys:
+
+  {"created_at": "Date", "text": "Message", "author": "Author",
+   "id": "PostID", "timezone": "Europe/Berlin"}
+
+Delete events (Bluesky delete commits) remove every copy of their post read
+before them (in an earlier INPUT or line); a copy read after survives. They
+are counted as 'deleted' (a post was removed) or 'deletes unmatched' (no such
+post at that point) in the summary line and the manifest.
+
 Rows that cannot be read are not indexed but written, with file, line and
 reason, to the generation's rejects.ndjson, and counted. A file that cannot
 be opened fails the build; the published generation is then left as it was.
+
+examples:
+  hashtag-index build dumps/ more/*.ndjson.zst
+  hashtag-index build export.csv --map created_at=Date,text=Message,author=Author --map-tz UTC
+  hashtag-index build export.parquet --map-file mapping.json
+  hashtag-index build jetstream/ --format bluesky --reposts exclude
 """
 
 UPDATE_HELP = """\
@@ -65,7 +96,11 @@ generation's rejects.ndjson.
 
 The summary line counts INPUT's rows: read = added + replaced + duplicates
 + rejected, where 'replaced' are posts of the generation given a new copy and
-'duplicates' rows superseded by a later copy within INPUT.
+'duplicates' rows superseded by a later copy within INPUT; and, when INPUT
+has delete events, the posts they deleted (of the generation or of INPUT)
+and the deletes that matched no post. --map, --map-file, --map-tz,
+--map-time-format and --reposts work as for 'build'; give an update the
+same ones the generation was built with.
 
 Needs a published generation: start with 'hashtag-index build'. A failed or
 killed update leaves the published generation as it was.
@@ -106,6 +141,14 @@ directory, first build one from the bundled sample data (data/).
 """
 
 
+FORMATS = [
+    *("ndjson", "csv", "parquet"),
+    *("x-v1", "x-v2", "mastodon", "mastodon-outbox", "bluesky", "reddit"),
+]
+"""Values of --format: indexer.sources.all_formats() (a test keeps them equal; listed
+here so that --help does not import the readers)."""
+
+
 def _add_index_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--index",
@@ -122,11 +165,50 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     _add_index_option(p)
     p.add_argument(
         "--format",
-        choices=["ndjson", "csv", "parquet", "x-v1", "x-v2", "mastodon", "bluesky", "reddit"],
+        choices=FORMATS,
         default=None,
         help="read every input in this format instead of detecting it per file: canonical "
         "ndjson, csv, parquet, or a native export: x-v1 (X API v1.1), x-v2 (X API v2), "
-        "mastodon (statuses), bluesky (Jetstream/firehose posts), reddit (Pushshift)",
+        "mastodon (statuses), mastodon-outbox (an account archive's outbox.json), "
+        "bluesky (Jetstream/firehose posts), reddit (Pushshift)",
+    )
+    p.add_argument(
+        "--map",
+        dest="column_map",
+        metavar="FIELD=COLUMN,...",
+        default=None,
+        help="read CSV/Parquet exports of other tools: which column holds each canonical "
+        "field, e.g. created_at=Date,text=Message,author=Author,id=PostID (overrides "
+        "--map-file per field)",
+    )
+    p.add_argument(
+        "--map-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='the same as a JSON file: {"created_at": "Date", "text": "Message", ...}, '
+        'optionally with "timezone" and "created_at_format"',
+    )
+    p.add_argument(
+        "--map-tz",
+        default=None,
+        metavar="ZONE",
+        help="with a map: the zone of created_at values that have none (an IANA name such "
+        "as Europe/Berlin, UTC, or +02:00); values with a zone or epoch seconds are kept",
+    )
+    p.add_argument(
+        "--map-time-format",
+        default=None,
+        metavar="FMT",
+        help="with a map: created_at as strftime FMT, e.g. '%%m/%%d/%%Y %%H:%%M' (needs "
+        "--map-tz unless FMT has %%z); values not in FMT are read as RFC 3339 or epoch",
+    )
+    p.add_argument(
+        "--reposts",
+        choices=["count", "exclude"],
+        default="count",
+        help="native reposts, retweets and boosts: count them as the reposter's use of the "
+        "tags (default), or exclude them (skipped, not indexed)",
     )
     p.add_argument(
         "--platform",
@@ -229,13 +311,33 @@ def _index_dir(arg: Path | None) -> Path:
 
 def _ingest_options(args: argparse.Namespace) -> BuildOptions:
     from indexer.build import BuildOptions
+    from indexer.ingest import check_mapping, load_mapping_file, parse_column_map
 
     if args.keep < 1:
         raise IndexerError("--keep must be at least 1")
+    column_map: dict[str, str] | None = None
+    timezone, created_at_format = None, None
+    if args.map_file is not None:
+        column_map, timezone, created_at_format = load_mapping_file(args.map_file)
+    if args.column_map is not None:
+        column_map = {**(column_map or {}), **parse_column_map(args.column_map)}
+    timezone = args.map_tz or timezone
+    created_at_format = args.map_time_format or created_at_format
+    mapped = column_map is not None or timezone is not None or created_at_format is not None
+    if mapped and args.format not in (None, "csv", "parquet"):
+        raise IndexerError(
+            f"a column map (--map, --map-file, --map-tz, --map-time-format) is for CSV and "
+            f"Parquet inputs, not --format {args.format}"
+        )
+    check_mapping(column_map, timezone, created_at_format)
     return BuildOptions(
         index_dir=_index_dir(args.index),
         format=args.format,
         platform=args.platform,
+        column_map=column_map,
+        timezone=timezone,
+        created_at_format=created_at_format,
+        reposts=args.reposts,
         keep=args.keep,
     )
 
@@ -271,19 +373,26 @@ def update_summary_line(result: UpdateResult) -> str:
     if not result.published:
         return f"nothing to update: {skipped}; generation {m.generation} is still current"
     f = result.figures
+    deletes = ""
+    if f.deleted or f.deletes_unmatched:
+        deletes = f", {f.deleted} deleted, {f.deletes_unmatched} deletes unmatched"
     return (
         f"generation {m.generation} (update of {m.parent}): read {f.read} rows: "
         f"{f.added} posts added, {f.replaced} replaced, {f.duplicates} duplicates, "
-        f"{f.rejected} rejected; {skipped}; now {m.posts} posts, {m.tags} tags, "
+        f"{f.rejected} rejected{deletes}; {skipped}; now {m.posts} posts, {m.tags} tags, "
         f"{m.seconds:.1f} s"
     )
 
 
 def summary_line(m: Manifest) -> str:
+    """The build's one line; the deletes only when the inputs had delete events."""
     indexed = m.read - m.rejected
+    deletes = ""
+    if m.deleted or m.deletes_unmatched:
+        deletes = f", {m.deleted} deleted, {m.deletes_unmatched} deletes unmatched"
     return (
         f"generation {m.generation}: read {m.read} rows, indexed {m.posts} posts "
-        f"({indexed} accepted, {m.duplicates} duplicates, {m.rejected} rejected), "
+        f"({indexed} accepted, {m.duplicates} duplicates, {m.rejected} rejected{deletes}), "
         f"{m.tags} tags, {m.seconds:.1f} s"
     )
 
@@ -305,6 +414,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"read         {manifest.read} rows")
     print(f"duplicates   {manifest.duplicates}")
     print(f"rejected     {manifest.rejected}  (see {gen_dir / 'rejects.ndjson'})")
+    if manifest.deleted or manifest.deletes_unmatched:
+        print(f"deleted      {manifest.deleted}  ({manifest.deletes_unmatched} deletes unmatched)")
     print(f"time span    {span}")
     print(f"sources      {len(manifest.sources)}")
     for s in manifest.sources:

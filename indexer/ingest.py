@@ -9,7 +9,9 @@ as rejects at once; everything else is checked by :mod:`indexer.validate`.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ import polars as pl
 
 from indexer.errors import InputError
 from indexer.sources import iter_line_blocks, plain_copy
-from indexer.validate import CANONICAL_FIELDS
+from indexer.validate import CANONICAL_FIELDS, REQUIRED
 
 DEFAULT_BATCH_ROWS = 100_000
 
@@ -85,29 +87,31 @@ class ReadOptions:
 
     batch_rows: int = DEFAULT_BATCH_ROWS
     column_map: dict[str, str] | None = None
-    """Canonical field -> the input's column name, for other tools' CSV/Parquet exports."""
+    """Canonical field -> the input's column name, for other tools' CSV/Parquet exports
+    (see :class:`ColumnMap`; applied to CSV and Parquet inputs only)."""
     reposts: str = "count"
     """How native reposts/retweets/boosts count: "count" (as the reposter's use of the
     tags) or "exclude" (skipped and counted as skipped)."""
+    timezone: str | None = None
+    """With a column map: the zone of ``created_at`` values that have none."""
+    created_at_format: str | None = None
+    """With a column map: the strftime format of ``created_at`` (else RFC 3339 / epoch)."""
 
 
 def read_batches(
     path: Path, fmt: str, scratch: Path, options: ReadOptions | None = None
 ) -> Iterator[RawBatch]:
     options = options or ReadOptions()
-    batch_rows = options.batch_rows
     if fmt == "ndjson":
-        yield from _read_ndjson(path, batch_rows)
-    elif fmt == "csv":
-        yield from _read_tabular(path, "csv", scratch, batch_rows)
-    elif fmt == "parquet":
-        yield from _read_tabular(path, "parquet", scratch, batch_rows)
+        yield from _read_ndjson(path, options.batch_rows)
+    elif fmt in ("csv", "parquet"):
+        yield from _read_tabular(path, fmt, scratch, options)
     else:
         from indexer.native import NATIVE_FORMATS, read_native
 
         if fmt not in NATIVE_FORMATS:
             raise InputError(f"{path}: unknown format {fmt!r}")
-        yield from read_native(path, fmt, batch_rows, reposts=options.reposts)
+        yield from read_native(path, fmt, options.batch_rows, reposts=options.reposts)
 
 
 def _decode_error_reason(e: Exception) -> str:
@@ -183,7 +187,7 @@ def _python_frame(good: list[bytes]) -> pl.DataFrame:
     return pl.DataFrame(cols, schema=_FRAME_SCHEMA)
 
 
-def _read_tabular(path: Path, fmt: str, scratch: Path, batch_rows: int) -> Iterator[RawBatch]:
+def _read_tabular(path: Path, fmt: str, scratch: Path, options: ReadOptions) -> Iterator[RawBatch]:
     local = plain_copy(path, scratch)
     try:
         if fmt == "csv":
@@ -192,21 +196,201 @@ def _read_tabular(path: Path, fmt: str, scratch: Path, batch_rows: int) -> Itera
         else:
             lf = pl.scan_parquet(local)
             first_line = 1
-        names = lf.collect_schema().names()
-        wanted = [c for c in names if c in CANONICAL_FIELDS]
-        missing = [c for c in ("id", "created_at", "author", "text") if c not in names]
-        if missing:
-            raise InputError(f"{path}: no column {', '.join(map(repr, missing))}")
+        schema = lf.collect_schema()
+        mapped = _mapping_mode(options)
+        columns = _tabular_columns(path, schema.names(), options.column_map or {}, mapped)
+        make_id = "id" not in columns
         offset = 0
-        for frame in lf.select(wanted).collect_batches(chunk_size=batch_rows):
+        for frame in lf.select(columns.values()).collect_batches(chunk_size=batch_rows(options)):
             lines = pl.int_range(
                 offset + first_line, offset + first_line + frame.height, eager=True
             )
             offset += frame.height
-            yield RawBatch(frame.with_columns(_line=lines.cast(pl.Int64())))
+            frame = frame.with_columns(_line=lines.cast(pl.Int64()))
+            if make_id:
+                frame = frame.with_columns(id=_row_ids(frame))
+            if mapped and "created_at" in frame.columns:
+                frame = frame.with_columns(
+                    created_at=_zoned_created_at(
+                        frame.schema["created_at"], options.timezone, options.created_at_format
+                    )
+                )
+            yield RawBatch(frame)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{path}: cannot read as {fmt}: {first}") from None
     finally:
         if local != path:
             local.unlink(missing_ok=True)
+
+
+def batch_rows(options: ReadOptions) -> int:
+    return max(1, options.batch_rows)
+
+
+# --- other tools' exports: column maps ----------------------------------------
+
+MAP_SETTINGS = ("timezone", "created_at_format")
+"""Keys of a mapping file that are settings, not canonical fields."""
+ID_HASH_FIELDS = ("created_at", "author", "text")
+"""What the id of a row of an export without an id column is a hash of (:func:`_row_ids`)."""
+_NAIVE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+"""Zone-less ISO 8601 forms that a column map's ``timezone`` completes."""
+_RFC3339_UTC = "%Y-%m-%dT%H:%M:%S%.6fZ"
+_ZONE_DIRECTIVES = ("%z", "%:z", "%#z", "%Z")
+
+
+def _mapping_mode(options: ReadOptions) -> bool:
+    return (
+        options.column_map is not None
+        or options.timezone is not None
+        or options.created_at_format is not None
+    )
+
+
+def parse_column_map(spec: str) -> dict[str, str]:
+    """``created_at=Date,text=Message`` -> ``{"created_at": "Date", "text": "Message"}``."""
+    out: dict[str, str] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        name, sep, column = item.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise InputError(f"--map: {item.strip()!r} is not FIELD=COLUMN")
+        out[name.strip()] = column.strip()
+    return out
+
+
+def load_mapping_file(path: Path) -> tuple[dict[str, str], str | None, str | None]:
+    """A mapping file: a JSON object of canonical field -> column name, plus optional
+    ``timezone`` and ``created_at_format``. Returns (column map, timezone, format)."""
+    try:
+        value = msgspec.json.decode(path.read_bytes())
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the mapping file: {e.strerror or e}") from None
+    except msgspec.DecodeError as e:
+        raise InputError(f"{path}: not a JSON mapping file: {e}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{path}: a mapping file is a JSON object of field -> column")
+    bad = [k for k, v in value.items() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise InputError(f"{path}: the value of {bad[0]!r} is not a column name (a string)")
+    settings = {k: value.pop(k) for k in MAP_SETTINGS if k in value}
+    return value, settings.get("timezone"), settings.get("created_at_format")
+
+
+def check_mapping(
+    column_map: dict[str, str] | None, timezone: str | None, created_at_format: str | None
+) -> None:
+    """Raise :class:`InputError` (one line) for a mapping that cannot work on any file."""
+    unknown = [f for f in column_map or {} if f not in CANONICAL_FIELDS]
+    if unknown:
+        raise InputError(
+            f"column map: unknown field {unknown[0]!r} (fields: {', '.join(CANONICAL_FIELDS)})"
+        )
+    if timezone is not None:
+        try:
+            pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(timezone)
+            if timezone.upper() != "UTC" and not timezone.startswith(("+", "-")):
+                zoneinfo.ZoneInfo(timezone)
+        except (pl.exceptions.PolarsError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise InputError(
+                f"column map: unknown time zone {timezone!r} (an IANA name such as "
+                "Europe/Berlin, UTC, or an offset such as +02:00)"
+            ) from None
+    if created_at_format is not None:
+        if "%" not in created_at_format:
+            raise InputError(
+                f"column map: created_at format {created_at_format!r} has no % directive "
+                "(e.g. '%m/%d/%Y %H:%M')"
+            )
+        if timezone is None and not _has_zone(created_at_format):
+            raise InputError(
+                f"column map: created_at format {created_at_format!r} has no zone (%z): "
+                "say which zone its times are in (--map-tz, or 'timezone' in the mapping file)"
+            )
+
+
+def _has_zone(created_at_format: str) -> bool:
+    return any(d in created_at_format for d in _ZONE_DIRECTIVES)
+
+
+def _tabular_columns(
+    path: Path, names: list[str], column_map: dict[str, str], mapped: bool
+) -> dict[str, pl.Expr]:
+    """Canonical field -> the expression that reads it: the mapped column, else a column of
+    the field's own name. Errors name the file and the column."""
+    absent = [(f, c) for f, c in column_map.items() if c not in names]
+    if absent:
+        field_name, column = absent[0]
+        shown = ", ".join(map(repr, names[:12])) + (", ..." if len(names) > 12 else "")
+        raise InputError(
+            f"{path}: no column {column!r} (mapped to {field_name}); its columns: {shown}"
+        )
+    columns = {
+        f: pl.col(column_map[f]).alias(f) if f in column_map else pl.col(f)
+        for f in CANONICAL_FIELDS
+        if f in column_map or f in names
+    }
+    missing = [f for f in REQUIRED if f not in columns and not (mapped and f == "id")]
+    if missing:
+        hint = f" (map: --map {','.join(f + '=COLUMN' for f in missing)})" if mapped else ""
+        raise InputError(f"{path}: no column {', '.join(map(repr, missing))}{hint}")
+    return columns
+
+
+def _row_ids(frame: pl.DataFrame) -> pl.Series:
+    """Ids for an export without one: the first 16 hex digits of the BLAKE2b hash of the
+    row's created_at, author and text as written, so the same row always gets the same id
+    (and a row exported twice is a duplicate, not two posts)."""
+    keys = frame.select(
+        pl.concat_str(
+            [pl.col(c).cast(pl.String()).fill_null("") for c in ID_HASH_FIELDS],
+            separator="\x1f",
+        )
+    ).to_series()
+    ids = [hashlib.blake2b(k.encode(), digest_size=8).hexdigest() for k in keys]
+    return pl.Series("id", ids, dtype=pl.String())
+
+
+def _zoned_created_at(
+    dtype: pl.DataType, timezone: str | None, created_at_format: str | None
+) -> pl.Expr:
+    """``created_at`` as RFC 3339 UTC where the column map says how to read it: text in
+    ``created_at_format``, and zone-less ISO 8601 times (``2026-10-14 08:29:38``) in
+    ``timezone``. A value it cannot read is left as it is (validation then rejects it,
+    or reads it if it is RFC 3339 with a zone or epoch seconds)."""
+    col = pl.col("created_at")
+    if isinstance(dtype, pl.Date):
+        col, dtype = col.cast(pl.Datetime("us")), pl.Datetime("us")
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            if timezone is None:
+                return col.cast(pl.String())
+            col = col.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        return col.dt.convert_time_zone("UTC").dt.strftime(_RFC3339_UTC)
+    text = col.cast(pl.String()).str.strip_chars()
+    naive = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
+    if created_at_format is not None and _has_zone(created_at_format):
+        parsed = text.str.to_datetime(created_at_format, strict=False, time_unit="us")
+        parsed = parsed.dt.convert_time_zone("UTC")
+        if timezone is not None:
+            local = pl.coalesce(naive).dt.replace_time_zone(
+                timezone, ambiguous="earliest", non_existent="null"
+            )
+            parsed = pl.coalesce(parsed, local.dt.convert_time_zone("UTC"))
+    elif timezone is not None:
+        if created_at_format is not None:
+            naive.insert(0, text.str.to_datetime(created_at_format, strict=False, time_unit="us"))
+        parsed = pl.coalesce(naive).dt.replace_time_zone(
+            timezone, ambiguous="earliest", non_existent="null"
+        )
+    else:
+        return text
+    return parsed.dt.convert_time_zone("UTC").dt.strftime(_RFC3339_UTC).fill_null(text)

@@ -141,6 +141,8 @@ class SourceInfo(msgspec.Struct, kw_only=True):
     rows: int
     """Rows read (accepted + rejected)."""
     rejected: int
+    deletes: int = 0
+    """Delete events read (e.g. Bluesky ``delete`` commits); not rows."""
 
 
 class Manifest(msgspec.Struct, kw_only=True):
@@ -160,10 +162,15 @@ class Manifest(msgspec.Struct, kw_only=True):
     """Rows read from all sources, accepted or not."""
     duplicates: int
     """Accepted rows replaced by a later copy of the same (platform, id):
-    ``read - rejected - posts``, over every source (an update's later copy of a
-    post of its parent counts too, as in one build of all the sources)."""
+    ``read - rejected - deleted - posts``, over every source (an update's later copy
+    of a post of its parent counts too, as in one build of all the sources)."""
     rejected: int
     """Rows written to the rejects file instead of the index."""
+    deleted: int = 0
+    """Posts removed by a delete event read after them (each such event removes the
+    copies of its post read before it; a copy read after it survives)."""
+    deletes_unmatched: int = 0
+    """Delete events of a post not indexed at that point (never seen, or already deleted)."""
     from_: datetime | None = msgspec.field(name="from")
     """created_at of the oldest post."""
     to: datetime | None

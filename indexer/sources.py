@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import glob
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import typing
@@ -81,26 +84,107 @@ def _format_from_name(path: Path) -> str | None:
     return _EXTENSION_FORMATS.get(suffixes[-1]) if suffixes else None
 
 
+class ReadPosition:
+    """How far into a file (in bytes of the file as stored, compressed or not) the
+    reading has got: for the progress display of a big ``.zst``/``.gz`` input.
+
+    While :func:`track_reads` is active for a path, every :func:`open_decompressed`
+    of that path reports the file object it reads the stored bytes from; ``bytes``
+    is the furthest position any of them reached (never decreasing, at most ``size``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._files: list[IO[bytes]] = []
+        self._furthest = 0
+
+    def watch(self, raw: IO[bytes]) -> None:
+        self._files = [f for f in self._files if not f.closed]
+        self._files.append(raw)
+
+    def saw(self, offset: int) -> None:
+        self._furthest = max(self._furthest, offset)
+
+    @property
+    def bytes(self) -> int:
+        for f in self._files:
+            if not f.closed:
+                with contextlib.suppress(OSError, ValueError):
+                    self.saw(f.tell())
+        return min(self._furthest, self.size)
+
+
+class _WatchedFile(io.BufferedReader):
+    """A file whose position a :class:`ReadPosition` follows, up to its closing."""
+
+    def __init__(self, path: Path, position: ReadPosition) -> None:
+        super().__init__(io.FileIO(path, "rb"))
+        self._position = position
+        position.watch(self)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(OSError, ValueError):
+                self._position.saw(self.tell())
+        super().close()
+
+
+_TRACKED: contextvars.ContextVar[ReadPosition | None] = contextvars.ContextVar(
+    "tracked_read", default=None
+)
+
+
+@contextlib.contextmanager
+def track_reads(path: Path) -> Iterator[ReadPosition]:
+    """Track how far the reading of ``path`` has got (see :class:`ReadPosition`)."""
+    position = ReadPosition(path)
+    token = _TRACKED.set(position)
+    try:
+        yield position
+    finally:
+        _TRACKED.reset(token)
+
+
 def open_decompressed(path: Path) -> IO[bytes]:
     """Open a file for reading its content, transparently decompressing .gz and .zst."""
+    tracked = _TRACKED.get()
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
+        if tracked is not None and tracked.path == path:
+            raw: IO[bytes] = _WatchedFile(path, tracked)
+        else:
+            raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
     except OSError as e:
         raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
     kind = compression_of(path)
     if kind == "gzip":
-        raw.close()
-        return typing.cast(IO[bytes], gzip.open(path, "rb"))
+        return typing.cast(IO[bytes], _GzipFile(raw))
     if kind == "zstd":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
         return io.BufferedReader(reader, buffer_size=1 << 20)
     return raw
 
 
+class _GzipFile(gzip.GzipFile):
+    """A gzip reader over an open file that it closes with itself."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
 def detect_format(path: Path) -> str:
     """The format of a file, from its content (the name is only a tie-breaker): a native
     platform export (X v1.1/v2, Mastodon, Bluesky, Reddit; see indexer/native) or
-    canonical NDJSON, CSV or Parquet."""
+    canonical NDJSON, CSV or Parquet. A file that is none of them (binary content, JSON
+    records of no known shape, text that is neither CSV nor JSON) is an :class:`InputError`
+    naming the file and the formats tried."""
     from indexer.native import HEAD_BYTES, detect
 
     try:
@@ -110,16 +194,85 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: cannot read: {e}") from None
     if head.startswith(b"PAR1"):
         return "parquet"
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith((b"{", b"[")):
-        return detect(head) or "ndjson"
     by_name = _format_from_name(path)
     if by_name == "parquet":
         raise InputError(f"{path}: not a Parquet file (no PAR1 magic)")
+    if b"\x00" in head:
+        raise unknown_format(path, "binary content")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"{", b"[")):
+        native = detect(head)
+        if native is not None:
+            return native
+        values = _json_values(stripped)
+        keys = sorted({k for v in values for k in _keys_of(v)})
+        if keys and not any(_looks_canonical(v) for v in values):
+            shown = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
+            raise unknown_format(path, f"JSON records of no known format (keys: {shown})")
+        return "ndjson"  # canonical, or lines that are not JSON objects: rejected one by one
     if by_name is not None:
         return by_name
     first_line = stripped.split(b"\n", 1)[0]
-    return "csv" if b"," in first_line or b"\t" in first_line else "ndjson"
+    if not stripped.strip():
+        return "ndjson"  # empty: no rows, whatever the format
+    if b"," in first_line or b"\t" in first_line:
+        return "csv"
+    raise unknown_format(path, "neither JSON nor CSV")
+
+
+def all_formats() -> tuple[str, ...]:
+    """Every input format, canonical then native (the values of ``--format``)."""
+    from indexer.native import NATIVE_FORMATS
+
+    return (*CANONICAL_FORMATS, *NATIVE_FORMATS)
+
+
+def unknown_format(path: Path, why: str) -> InputError:
+    return InputError(
+        f"{path}: unknown format ({why}); tried {', '.join(all_formats())}; name one with --format"
+    )
+
+
+_SAMPLE_VALUES = 20
+_CANONICAL_KEYS = ("id", "created_at", "author", "text")
+
+
+def _json_values(head: bytes) -> list[object]:
+    """The JSON values of the first complete lines of ``head`` (up to 20), else of its
+    parseable prefix (a multi-line document). Lines that are not JSON are passed over."""
+    from indexer.native.jsonscan import parse_prefix
+
+    lines = head.split(b"\n")
+    values: list[object] = []
+    for line in lines[:-1] if len(lines) > 1 else lines:
+        if not line.strip():
+            continue
+        try:
+            values.append(json.loads(line))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if len(values) >= _SAMPLE_VALUES:
+            break
+    if not values:
+        partial = parse_prefix(head.decode("utf-8", "replace"))
+        if partial is not None:
+            values.append(partial)
+    return values
+
+
+def _records(value: object) -> list[object]:
+    return value[:_SAMPLE_VALUES] if isinstance(value, list) else [value]
+
+
+def _looks_canonical(value: object) -> bool:
+    """A canonical row, even a bad one: an object with two or more of the required keys."""
+    return any(
+        isinstance(r, dict) and sum(k in r for k in _CANONICAL_KEYS) >= 2 for r in _records(value)
+    )
+
+
+def _keys_of(value: object) -> list[str]:
+    return [str(k) for r in _records(value) if isinstance(r, dict) for k in r]
 
 
 def sha256_of(path: Path) -> str:
@@ -144,11 +297,17 @@ def plain_copy(path: Path, scratch: Path) -> Path:
     return out
 
 
-def iter_line_blocks(path: Path, chunk_size: int = 4 << 20) -> Iterator[list[bytes]]:
+READ_BLOCK_BYTES = 4 << 20
+"""Decompressed bytes :func:`iter_line_blocks` reads at a time."""
+
+
+def iter_line_blocks(path: Path, chunk_size: int | None = None) -> Iterator[list[bytes]]:
     """The lines of a (possibly compressed) text file, a block at a time, without line ends.
 
     Line numbers are positional: the n-th line yielded overall is line n of the file.
+    Blocks are about ``chunk_size`` (default :data:`READ_BLOCK_BYTES`) decompressed bytes.
     """
+    chunk_size = chunk_size or READ_BLOCK_BYTES
     try:
         with open_decompressed(path) as f:
             tail = b""

@@ -10,7 +10,9 @@ matters: old posts are never decoded, tagged or indexed again.
             (rejects aside), numbered on from the parent's accepted rows, and
             spooled with their text;
 2. dedup    within the new rows the later copy of a ``uid`` wins; new uids the
-            parent already holds are ``replaced`` (the new copy wins);
+            parent already holds are ``replaced`` (the new copy wins); a delete
+            event removes the copies read before it, the parent's post included
+            (:func:`indexer.build.delete_effects`);
 3. index    the parent's tantivy segments are hard-linked into the new
             generation (never copied, never written: see :func:`link_posts_index`),
             the replaced posts are deleted by ``uid`` term, the new documents
@@ -38,10 +40,13 @@ from indexer import rollups
 from indexer.build import (
     SPOOL,
     BuildOptions,
+    DeleteEffects,
     StageClock,
     TantivyFeeder,
     commit,
+    delete_effects,
     read_inputs,
+    spooled_copies,
     tantivy_json_lines,
 )
 from indexer.errors import IndexerError
@@ -81,7 +86,7 @@ class Skipped:
 @dataclass
 class Figures:
     """What an update did with its inputs' rows: ``read = added + replaced +
-    duplicates + rejected``."""
+    duplicates + rejected + (deleted - deleted_published)``."""
 
     read: int = 0
     added: int = 0
@@ -91,6 +96,12 @@ class Figures:
     duplicates: int = 0
     """Accepted rows superseded by a later copy within the new inputs."""
     rejected: int = 0
+    deleted: int = 0
+    """Posts removed by the inputs' delete events (new rows or the parent's posts)."""
+    deleted_published: int = 0
+    """Of ``deleted``, posts of the parent generation."""
+    deletes_unmatched: int = 0
+    """Delete events of posts that were not there."""
 
 
 @dataclass
@@ -193,17 +204,20 @@ def _update_into(
     clock.lap("read")
 
     progress.stage("dedup")
-    new_posts = _new_posts(spool)
+    published = pl.scan_parquet(parent_dir / POSTS_FILE).select("uid")
+    effects = delete_effects(spooled_copies(spool), read.deletes, published)
+    new_posts = _new_posts(spool, effects)
     new_uids = new_posts.select("uid").collect()
     replaced = _replaced(parent_dir, new_uids)
+    gone = pl.concat([replaced.select("uid"), effects.published]).unique()
     clock.lap("dedup")
 
     progress.stage("index", new_uids.height)
-    indexed = _index(parent_dir, work, new_posts, replaced, options, progress)
+    indexed = _index(parent_dir, work, new_posts, gone, options, progress)
     clock.lap("index")
 
     progress.stage("rollups")
-    stats = rollups.write_update(parent_dir, new_posts, replaced, work)
+    stats = rollups.write_update(parent_dir, new_posts, gone, work)
     _write_rejects(parent_dir / REJECTS_FILE, work / NEW_REJECTS, work / REJECTS_FILE)
     shutil.rmtree(spool)
     clock.lap("rollups")
@@ -213,17 +227,21 @@ def _update_into(
         read=read.read,
         added=new_uids.height - replaced.height,
         replaced=replaced.height,
-        duplicates=read.accepted - new_uids.height,
+        duplicates=read.accepted - new_uids.height - (effects.matched - effects.matched_published),
         rejected=rejected,
+        deleted=effects.matched,
+        deleted_published=effects.matched_published,
+        deletes_unmatched=effects.unmatched,
     )
-    expected = parent.posts + figures.added
-    if not stats.posts == indexed == expected:
+    expected = parent.posts - gone.height + new_uids.height
+    if not (stats.posts == indexed == expected and figures.duplicates >= 0):
         raise IndexerError(
             f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
             f"{expected} expected"
         )
     total_read = parent.read + read.read
     total_rejected = parent.rejected + rejected
+    total_deleted = parent.deleted + effects.matched
     manifest = Manifest(
         generation=generation,
         schema_version=SCHEMA_VERSION,
@@ -231,8 +249,10 @@ def _update_into(
         posts=stats.posts,
         tags=stats.tags,
         read=total_read,
-        duplicates=total_read - total_rejected - stats.posts,
+        duplicates=total_read - total_rejected - total_deleted - stats.posts,
         rejected=total_rejected,
+        deleted=total_deleted,
+        deletes_unmatched=parent.deletes_unmatched + effects.unmatched,
         from_=stats.first,
         to=stats.last,
         sources=[*parent.sources, *read.sources],
@@ -244,8 +264,9 @@ def _update_into(
     return manifest, figures
 
 
-def _new_posts(spool: Path) -> pl.LazyFrame:
-    """The spooled new posts, one per uid (the highest ``_seq``: the later copy)."""
+def _new_posts(spool: Path, effects: DeleteEffects) -> pl.LazyFrame:
+    """The spooled new posts, one per uid (the highest ``_seq``: the later copy), but
+    those a later delete event removes."""
     if not any((spool / "posts").iterdir()):
         schema = {
             **POST_SCHEMA,
@@ -254,7 +275,7 @@ def _new_posts(spool: Path) -> pl.LazyFrame:
             "_seq": pl.Int64(),
         }
         return pl.LazyFrame(schema=schema).select(SPOOL_COLUMNS)
-    losers = rollups.losers(spool)
+    losers = pl.concat([rollups.losers(spool), effects.removed])
     posts = pl.scan_parquet(spool / "posts" / "*.parquet")
     return posts.join(losers.lazy(), on="_seq", how="anti") if losers.height else posts
 
@@ -269,18 +290,18 @@ def _index(
     parent_dir: Path,
     work: Path,
     new_posts: pl.LazyFrame,
-    replaced: pl.DataFrame,
+    gone: pl.DataFrame,
     options: BuildOptions,
     progress: Progress,
 ) -> int:
-    """The parent's tantivy index, linked into ``work``, minus the replaced posts, plus the
-    new ones; one commit. Returns the documents it holds."""
+    """The parent's tantivy index, linked into ``work``, minus the ``gone`` posts (replaced
+    or deleted), plus the new ones; one commit. Returns the documents it holds."""
     link_posts_index(parent_dir / POSTS_INDEX_DIR, work / POSTS_INDEX_DIR)
     index = open_posts_index(work)
     writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
     # Deletes first: a delete applies to the documents added before it (by opstamp),
     # so the new copies, added after, survive it.
-    for uid in replaced["uid"]:
+    for uid in gone["uid"]:
         writer.delete_documents_by_term(F_UID, uid)
     done = 0
     with TantivyFeeder(writer, work) as feeder:

@@ -422,9 +422,9 @@ def test_bluesky_jetstream_mapping_and_skips(tmp_path: Path) -> None:
     assert sum(len(b.rejects) for b in batches) == 0
     assert dict(batches[0].skipped) == {
         "bluesky 'identity' event": 1,
-        "bluesky post delete": 1,
         "bluesky app.bsky.feed.like create": 1,
     }
+    assert batches[0].deletes == [(3, "bluesky:at://did:plc:abc/app.bsky.feed.post/x")]
 
 
 def test_bluesky_post_view_page(tmp_path: Path) -> None:
@@ -552,40 +552,60 @@ def test_unknown_format_is_an_input_error(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- real X data
 
 
-def _v2_expected(tweet: dict[str, Any]) -> list[str] | None:
+def _v2_entities(tweet: dict[str, Any]) -> list[str] | None:
     entities = (tweet.get("note_tweet") or {}).get("entities") or tweet.get("entities")
     return None if entities is None else [h["tag"] for h in entities.get("hashtags", [])]
 
 
-def _v1_expected(tweet: dict[str, Any]) -> list[str]:
+def _v2_expected(tweet: dict[str, Any], included: dict[str, Any]) -> list[str] | None:
+    """X's own entities; a retweet's are its original's (its own are cut at 140)."""
+    for ref in tweet.get("referenced_tweets", []):
+        if ref["type"] == "retweeted":
+            original = _v2_entities(included.get(ref["id"], ref))
+            return _v2_entities(tweet) if original is None else original
+    return _v2_entities(tweet)
+
+
+def _v1_entities(tweet: dict[str, Any]) -> list[str]:
     entities = (tweet.get("extended_tweet") or tweet)["entities"]
     return [h["text"] for h in entities["hashtags"]]
 
 
-def _real_records(path: Path) -> list[dict[str, Any]]:
+def _v1_expected(tweet: dict[str, Any]) -> list[str]:
+    return _v1_entities(tweet.get("retweeted_status") or tweet)
+
+
+def _real_records(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The file's tweets, and the referenced tweets its pages include (by id)."""
     text = path.read_text(encoding="utf-8")
     if path.name in ("get_search_geocode.json", "get_home_timeline.json"):
         value = json.loads(text)
-        return list(value["statuses"] if isinstance(value, dict) else value)
+        return list(value["statuses"] if isinstance(value, dict) else value), {}
     records: list[dict[str, Any]] = []
+    included: dict[str, Any] = {}
     for raw in text.splitlines():
         value = json.loads(raw)
         records.extend(value["data"] if "data" in value and "text" not in value else [value])
-    return records
+        included.update({t["id"]: t for t in value.get("includes", {}).get("tweets", [])})
+    return records, included
 
 
 @pytest.mark.parametrize(
-    ("path", "fmt", "count", "unique"),
+    ("path", "fmt", "count", "unique", "retweets", "cut"),
     [
-        (V2 / "flat.jsonl", "x-v2", 100, 100),
-        (V2 / "entities_test.jsonl", "x-v2", 474, 474),
+        (V2 / "flat.jsonl", "x-v2", 100, 100, 47, 4),
+        (V2 / "entities_test.jsonl", "x-v2", 474, 474, 314, 79),
         # The streaming sample holds one tweet twice (lines 32 and 55): dedup's job.
-        (V1 / "streaming_lines.json", "x-v1", 72, 71),
-        (V1 / "get_search_geocode.json", "x-v1", 15, 15),
-        (V1 / "get_home_timeline.json", "x-v1", 20, 20),
+        (V1 / "streaming_lines.json", "x-v1", 72, 71, 0, 0),
+        (V1 / "get_search_geocode.json", "x-v1", 15, 15, 1, 0),
+        (V1 / "get_home_timeline.json", "x-v1", 20, 20, 14, 0),
     ],
 )
-def test_real_x_files(path: Path, fmt: str, count: int, unique: int) -> None:
+def test_real_x_files(
+    path: Path, fmt: str, count: int, unique: int, retweets: int, cut: int
+) -> None:
+    """Every tweet read; tags are X's entities (a retweet's: its original's, of which
+    ``cut`` retweets' own entities lack the tags cut off at 140 characters)."""
     batches = read_all(path, fmt, batch_rows=100)
     frame = pl.concat([b.rows for b in batches])
     assert sum(len(b.rejects) for b in batches) == 0
@@ -602,11 +622,17 @@ def test_real_x_files(path: Path, fmt: str, count: int, unique: int) -> None:
     assert posts["created_at"].null_count() == 0
     assert posts["created_at"].min() > datetime(2006, 3, 21, tzinfo=UTC)  # type: ignore[operator]
 
-    records = _real_records(path)
+    records, included = _real_records(path)
     assert [r["id_str"] if fmt == "x-v1" else r["id"] for r in records] == frame["id"].to_list()
-    expected = [_v1_expected(r) if fmt == "x-v1" else _v2_expected(r) for r in records]
+    expected = [_v1_expected(r) if fmt == "x-v1" else _v2_expected(r, included) for r in records]
     assert frame["hashtags"].to_list() == expected
     assert any(expected)
+    own = [_v1_entities(r) if fmt == "x-v1" else _v2_entities(r) for r in records]
+    assert sum(a != b for a, b in zip(own, expected, strict=True)) == cut
+    notes = sum((b.notes for b in batches), Counter[str]())
+    assert notes == (
+        {f"{fmt} retweet counted as the reposter's post": retweets} if retweets else {}
+    )
 
 
 def test_real_v2_page_authors_come_from_includes() -> None:

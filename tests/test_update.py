@@ -48,7 +48,10 @@ Row = dict[str, Any] | str
 
 # --- comparing generations ---------------------------------------------------
 
-MANIFEST_FIELDS = ("posts", "tags", "read", "duplicates", "rejected", "from_", "to")
+MANIFEST_FIELDS = (
+    *("posts", "tags", "read", "duplicates", "rejected", "from_", "to"),
+    *("deleted", "deletes_unmatched"),
+)
 QUERIES = ("hello", "cafe", "world", "python", '"hello world"')
 TAG_TERMS = ("python", "strasse", "café", "solo", "rust", "t13")
 
@@ -101,9 +104,9 @@ def assert_same_generation(updated: Path, built: Path) -> None:
     assert {f: getattr(m, f) for f in MANIFEST_FIELDS} == {
         f: getattr(b, f) for f in MANIFEST_FIELDS
     }
-    assert m.duplicates == m.read - m.rejected - m.posts
-    assert [(s.path, s.sha256, s.rows, s.rejected) for s in m.sources] == [
-        (s.path, s.sha256, s.rows, s.rejected) for s in b.sources
+    assert m.duplicates == m.read - m.rejected - m.deleted - m.posts
+    assert [(s.path, s.sha256, s.rows, s.rejected, s.deletes) for s in m.sources] == [
+        (s.path, s.sha256, s.rows, s.rejected, s.deletes) for s in b.sources
     ]
     mine, theirs = tables(updated), tables(built)
     for name in mine:  # the frames' diff names the table by its columns

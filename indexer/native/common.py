@@ -22,7 +22,23 @@ CANONICAL_COLUMNS = (
 """The canonical columns a native record maps to, in frame order (after ``_line``)."""
 
 Row = dict[str, Any]
-"""One canonical row: every key of :data:`CANONICAL_COLUMNS`."""
+"""One canonical row: every key of :data:`CANONICAL_COLUMNS`, and optionally ``_note``
+(an adjustment, or a list of them, to count in ``NativeBatch.notes``) and ``_repost``
+(the kind of repost the row is, e.g. ``"x-v1 retweet"``, for the repost policy)."""
+
+REPOST_POLICIES = ("count", "exclude")
+"""How reposts (retweets, boosts) count; see :func:`indexer.native.read_native`."""
+
+
+def repost_counted(kind: str) -> str:
+    """The note counted for a repost read under the ``count`` policy."""
+    return f"{kind} counted as the reposter's post"
+
+
+def repost_excluded(kind: str) -> str:
+    """The skip reason of a repost under the ``exclude`` policy."""
+    return f"{kind} excluded by the repost policy"
+
 
 Context = Mapping[str, Any]
 """What a record needs from around it (e.g. the ``includes.users`` of an X v2 page)."""
@@ -39,6 +55,20 @@ class Skip:
     reason: str
 
 
+@dataclass(frozen=True)
+class Delete:
+    """A delete event of a post (e.g. a Bluesky ``delete`` commit): not a post, but an
+    instruction to remove the post ``platform:id`` if it was indexed before."""
+
+    platform: str
+    id: str
+
+    @property
+    def uid(self) -> str:
+        """The post's identity as the indexer forms it (``platform:id``)."""
+        return f"{self.platform}:{self.id}"
+
+
 class Mapper(Protocol):
     """One native format: how to find its records in a JSON value, and map each one."""
 
@@ -46,8 +76,9 @@ class Mapper(Protocol):
         """The records in one parsed JSON value (a record, an array or a response page)."""
         ...
 
-    def to_row(self, record: Any, ctx: Context) -> Row | Skip:
-        """The canonical row of one record; raises :class:`RecordError` if it has none."""
+    def to_row(self, record: Any, ctx: Context) -> Row | Skip | Delete:
+        """The canonical row of one record (or why it is skipped, or the post it deletes);
+        raises :class:`RecordError` if it has none."""
         ...
 
 

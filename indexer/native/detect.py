@@ -16,7 +16,7 @@ from indexer.sources import open_decompressed
 
 HEAD_BYTES = 64 << 10
 """How much of a file :func:`detect_file` reads."""
-NATIVE_FORMATS = ("x-v1", "x-v2", "mastodon", "bluesky", "reddit")
+NATIVE_FORMATS = ("x-v1", "x-v2", "mastodon", "mastodon-outbox", "bluesky", "reddit")
 CANONICAL = "canonical"
 _SAMPLE = 20
 
@@ -40,6 +40,8 @@ def _classify_record(rec: Any) -> str | None:
         return "x-v2"
     if "content" in rec and isinstance(rec.get("account"), dict) and "uri" in rec:
         return "mastodon"
+    if rec.get("type") in ("Create", "Announce") and "actor" in rec and "object" in rec:
+        return "mastodon-outbox"  # an ActivityPub activity (an archive's outbox item)
     commit = rec.get("commit")
     if "did" in rec and ("time_us" in rec or isinstance(commit, dict)) and "kind" in rec:
         return "bluesky"  # a Jetstream event, of any kind
@@ -48,6 +50,9 @@ def _classify_record(rec: Any) -> str | None:
     record = rec.get("record")
     if isinstance(record, dict) and record.get("$type") == "app.bsky.feed.post":
         return "bluesky"
+    kind = rec.get("$type")
+    if isinstance(kind, str) and kind.startswith("com.atproto.sync.subscribeRepos#"):
+        return "bluesky"  # a firehose event (as JSON), of any kind
     if (
         "subreddit" in rec
         and ("body" in rec or "selftext" in rec)
@@ -83,6 +88,11 @@ def _classify_value(value: Any) -> str | None:
             for t in tweets[:_SAMPLE]
         ):
             return "x-v2"
+    items = value.get("orderedItems")
+    if isinstance(items, list) and value.get("type") in ("OrderedCollection", None):
+        found = _classify_value(items)
+        if found is not None:
+            return found
     for key in ("posts", "feed"):
         items = value.get(key)
         if isinstance(items, list):
@@ -121,7 +131,8 @@ def detect(head: bytes) -> str | None:
 
     One of :data:`NATIVE_FORMATS` when the content is clearly that format: JSON
     objects one a line, a JSON array, or a response page (X v1.1 search
-    ``statuses``, X v2 ``data`` + ``includes``, Bluesky ``posts``/``feed``).
+    ``statuses``, X v2 ``data`` + ``includes``, Bluesky ``posts``/``feed``, an
+    ActivityPub ``OrderedCollection`` such as a Mastodon archive's ``outbox.json``).
     Anything else (canonical NDJSON, CSV, Parquet, unknown JSON) is None.
     """
     text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")

@@ -1,4 +1,17 @@
-"""Mastodon status JSON (the REST API's Status entity), one a line or arrays."""
+"""Mastodon status JSON (the REST API's Status entity), one a line or arrays.
+
+- **Id**: the status ``uri`` (the ActivityPub id, global), else ``id``.
+- **Author**: ``account.acct`` as ``user@server`` (a local account's ``acct`` has no
+  server: it is taken from ``account.url``).
+- **Text**: the HTML ``content`` as plain text (:func:`html_to_text`). Mastodon
+  never truncates it; a content warning (``spoiler_text``) is not part of it.
+- **Tags**: ``tags[].name`` (without ``#``; often lowercase), spelled as written in
+  the text where the text has them; no ``tags`` at all: the text's tags.
+- **Boosts** (``reblog``): the booster's post (the boost's own ``uri``, author and
+  time) with the boosted status's text, tags and language, and the boost's own
+  (zero) counts, flagged ``"mastodon boost"`` for the repost policy (see
+  :func:`indexer.native.read_native`).
+"""
 
 from __future__ import annotations
 
@@ -53,7 +66,7 @@ class Mastodon:
 
     Identity is the status ``uri`` (global; the same post fetched from two servers has
     two local ``id`` but one ``uri``), falling back to ``id``. A reblog is a post by the
-    reblogger with the reblogged text and tags, as an X retweet is.
+    reblogger with the reblogged text and tags, as an X retweet is (flagged).
     """
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
@@ -67,7 +80,8 @@ class Mastodon:
         status = obj(record, WHAT)
         ident = need_str(status.get("uri") or status.get("id"), "uri", WHAT)
         account = obj(status.get("account"), f"{WHAT} 'account'")
-        shown = status.get("reblog") if isinstance(status.get("reblog"), dict) else status
+        boost = isinstance(status.get("reblog"), dict)
+        shown = status["reblog"] if boost else status
         content = get_path(shown, "content")
         if not isinstance(content, str):
             raise RecordError(f"{WHAT} has no 'content'")
@@ -88,4 +102,5 @@ class Mastodon:
             replies=count(status.get("replies_count"), "replies_count") or 0,
             quotes=0,
             hashtags=as_written(tag_list(tags, "name"), text) if isinstance(tags, list) else None,
+            _repost="mastodon boost" if boost else None,
         )

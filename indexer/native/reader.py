@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
-import re
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -18,9 +16,19 @@ import zstandard
 from indexer.errors import InputError
 from indexer.ingest import RAW_SCHEMA, RawBatch
 from indexer.native.bluesky import Bluesky
-from indexer.native.common import CANONICAL_COLUMNS, Mapper, RecordError, Skip
-from indexer.native.jsonscan import DocumentError, iter_elements
+from indexer.native.common import (
+    CANONICAL_COLUMNS,
+    REPOST_POLICIES,
+    Delete,
+    Mapper,
+    RecordError,
+    Skip,
+    repost_counted,
+    repost_excluded,
+)
+from indexer.native.jsonscan import iter_stream
 from indexer.native.mastodon import Mastodon
+from indexer.native.mastodon_outbox import MastodonOutbox
 from indexer.native.reddit import Reddit
 from indexer.native.x_v1 import XV1
 from indexer.native.x_v2 import XV2
@@ -30,6 +38,7 @@ MAPPERS: dict[str, Mapper] = {
     "x-v1": XV1(),
     "x-v2": XV2(),
     "mastodon": Mastodon(),
+    "mastodon-outbox": MastodonOutbox(),
     "bluesky": Bluesky(),
     "reddit": Reddit(),
 }
@@ -37,8 +46,6 @@ ROW_SCHEMA = RAW_SCHEMA
 """The columns of a native batch: the canonical readers' (indexer.ingest.RAW_SCHEMA)."""
 _SEP = "\x1f"
 """Separates tags while a batch's tag lists travel as one string each (fast to build)."""
-MAX_RAW = 1 << 16
-"""Longest raw text kept for a reject that spans a whole document."""
 
 
 @dataclass
@@ -51,7 +58,8 @@ class NativeBatch(RawBatch):
     """
 
     skipped: Counter[str] = field(default_factory=Counter)
-    """Records that are not posts (delete events, stream notices...), by kind."""
+    """Records that are not posts (stream notices, likes, excluded reposts...), by kind.
+    A post's delete event is not skipped: it is in :attr:`RawBatch.deletes`."""
     notes: Counter[str] = field(default_factory=Counter)
     """Records read with an adjustment (e.g. a negative Reddit score as 0 likes)."""
     raw_lines: dict[int, bytes] = field(default_factory=dict)
@@ -84,56 +92,58 @@ def _line_units(path: Path) -> Iterator[_Unit]:
                 yield _Unit(line_no, raw, error=f"bad JSON: {e}")
 
 
-def _read_text(path: Path) -> str:
+PROBE_BYTES = 1 << 20
+"""How much of a file :func:`iter_units` looks at to choose lines or a document."""
+
+
+def _probe(path: Path) -> bytes:
     try:
         with open_decompressed(path) as f:
-            return f.read().decode("utf-8", "replace")
+            return f.read(PROBE_BYTES)
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
 
 
-def _document_units(text: str) -> Iterator[_Unit]:
-    """The elements of a JSON document (array or multi-line object), each at its line."""
-    newlines = [m.start() for m in re.finditer("\n", text)]
+def _is_json_lines(head: bytes, whole: bool) -> bool:
+    """Whether the first non-blank line of ``head`` is complete and JSON by itself."""
+    for raw in head.split(b"\n")[: -1 if not whole else None]:
+        if raw.strip():
+            try:
+                msgspec.json.decode(raw)
+            except msgspec.DecodeError:
+                return False
+            return True
+    return False
 
-    def line_of(pos: int) -> int:
-        return bisect.bisect_left(newlines, pos) + 1
 
+def _stream_units(path: Path) -> Iterator[_Unit]:
     try:
-        for start, end, value in iter_elements(text):
-            yield _Unit(line_of(start), text[start:end].encode(), value)
-    except DocumentError as e:
-        rest = text[e.pos :][:MAX_RAW]
-        yield _Unit(line_of(e.pos), rest.encode(), error=f"{e} (rest of the document)")
-
-
-def _first_line(path: Path) -> bytes | None:
-    for block in iter_line_blocks(path):
-        for raw in block:
-            if raw.strip():
-                return raw.strip()
-    return None
+        with open_decompressed(path) as f:
+            for piece in iter_stream(f.read):
+                yield _Unit(piece.line, piece.raw.encode(), piece.value, piece.error)
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
 
 
 def iter_units(path: Path) -> Iterator[_Unit]:
-    """The file's JSON values: a line each, or (a pretty-printed or multi-line array or
-    object) the document's elements. A first line that is not JSON by itself makes
-    the file a document; if it is not one either, it is read line by line."""
-    first = _first_line(path)
-    if first is None:
+    """The file's JSON values: a line each (JSON lines), or the elements of a document
+    (a pretty-printed or multi-line array or object, or one line too long to probe:
+    :func:`indexer.native.jsonscan.iter_stream`, in bounded memory). A file whose
+    first line is not JSON and is not a document either is read line by line."""
+    head = _probe(path)
+    whole = len(head) < PROBE_BYTES
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if _is_json_lines(head, whole) or start not in (b"[", b"{"):
+        yield from _line_units(path)
         return
-    try:
-        msgspec.json.decode(first)
-    except msgspec.DecodeError:
-        if first.startswith((b"[", b"{")):
-            text = _read_text(path)
-            units = _document_units(text)
-            head = next(units, None)
-            if head is not None and (head.error is None or text.lstrip().startswith("[")):
-                yield head
-                yield from units
-                return
-    yield from _line_units(path)
+    units = _stream_units(path)
+    first = next(units, None)
+    if first is not None and first.error is not None and start == b"{":
+        yield from _line_units(path)  # not a document: bad lines, each its own reject
+        return
+    if first is not None:
+        yield first
+    yield from units
 
 
 def _frame(cols: dict[str, list[Any]]) -> pl.DataFrame:
@@ -153,11 +163,36 @@ def _map_error(e: Exception) -> str:
 def read_native(
     path: Path, fmt: str, batch_rows: int, *, reposts: str = "count"
 ) -> Iterator[RawBatch]:
-    """Batches of at most ``batch_rows`` canonical rows (plus their rejects) from a
-    native export in format ``fmt`` (one of :data:`indexer.native.NATIVE_FORMATS`)."""
+    """Batches of at most ``batch_rows`` canonical rows (plus their rejects, skips and
+    delete events) from a native export in format ``fmt`` (one of
+    :data:`indexer.native.NATIVE_FORMATS`).
+
+    ``reposts`` is the repost policy (:data:`REPOST_POLICIES`): a retweet (X v1.1
+    ``retweeted_status``, X v2 ``referenced_tweets`` of type ``retweeted``) or a
+    Mastodon boost (``reblog``) is, under ``"count"``, a post of the reposter (its own
+    id, author and time) with the original's tags, counted in ``notes`` as
+    :func:`repost_counted` (the canonical columns have no repost flag); under
+    ``"exclude"`` it is skipped, counted as :func:`repost_excluded`. Reposts without
+    text (Bluesky ``app.bsky.feed.repost`` records, Mastodon outbox ``Announce``
+    activities) are skipped under either policy. Anything else is an
+    :class:`~indexer.errors.InputError`, raised before the file is read.
+    """
     mapper = MAPPERS.get(fmt)
     if mapper is None:
         raise InputError(f"{path}: unknown native format {fmt!r}")
+    return _read_native(path, fmt, mapper, batch_rows, _policy(path, reposts))
+
+
+def _policy(path: Path, reposts: str) -> str:
+    if reposts not in REPOST_POLICIES:
+        choices = ", ".join(repr(p) for p in REPOST_POLICIES)
+        raise InputError(f"{path}: unknown repost policy {reposts!r} (expected {choices})")
+    return reposts
+
+
+def _read_native(
+    path: Path, fmt: str, mapper: Mapper, batch_rows: int, reposts: str
+) -> Iterator[RawBatch]:
     batch_rows = max(1, batch_rows)
     cols: dict[str, list[Any]] = {name: [] for name in ROW_SCHEMA}
     batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
@@ -195,9 +230,20 @@ def read_native(
             if isinstance(mapped, Skip):
                 batch.skipped[mapped.reason] += 1
                 continue
+            if isinstance(mapped, Delete):
+                batch.deletes.append((unit.line, mapped.uid))
+                continue
+            repost = mapped.get("_repost")
+            if repost:
+                if reposts == "exclude":
+                    batch.skipped[repost_excluded(repost)] += 1
+                    continue
+                batch.notes[repost_counted(repost)] += 1
             note = mapped.get("_note")
-            if note:
+            if isinstance(note, str):
                 batch.notes[note] += 1
+            elif note:
+                batch.notes.update(note)
             cols["_line"].append(unit.line)
             for name in CANONICAL_COLUMNS:
                 cols[name].append(mapped[name])
@@ -206,5 +252,5 @@ def read_native(
                 cols["hashtags"][-1] = "".join(_SEP + t.replace(_SEP, "") for t in tags)
             if len(cols["_line"]) >= batch_rows:
                 yield flush()
-    if cols["_line"] or batch.rejects or batch.skipped:
+    if cols["_line"] or batch.rejects or batch.skipped or batch.deletes:
         yield flush()

@@ -1,4 +1,23 @@
-"""Reddit comments and submissions as Pushshift-style dumps (one JSON object a line)."""
+"""Reddit comments and submissions as Pushshift-style dumps (one JSON object a line).
+
+The monthly ``RC_YYYY-MM`` (comments) and ``RS_YYYY-MM`` (submissions) dumps, usually
+``.zst``, and the Reddit API's ``{"kind": "t1"|"t3", "data": {...}}`` wrappers:
+
+- **Id**: the fullname (``name``, else ``t1_``/``t3_`` + ``id``): comment and
+  submission ids are separate sequences and can be equal.
+- **Time**: ``created_utc``, epoch seconds as an integer (newer dumps), a string
+  (the 2015-era dumps: ``"1192450643"``) or a float.
+- **Text**: a comment's ``body``; a submission's ``title``, a blank line and its
+  ``selftext`` (empty for link posts). Reddit's ``&amp; &lt; &gt;`` are undone. The
+  placeholders ``[deleted]`` and ``[removed]`` are not text: such a body or
+  selftext counts as empty (noted as :data:`TEXT_GONE`); the post itself stays.
+- **Author**: as given; ``[deleted]`` (a deleted account) stays ``[deleted]``, one
+  author for all of them, so deleted accounts can never inflate distinct authors.
+- **Tags**: Reddit has no tag list: the text's.
+- **Counts**: ``score`` as likes (a negative score as 0, noted as
+  :data:`NEGATIVE_SCORE`), ``num_comments`` as a submission's replies.
+- ``subreddit`` has no canonical column yet: it is not kept.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +41,9 @@ WHAT = "Reddit item"
 _NO_CONTEXT: Context = {}
 NEGATIVE_SCORE = "reddit negative score counted as 0 likes"
 """The note counted (in :attr:`NativeBatch.notes`) for each negative score."""
+TEXT_GONE = "reddit [deleted] or [removed] text indexed as empty"
+"""The note counted for each body or selftext that is only Reddit's placeholder."""
+_GONE = ("[deleted]", "[removed]")
 
 
 def _created(value: Any) -> str:
@@ -59,15 +81,21 @@ class Reddit:
         name = opt_str(item.get("name"))
         if not (name and name.startswith(("t1_", "t3_"))):
             name = ("t1_" if is_comment else "t3_") + ident.removeprefix("t1_").removeprefix("t3_")
+        gone = False
         if is_comment:
             text = opt_str(item.get("body"))
+            if text in _GONE:
+                text, gone = "", True
         else:
             title = opt_str(item.get("title"))
             selftext = opt_str(item.get("selftext")) or ""
+            if selftext in _GONE:
+                selftext, gone = "", True
             text = title + "\n\n" + selftext if title and selftext else (title or selftext)
         if text is None:
             raise RecordError(f"{WHAT} has no 'body' or 'title'")
         score = count(item.get("score"), "score") or 0
+        notes = [n for n, due in ((NEGATIVE_SCORE, score < 0), (TEXT_GONE, gone)) if due]
         return row(
             id=name,
             created_at=_created(item.get("created_utc")),
@@ -80,5 +108,5 @@ class Reddit:
             replies=0 if is_comment else count(item.get("num_comments"), "num_comments") or 0,
             quotes=0,
             hashtags=None,
-            _note=NEGATIVE_SCORE if score < 0 else None,
+            _note=notes,
         )

@@ -1,4 +1,21 @@
-"""X API v1.1 tweets: streaming lines, timelines (arrays) and search responses."""
+"""X API v1.1 tweets: streaming lines, timelines (arrays) and search responses.
+
+- **Text**: ``extended_tweet.full_text`` (streaming, compatibility mode), else
+  ``full_text`` (REST, extended mode), else ``text``; X's ``&amp; &lt; &gt;`` undone.
+- **Truncated text**: a tweet with ``truncated: true`` and no extended text is
+  indexed with its text as given (cut, often ending in ``…``, as X delivered it);
+  its tags are still X's ``entities.hashtags``, which never hold a cut-off tag, so
+  a tag cut in the text is not counted, and the cut word is not a tag either.
+- **Tags**: ``entities.hashtags`` (``extended_tweet.entities`` when present); a
+  tweet without ``entities`` (the 2007 API) falls back to its text.
+- **Retweets** (``retweeted_status``): the retweeter's post (its own id, author,
+  time and text as given, ``RT @user: ...``) with the tags of the original (its
+  extended entities: the retweet's own text and entities are cut at 140
+  characters) and no engagement (X copies the original's counts onto the retweet;
+  they belong to the original, and would count once per retweet), flagged
+  ``"x-v1 retweet"`` for the repost policy (see :func:`indexer.native.read_native`).
+  A quote tweet is the quoter's own post.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +64,17 @@ def x_time(value: Any) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _entities(tweet: dict[str, Any]) -> Any:
+    extended = tweet.get("extended_tweet")
+    if isinstance(extended, dict) and isinstance(extended.get("entities"), dict):
+        return extended["entities"]
+    return tweet.get("entities")
+
+
+def _tags(entities: Any) -> list[str] | None:
+    return tag_list(entities.get("hashtags"), "text") if isinstance(entities, dict) else None
+
+
 class XV1:
     """Mapper for X v1.1 (see :class:`indexer.native.common.Mapper`)."""
 
@@ -77,10 +105,12 @@ class XV1:
         if text is None:
             raise RecordError(f"{WHAT} has no 'text'")
         author = need_str(get_path(tweet, "user", "screen_name"), "user.screen_name", WHAT)
-        entities = extended.get("entities") if extended else tweet.get("entities")
-        hashtags = (
-            tag_list(entities.get("hashtags"), "text") if isinstance(entities, dict) else None
-        )
+        hashtags = _tags(_entities(tweet))
+        original = tweet.get("retweeted_status")
+        if isinstance(original, dict):
+            from_original = _tags(_entities(original))
+            hashtags = from_original if from_original is not None else hashtags
+        counts: dict[str, Any] = {} if isinstance(original, dict) else tweet
         return row(
             id=ident,
             created_at=x_time(tweet.get("created_at")),
@@ -88,9 +118,10 @@ class XV1:
             text=unescape_x(text),
             platform="x",
             lang=opt_str(tweet.get("lang")),
-            likes=count(tweet.get("favorite_count"), "favorite_count") or 0,
-            reposts=count(tweet.get("retweet_count"), "retweet_count") or 0,
-            replies=count(tweet.get("reply_count"), "reply_count") or 0,
-            quotes=count(tweet.get("quote_count"), "quote_count") or 0,
+            likes=count(counts.get("favorite_count"), "favorite_count") or 0,
+            reposts=count(counts.get("retweet_count"), "retweet_count") or 0,
+            replies=count(counts.get("reply_count"), "reply_count") or 0,
+            quotes=count(counts.get("quote_count"), "quote_count") or 0,
             hashtags=hashtags,
+            _repost="x-v1 retweet" if isinstance(original, dict) else None,
         )

@@ -1,4 +1,19 @@
-"""X API v2 tweets: response pages (``data[]`` + ``includes``), single tweets, twarc flat."""
+"""X API v2 tweets: response pages (``data[]`` + ``includes``), single tweets, twarc flat.
+
+- **Text**: ``note_tweet.text`` (a long post) over ``text``; X's ``&amp; &lt; &gt;``
+  undone. A truncated text (a retweet's ``RT @user: ...…``) is indexed as given.
+- **Author**: the username from ``author.username`` (twarc flat) or the page's
+  ``includes.users``, else the ``author_id``.
+- **Tags**: ``note_tweet.entities.hashtags`` over ``entities.hashtags`` (X's list
+  never holds a tag cut off in the text); no ``entities`` at all: the text's tags.
+- **Retweets** (``referenced_tweets`` of type ``retweeted``): the retweeter's post
+  (own id, author, time, text as given) with the original's tags when the original
+  is at hand (the page's ``includes.tweets``, or twarc's expanded reference), else
+  the retweet's own (cut) entities, and no engagement (``public_metrics`` of a
+  retweet are the original's), flagged ``"x-v2 retweet"`` for the repost policy
+  (see :func:`indexer.native.read_native`). Quote tweets and replies are the
+  author's own posts.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +36,7 @@ from indexer.native.common import (
 )
 
 WHAT = "X v2 tweet"
-_NO_CONTEXT: Context = {"users": {}}
+_NO_CONTEXT: Context = {"users": {}, "tweets": {}}
 
 
 def _usernames(page: dict[str, Any]) -> dict[str, str]:
@@ -35,6 +50,31 @@ def _usernames(page: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _included_tweets(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    tweets = get_path(page, "includes", "tweets")
+    if not isinstance(tweets, list):
+        return {}
+    return {str(t["id"]): t for t in tweets if isinstance(t, dict) and "id" in t}
+
+
+def _tags(tweet: dict[str, Any]) -> list[str] | None:
+    """``note_tweet`` entities over ``entities``; None when the tweet has neither."""
+    entities = get_path(tweet, "note_tweet", "entities")
+    if not isinstance(entities, dict):
+        entities = tweet.get("entities")
+    return tag_list(entities.get("hashtags"), "tag") if isinstance(entities, dict) else None
+
+
+def _retweeted(tweet: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """The ``retweeted`` reference of a retweet (expanded if the page includes it)."""
+    refs = tweet.get("referenced_tweets")
+    for ref in refs if isinstance(refs, list) else []:
+        if isinstance(ref, dict) and ref.get("type") == "retweeted":
+            included = (ctx.get("tweets") or {}).get(str(ref.get("id")))
+            return included if isinstance(included, dict) else ref
+    return None
+
+
 class XV2:
     """Mapper for X v2 (see :class:`indexer.native.common.Mapper`).
 
@@ -46,7 +86,7 @@ class XV2:
             for item in value:
                 yield from self.records(item)
         elif isinstance(value, dict) and "data" in value and "text" not in value:
-            ctx: Context = {"users": _usernames(value)}
+            ctx: Context = {"users": _usernames(value), "tweets": _included_tweets(value)}
             data = value["data"]
             for item in data if isinstance(data, list) else [data]:
                 yield item, ctx
@@ -69,15 +109,16 @@ class XV2:
             or author_id
         )
         author = need_str(author, "author_id", WHAT)
-        entities = get_path(note, "entities") if note else None
-        if not isinstance(entities, dict):
-            entities = tweet.get("entities")
-        hashtags = tag_list(entities.get("hashtags"), "tag") if isinstance(entities, dict) else None
+        hashtags = _tags(tweet)
+        original = _retweeted(tweet, ctx)
+        if original is not None:
+            from_original = _tags(original)
+            hashtags = from_original if from_original is not None else hashtags
         created = tweet.get("created_at")
         if not isinstance(created, str):
             raise RecordError(f"{WHAT} has no 'created_at'")
         metrics = tweet.get("public_metrics")
-        metrics = metrics if isinstance(metrics, dict) else {}
+        metrics = metrics if isinstance(metrics, dict) and original is None else {}
         return row(
             id=ident,
             created_at=created,
@@ -90,4 +131,5 @@ class XV2:
             replies=count(metrics.get("reply_count"), "reply_count") or 0,
             quotes=count(metrics.get("quote_count"), "quote_count") or 0,
             hashtags=hashtags,
+            _repost=None if original is None else "x-v2 retweet",
         )
