@@ -97,6 +97,7 @@ from bench.peers.common import (  # noqa: E402
     KINDS,
     BuildFigures,
     Workload,
+    iter_canonical,
     our_paths,
     ours,
     wait_http,
@@ -526,21 +527,6 @@ def posts_csv(batch: pl.DataFrame, seq_offset: int = 0) -> bytes:
     return posts.write_csv(include_header=False).encode()
 
 
-def iter_canonical(dump: Path, scratch: Path, batch_rows: int = 100_000) -> Iterator[pl.DataFrame]:
-    """:func:`bench.peers.common.iter_canonical`, tolerant of ``_check_batch`` returning
-    ``(posts, rejects)`` or (since the uncommitted indexer change of issue 5)
-    ``(posts, bad, rejects)``: the accepted posts are the first item either way."""
-    from indexer.build import _check_batch, tag_posts
-    from indexer.ingest import ReadOptions, read_batches
-
-    seq = 0
-    for batch in read_batches(dump, "ndjson", scratch, ReadOptions(batch_rows=batch_rows)):
-        posts = _check_batch(batch, "unknown")[0]
-        if posts.height:
-            yield tag_posts(posts, seq)
-            seq += posts.height
-
-
 def _copy_posts(cur: Any, table: str, batches: Iterator[pl.DataFrame], seq_offset: int = 0) -> int:
     """One COPY of every batch into ``table``; a writer thread sends the data while the
     next batch is read and turned into CSV (polars releases the GIL), so the loader's
@@ -767,6 +753,13 @@ class PostgresPeer:
         self.work: Path | None = None
         self.last_build: dict[str, Any] = {}
         self.last_update: dict[str, Any] = {}
+
+    def pids(self) -> list[int]:
+        """The HTTP handler's processes and the server's (for peak RSS)."""
+        from bench.serve_load import _children
+
+        http = [] if self.http is None else [self.http.pid, *_children(self.http.pid)]
+        return http + ([] if self.server is None else self.server.pids())
 
     def build(self, dump: Path, work: Path) -> BuildFigures:
         self.stop()
@@ -1100,6 +1093,8 @@ def main(argv: list[str] | None = None) -> int:
         peer.stop()
     return 0
 
+
+PEER = PostgresPeer
 
 if __name__ == "__main__":
     sys.exit(main())
