@@ -339,6 +339,7 @@ def main() -> None:
 
     workload = pick_workload(ours.generation())
     bases = {"ours": ours.start(args.port)}
+    peer_updates: dict[str, float] = {}
     try:
         for i, (key, peer) in enumerate(peers.items(), start=1):
             log(f"serve + check answers: {peer.name}")
@@ -364,6 +365,9 @@ def main() -> None:
             path = "/v1/reports/index.csv" if key == "ours" else peers[key].report_path()
             pids = ours.pids() if key == "ours" else list(getattr(peers[key], "pids", list)())
             res.report.append(Row(names[key], time_report(base, path, pids)))
+        for key, peer in peers.items():
+            log(f"update: {peer.name}")
+            peer_updates[key] = peer.update(day)  # while its server runs
     finally:
         ours.stop()
         for peer in peers.values():
@@ -388,9 +392,8 @@ def main() -> None:
     shutil.rmtree(rebuild, ignore_errors=True)
     res.update.append(Row(ours.name, {"update": upd_s, "rebuild": reb_s, "rss": upd_rss}))
     for key, peer in peers.items():
-        log(f"update: {peer.name}")
         res.update.append(
-            Row(peer.name, {"update": peer.update(day), "rebuild": figures[key].seconds})
+            Row(peer.name, {"update": peer_updates[key], "rebuild": figures[key].seconds})
         )
 
     text = render(res, n, n_day)
