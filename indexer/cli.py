@@ -40,8 +40,9 @@ INPUT is a file, a directory (read recursively) or a glob ('dumps/*.ndjson.gz').
 Canonical dumps are NDJSON, CSV or Parquet, optionally .gz or .zst compressed,
 one post per row with: id, created_at (RFC 3339 with a zone, or epoch seconds),
 author, text (required); platform, lang, likes, reposts, replies, quotes,
-hashtags (optional). A post's identity is (platform, id): a later copy, in the
-same file or a later INPUT, replaces an earlier one.
+hashtags, community (optional; community: where the post was made, e.g. a
+subreddit). A post's identity is (platform, id): a later copy, in the same file
+or a later INPUT, replaces an earlier one.
 
 Native platform exports are read as they are, detected by content per file
 (or named with --format): x-v1, x-v2, mastodon, mastodon-outbox, bluesky,
@@ -50,7 +51,7 @@ reddit. A file of no known format fails the build with the formats tried.
 Other tools' CSV/Parquet exports: name their columns with --map FIELD=COLUMN,...
 (or a JSON mapping file, --map-file). FIELD is a canonical field (id,
 created_at, author, text, platform, lang, likes, reposts, replies, quotes,
-hashtags); columns not mapped are still read by their canonical names. The map
+hashtags, community); columns not mapped are still read by their canonical names. The map
 applies to every CSV and Parquet INPUT (NDJSON and native inputs are read as
 they are; --format ndjson or a native format with a map is an error). Without
 an id column (mapped or named id), a row's id is the first 16 hex digits of

@@ -40,6 +40,7 @@ class CanonicalRow(msgspec.Struct):
     replies: int | None = None
     quotes: int | None = None
     hashtags: list[str] | None = None
+    community: str | None = None
 
 
 _ROW_FIELDS = CanonicalRow.__struct_fields__
@@ -56,6 +57,7 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
     "replies": pl.Int64(),
     "quotes": pl.Int64(),
     "hashtags": pl.List(pl.String()),
+    "community": pl.String(),
 }
 """The columns every reader yields (canonical or native), before validation."""
 _FRAME_SCHEMA = {k: v for k, v in RAW_SCHEMA.items() if k != "_line"}

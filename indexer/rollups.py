@@ -5,7 +5,8 @@ their co-occurring tag pairs; at the end (:func:`write_all`) they become the
 generation's tables. An update (:func:`write_update`) makes the same tables
 from its parent's tables and its new posts. Both end in :func:`_derive`:
 
-- ``posts.parquet``: identity, time, author, platform, lang, counts, tag keys
+- ``posts.parquet``: identity, time, author, platform, lang, community (as written,
+  null when none), counts, tag keys
   (``tags``, in order of appearance) and their spellings (``written``, aligned
   with ``tags``): every other table follows from it;
 - ``postings.parquet``: tag, written, created_at, author, platform, lang,
@@ -37,6 +38,7 @@ POST_COLUMNS = (
     "created_at",
     "author",
     "lang",
+    "community",
     "likes",
     "reposts",
     "replies",

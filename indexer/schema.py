@@ -9,8 +9,8 @@ Layout of one generation directory::
 
     manifest.json      Manifest (below), written last
     posts/             tantivy index, one document per post (full text, filters)
-    posts.parquet      one row per post, no text: identity, time, author, counts,
-                       tag keys (``tags``) and their spellings as written (``written``)
+    posts.parquet      one row per post, no text: identity, time, author, community,
+                       counts, tag keys (``tags``) and their spellings as written (``written``)
     postings.parquet   one row per (post, tag key), in post order
     tags.parquet       one row per tag key: exact totals, display form, first/last seen
     cooc.parquet       one row per co-occurring tag pair (a < b): co_posts
@@ -27,9 +27,11 @@ from pathlib import Path
 import msgspec
 import tantivy
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """2: ``posts.parquet`` gained ``written`` (what ``update`` needs to recompute
-the tables exactly from a generation and new rows)."""
+the tables exactly from a generation and new rows).
+3: posts carry ``community`` (Reddit's subreddit): a ``posts.parquet`` column and
+the tantivy fields ``community`` (as written) and ``community_key`` (filter)."""
 
 # The index directory: ``current`` is a symlink to the published generation's
 # directory under ``generations/`` (see indexer/publish.py for how it is swapped).
@@ -57,6 +59,8 @@ F_AUTHOR = "author"
 F_TEXT = "text"
 F_TAGS = "tags"  # tag keys, raw, multi-valued, fast
 F_LANG = "lang"
+F_COMMUNITY = "community"  # as written, stored: a post has none or one (a list of 0 or 1)
+F_COMMUNITY_KEY = "community_key"  # community_key() of it, raw, indexed, fast: the filter
 F_LIKES = "likes"
 F_REPOSTS = "reposts"
 F_REPLIES = "replies"
@@ -80,6 +84,20 @@ def tag_key(tag: str) -> str:
     return unicodedata.normalize("NFKC", tag.lstrip("#＃")).casefold()
 
 
+def community_key(community: str) -> str:
+    """The key a community is matched by: NFKC, case folded, without Reddit's ``r/``.
+
+    Community names are case-insensitive where they exist (a subreddit is one
+    community however it is capitalised), so ``Python``, ``python`` and
+    ``r/Python`` are one key, ``python``. The display is the name as written.
+    """
+    key = unicodedata.normalize("NFKC", community).strip().casefold()
+    for prefix in ("/r/", "r/"):
+        if key.startswith(prefix):
+            return key[len(prefix) :].strip()
+    return key
+
+
 def build_posts_schema() -> tantivy.Schema:
     """The tantivy schema of the posts index.
 
@@ -98,6 +116,13 @@ def build_posts_schema() -> tantivy.Schema:
     sb.add_text_field(F_TEXT, stored=True, tokenizer_name=TEXT_ANALYZER, index_option="position")
     sb.add_text_field(F_TAGS, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field(F_LANG, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    # The community twice: as written (stored, for results; a text field is always
+    # indexed, so raw/basic keeps that cheap) and by key (the case-insensitive filter).
+    # Both are lists in the document: empty when the post has no community.
+    sb.add_text_field(F_COMMUNITY, stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(
+        F_COMMUNITY_KEY, stored=False, fast=True, tokenizer_name="raw", index_option="basic"
+    )
     for name in (*COUNT_FIELDS, F_ENGAGEMENT):
         sb.add_integer_field(name, stored=True, indexed=False, fast=True)
     sb.add_integer_field(F_SEQ, stored=False, indexed=True, fast=False)

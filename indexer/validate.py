@@ -2,7 +2,7 @@
 
 Input: a frame with the canonical columns as read (any may be missing or
 null; counts as integers or strings; ``hashtags`` as a list or, from CSV, a
-string), plus ``_line`` (the row's line in its source) and optionally
+string), plus ``_line`` (the row's line in its source).
 Output: the accepted posts (:data:`POST_SCHEMA`), and the rejected rows as
 ``_line, reason, _raw`` where ``_raw`` is the row's canonical fields as JSON
 (the caller may replace it with the line as read).
@@ -18,7 +18,8 @@ UNKNOWN_LANG = "und"
 """BCP 47 'undetermined': the lang of posts that do not give one."""
 REQUIRED = ("id", "created_at", "author", "text")
 OPTIONAL_TEXT = ("platform", "lang")
-CANONICAL_FIELDS = (*REQUIRED, *OPTIONAL_TEXT, *COUNT_FIELDS, "hashtags")
+CANONICAL_FIELDS = (*REQUIRED, *OPTIONAL_TEXT, *COUNT_FIELDS, "hashtags", "community")
+"""Every canonical input field (also what a column map may name)."""
 
 POST_SCHEMA: dict[str, pl.DataType] = {
     "uid": pl.String(),
@@ -28,6 +29,7 @@ POST_SCHEMA: dict[str, pl.DataType] = {
     "author": pl.String(),
     "text": pl.String(),
     "lang": pl.String(),
+    "community": pl.String(),
     "likes": pl.Int64(),
     "reposts": pl.Int64(),
     "replies": pl.Int64(),
@@ -35,7 +37,9 @@ POST_SCHEMA: dict[str, pl.DataType] = {
     "engagement": pl.Int64(),
     "hashtags": pl.List(pl.String()),
 }
-"""The typed post. ``hashtags`` is the row's own tag list as written (null: extract from text)."""
+"""The typed post. ``hashtags`` is the row's own tag list as written (null: extract from
+text). ``community`` is where the post was made (Reddit's subreddit) as written, trimmed;
+null when the platform has none (an empty value is none)."""
 
 REJECT_SCHEMA: dict[str, pl.DataType] = {
     "_line": pl.Int64(),
@@ -65,7 +69,7 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
     df = df.with_columns(_orig_row=pl.struct(present))
 
     # Normalise types, keeping the originals where a failure must be explained.
-    stringy = {"id", "created_at", "author", "text", "platform", "lang"}
+    stringy = {"id", "created_at", "author", "text", "platform", "lang", "community"}
     df = df.with_columns(
         [pl.col(c).cast(pl.String(), strict=False).alias(c) for c in stringy]
         + [pl.col(c).alias(f"_orig_{c}") for c in COUNT_FIELDS]
@@ -90,6 +94,7 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         _naive=ts_text.str.contains(_DATETIME_START) & ~ts_text.str.contains(_HAS_ZONE),
         platform=pl.col("platform").str.strip_chars().str.to_lowercase(),
         lang=pl.col("lang").str.strip_chars().str.to_lowercase(),
+        community=pl.col("community").str.strip_chars(),
     ).with_columns(
         platform=pl.when(pl.col("platform").is_null() | (pl.col("platform") == ""))
         .then(pl.lit(default_platform))
@@ -97,6 +102,7 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         lang=pl.when(pl.col("lang").is_null() | (pl.col("lang") == ""))
         .then(pl.lit(UNKNOWN_LANG))
         .otherwise(pl.col("lang")),
+        community=pl.when(pl.col("community") != "").then(pl.col("community")),
     )
 
     reasons: list[pl.Expr] = []
@@ -159,6 +165,7 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         author=pl.col("author").str.strip_chars(),
         text=pl.col("text"),
         lang=pl.col("lang"),
+        community=pl.col("community"),
         **{c: e for c, e in zip(COUNT_FIELDS, counts, strict=True)},
         engagement=pl.sum_horizontal(counts),
         hashtags=hashtags,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from indexer.schema import tag_key
+from indexer.schema import community_key, tag_key
 from service.errors import ApiError
 
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")
@@ -65,3 +65,13 @@ def parse_tag(value: str, parameter: str = "tag") -> str:
 def parse_filter(value: str | None) -> str | None:
     """A platform or language filter: case-insensitive; empty means none."""
     return value.strip().lower() or None if value else None
+
+
+def parse_community(value: str | None, parameter: str = "community") -> str | None:
+    """A community filter (``python``, ``Python``, ``r/Python``) -> its key; empty means none."""
+    if value is None or not value.strip():
+        return None
+    key = community_key(value)
+    if not key:
+        raise ApiError(400, f"{parameter}: no community name in {value!r} (e.g. python)", parameter)
+    return key

@@ -18,6 +18,7 @@ from service import admin, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.params import (
+    parse_community,
     parse_duration,
     parse_filter,
     parse_range,
@@ -314,6 +315,13 @@ def posts(
     author: Annotated[str | None, QueryParameter(description="only posts by this author")] = None,
     platform: Platform = None,
     lang: Lang = None,
+    community: Annotated[
+        str | None,
+        QueryParameter(
+            description="only posts made in this community (Reddit: the subreddit, python "
+            "or r/python), case-insensitive"
+        ),
+    ] = None,
     from_: From = None,
     to: To = None,
     sort: Annotated[
@@ -334,6 +342,7 @@ def posts(
         author=author.strip() if author else None,
         platform=parse_filter(platform),
         lang=parse_filter(lang),
+        community=parse_community(community),
         from_=start,
         to=end,
         sort=sort,

@@ -70,6 +70,8 @@ from tantivy import FieldType, Occur, Order, Query
 
 from indexer.schema import (
     F_AUTHOR,
+    F_COMMUNITY,
+    F_COMMUNITY_KEY,
     F_CREATED_AT,
     F_ENGAGEMENT,
     F_LANG,
@@ -127,6 +129,8 @@ class SearchParams:
     author: str | None = None
     platform: str | None = None
     lang: str | None = None
+    community: str | None = None
+    """A community key (:func:`indexer.schema.community_key`, applied by the caller)."""
     from_: datetime | None = None
     """Inclusive."""
     to: datetime | None = None
@@ -141,6 +145,8 @@ class PostItem(msgspec.Struct):
 
     id: str
     platform: str
+    community: str | None
+    """Where the post was made (Reddit's subreddit) as written; null when none."""
     created_at: datetime
     author: str
     text: str
@@ -216,7 +222,7 @@ def _effective_sort(sort: Sort, text: TextQuery | None) -> Sort:
 
 def query_fingerprint(params: SearchParams, sort: str) -> bytes:
     """8 bytes identifying what a cursor may continue: everything but limit and cursor."""
-    key = [
+    key: list[str | None] = [
         params.q,
         params.tag,
         params.author,
@@ -226,6 +232,8 @@ def query_fingerprint(params: SearchParams, sort: str) -> bytes:
         None if params.to is None else _utc(params.to).isoformat(),
         sort,
     ]
+    if params.community:  # appended only when given: cursors made before it stay valid
+        key.append(params.community)
     return hashlib.blake2b(msgspec.msgpack.encode(key), digest_size=8).digest()
 
 
@@ -355,6 +363,7 @@ def _filters(schema: tantivy.Schema, params: SearchParams) -> list[Query]:
         (F_AUTHOR, params.author),
         (F_PLATFORM, params.platform),
         (F_LANG, params.lang),
+        (F_COMMUNITY_KEY, params.community),
     )
     out = [Query.term_query(schema, field, value) for field, value in terms if value]
     if params.from_ is not None or params.to is not None:
@@ -405,7 +414,7 @@ def _total(result: tantivy.SearchResult) -> int:
 
 
 def _filters_given(params: SearchParams) -> bool:
-    values = (params.tag, params.author, params.platform, params.lang)
+    values = (params.tag, params.author, params.platform, params.lang, params.community)
     return any(values) or params.from_ is not None or params.to is not None
 
 
@@ -720,6 +729,7 @@ def _item(doc: tantivy.Document, highlighter: Highlighter | None) -> PostItem:
     return PostItem(
         id=uid.partition(":")[2],
         platform=_str(doc, F_PLATFORM),
+        community=_opt_str(doc, F_COMMUNITY),
         created_at=_utc(cast(datetime, doc.get_first(F_CREATED_AT))),
         author=_str(doc, F_AUTHOR),
         text=text,
@@ -735,6 +745,11 @@ def _item(doc: tantivy.Document, highlighter: Highlighter | None) -> PostItem:
 def _str(doc: tantivy.Document, field: str) -> str:
     value: Any = doc.get_first(field)
     return "" if value is None else str(value)
+
+
+def _opt_str(doc: tantivy.Document, field: str) -> str | None:
+    value: Any = doc.get_first(field)
+    return None if value is None else str(value)
 
 
 def _int(doc: tantivy.Document, field: str) -> int:

@@ -280,6 +280,7 @@ def test_x_v1_mapping_prefers_extended_tweet(tmp_path: Path) -> None:
             "replies": 1,
             "quotes": 3,
             "hashtags": ["Python", "Rust", "FastAPI"],
+            "community": None,
         }
     ]
 
@@ -319,6 +320,7 @@ def test_x_v2_page_mapping(tmp_path: Path) -> None:
         "replies": 2,
         "quotes": 1,
         "hashtags": ["Uno"],
+        "community": None,
     }
     assert got[1]["text"] == "a long post cut here… and going on #Dos"
     assert got[1]["hashtags"] == ["Dos"]
@@ -363,6 +365,7 @@ def test_mastodon_mapping(tmp_path: Path) -> None:
             "replies": 5,
             "quotes": 0,
             "hashtags": ["PyThon"],
+            "community": None,
         }
     ]
 
@@ -417,6 +420,7 @@ def test_bluesky_jetstream_mapping_and_skips(tmp_path: Path) -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": ["BlueSky", "dev"],
+            "community": None,
         }
     ]
     assert sum(len(b.rejects) for b in batches) == 0
@@ -464,6 +468,7 @@ def test_reddit_mapping(tmp_path: Path) -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": None,
+            "community": "python",
         },
         {
             "_line": 2,
@@ -478,6 +483,7 @@ def test_reddit_mapping(tmp_path: Path) -> None:
             "replies": 9,
             "quotes": 0,
             "hashtags": None,
+            "community": "python",
         },
     ]
     assert dict(batches[0].notes) == {"reddit negative score counted as 0 likes": 1}

@@ -54,6 +54,7 @@ def test_jetstream_fixture_rows_skips_and_deletes() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": ["Köln", "dev", "Wetter"],  # the facets, then the record's `tags`
+            "community": None,
         },
         {
             "_line": 3,
@@ -68,6 +69,7 @@ def test_jetstream_fixture_rows_skips_and_deletes() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": None,  # no facets, no tags: the text's tags count
+            "community": None,
         },
     ]
     assert [r for b in batches for r in b.rejects] == []

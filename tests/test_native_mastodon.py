@@ -43,6 +43,7 @@ def test_outbox_rows_and_skips() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": ["Fediverse", "Python"],  # `#python` spelled as in the text
+            "community": None,
         },
         {
             "_line": 1,
@@ -57,6 +58,7 @@ def test_outbox_rows_and_skips() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": None,  # no `tag` at all: the text's tags
+            "community": None,
         },
         {
             "_line": 1,
@@ -71,6 +73,7 @@ def test_outbox_rows_and_skips() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": ["Editor"],
+            "community": None,
         },
     ]
     assert [r for b in batches for r in b.rejects] == []
@@ -170,6 +173,7 @@ def test_rest_statuses_rows() -> None:
             "replies": 45,
             "quotes": 0,
             "hashtags": ["Mastodon", "OpenSource"],
+            "community": None,
         },
         {
             "id": "https://mastodon.social/users/Gargron/statuses/109318460000000000/activity",
@@ -183,6 +187,7 @@ def test_rest_statuses_rows() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": ["Bauarbeiten", "Köln"],  # the boosted status's, as written
+            "community": None,
         },
         {
             "id": "https://fosstodon.org/users/bob/statuses/109318470000000000",
@@ -196,6 +201,7 @@ def test_rest_statuses_rows() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": [],  # Mastodon's empty `tags`: no tags
+            "community": None,
         },
     ]
     notes = sum((b.notes for b in batches), Counter[str]())

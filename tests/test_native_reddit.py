@@ -37,6 +37,7 @@ def test_comments_rows() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": None,
+            "community": "reddit.com",
         },
         {
             "_line": 2,
@@ -51,6 +52,7 @@ def test_comments_rows() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": None,
+            "community": "Python",
         },
         {
             "_line": 3,
@@ -65,6 +67,7 @@ def test_comments_rows() -> None:
             "replies": 0,
             "quotes": 0,
             "hashtags": None,
+            "community": "Python",
         },
     ]
     assert sum((b.notes for b in batches), Counter[str]()) == {NEGATIVE_SCORE: 1, TEXT_GONE: 1}

@@ -167,6 +167,7 @@ def test_openapi_documents_every_endpoint_and_parameter(client: TestClient[Any])
             "author",
             "platform",
             "lang",
+            "community",
             "from",
             "to",
             "sort",

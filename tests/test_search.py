@@ -252,6 +252,7 @@ def test_a_page_holds_the_contract_fields(ix: Ix) -> None:
             {
                 "id": "py1",
                 "platform": "x",
+                "community": None,
                 "created_at": "2026-10-04T10:00:00Z",
                 "author": "dana",
                 "text": "I love python and #Python loves me",

@@ -36,6 +36,7 @@ from indexer.schema import (
     POSTS_FILE,
     POSTS_INDEX_DIR,
     REJECTS_FILE,
+    SCHEMA_VERSION,
     TAGS_FILE,
     encode_manifest,
     open_posts_index,
@@ -54,6 +55,7 @@ MANIFEST_FIELDS = (
 )
 QUERIES = ("hello", "cafe", "world", "python", '"hello world"')
 TAG_TERMS = ("python", "strasse", "café", "solo", "rust", "t13")
+COMMUNITY_KEYS = ("python", "askreddit", "rust")
 
 
 def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -89,6 +91,13 @@ def search_view(gen: Path) -> dict[str, Any]:
         view[f"text:{q}"] = uids(searcher, index.parse_query(q, ["text"]))
     for t in TAG_TERMS:
         view[f"tag:{t}"] = uids(searcher, tantivy.Query.term_query(schema, "tags", t))
+    for c in COMMUNITY_KEYS:
+        query = tantivy.Query.term_query(schema, "community_key", c)
+        view[f"community:{c}"] = uids(searcher, query)
+    view["stored communities"] = {
+        searcher.doc(addr)["uid"][0]: searcher.doc(addr).get_all("community")
+        for _, addr in searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1)).hits
+    }
     # _seq numbers accepted rows: an update goes on from its parent, as one build would.
     seqs = range(read_manifest(gen).read)
     view["_seq"] = {n: uids(searcher, tantivy.Query.term_query(schema, "_seq", n)) for n in seqs}
@@ -157,6 +166,8 @@ def check_split(root: Path, parts: list[list[list[Row]]]) -> UpdateResult:
 A_ROWS: list[Row] = [
     post(1, "hello world #Python", platform="x", author="ann", likes=1),
     post(2, "#python again #Rust", platform="x", author="bob", lang="en"),
+    post(6, "ask away #python", platform="reddit", author="bob", community="AskReddit"),
+    post(7, "hello from the sub #Python", platform="reddit", author="gil", community="Python"),
     post(3, "Café time #café #Straße", platform="mastodon", author="cy", lang="fr"),
     post(
         4, "only here #solo #python", platform="x", author="dan", created_at="2026-09-30T00:00:00Z"
@@ -181,6 +192,8 @@ SCENARIOS: dict[str, list[list[Row]]] = {
     "B replaces posts of A": [
         [
             post(2, "edited #PYTHON hello", platform="x", author="bob", likes=50),
+            post(7, "moved #rust", platform="reddit", author="gil", community=" rust "),
+            post(6, "no longer anywhere", platform="reddit", author="bob", community=""),
             post(3, "Café closed #cafe", platform="mastodon", author="cy", quotes=2),
             post(5, "now tagged #Python", platform="bluesky", author="eve"),
         ],
@@ -280,6 +293,7 @@ def rows(draw: st.DrawFn) -> Row:
         platform=draw(st.sampled_from(["x", "mastodon"])),
         author=draw(st.sampled_from(["ann", "bob", "cy"])),
         lang=draw(st.sampled_from(["en", "de", None])),
+        community=draw(st.sampled_from(["python", "Python", "r/AskReddit", " ", None])),
         likes=draw(st.integers(0, 3)),
         created_at=f"2026-10-0{draw(st.integers(1, 4))}T0{draw(st.integers(0, 9))}:00:00Z",
     )
@@ -457,7 +471,7 @@ def test_cli_update_summary_skips_and_errors(tmp_path: Path) -> None:
     [line] = done.stdout.strip().splitlines()
     assert re.search(
         r"read 3 rows: 1 posts added, 1 replaced, 0 duplicates, 1 rejected; "
-        r"skipped 1 input already ingested; now 7 posts, \d+ tags, [\d.]+ s$",
+        r"skipped 1 input already ingested; now 9 posts, \d+ tags, [\d.]+ s$",
         line,
     ), line
 
@@ -465,6 +479,27 @@ def test_cli_update_summary_skips_and_errors(tmp_path: Path) -> None:
     assert nothing.returncode == 0, nothing.stderr
     assert nothing.stdout.startswith("nothing to update: skipped 1 input already ingested")
     assert f"skipped {b}: already ingested" in nothing.stderr
+
+
+def test_cli_update_of_a_previous_schema_version_says_to_build(tmp_path: Path) -> None:
+    """A generation of the previous version (v2: no community) cannot take an update:
+    one line, exit 1, naming build; nothing is published or left behind."""
+    index = tmp_path / "idx"
+    gen = run_build(index, write_ndjson(tmp_path / "a.ndjson", A_ROWS)).generation_dir
+    manifest = read_manifest(gen)
+    manifest.schema_version = SCHEMA_VERSION - 1
+    (gen / "manifest.json").write_bytes(encode_manifest(manifest))
+    b = write_ndjson(tmp_path / "b.ndjson", [post(70, "#new", platform="reddit", community="x")])
+    done = cli("update", str(b), "--index", str(index))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"hashtag-index: error: generation {manifest.generation} has schema version "
+        f"{SCHEMA_VERSION - 1}, update needs {SCHEMA_VERSION}: rebuild it once with "
+        "'hashtag-index build' and all its inputs\n"
+    )
+    assert [p.name for p in (index / "generations").iterdir()] == [gen.name]
+    assert (index / "current").resolve() == gen
 
 
 def test_cli_update_help_teaches() -> None:

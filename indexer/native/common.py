@@ -18,8 +18,11 @@ CANONICAL_COLUMNS = (
     "replies",
     "quotes",
     "hashtags",
+    "community",
 )
-"""The canonical columns a native record maps to, in frame order (after ``_line``)."""
+"""The canonical columns a native record maps to, in frame order (after ``_line``).
+``community`` is where the post was made (Reddit's subreddit), None where the
+platform has no such thing."""
 
 Row = dict[str, Any]
 """One canonical row: every key of :data:`CANONICAL_COLUMNS`, and optionally ``_note``

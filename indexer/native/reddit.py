@@ -16,7 +16,9 @@ The monthly ``RC_YYYY-MM`` (comments) and ``RS_YYYY-MM`` (submissions) dumps, us
 - **Tags**: Reddit has no tag list: the text's.
 - **Counts**: ``score`` as likes (a negative score as 0, noted as
   :data:`NEGATIVE_SCORE`), ``num_comments`` as a submission's replies.
-- ``subreddit`` has no canonical column yet: it is not kept.
+- **Community**: ``subreddit`` as written (``Python``), without the ``r/`` of
+  ``subreddit_name_prefixed`` (used when ``subreddit`` is missing); none if neither is
+  there. Comments and submissions both carry it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ NEGATIVE_SCORE = "reddit negative score counted as 0 likes"
 TEXT_GONE = "reddit [deleted] or [removed] text indexed as empty"
 """The note counted for each body or selftext that is only Reddit's placeholder."""
 _GONE = ("[deleted]", "[removed]")
+
+
+def _subreddit(item: dict[str, Any]) -> str | None:
+    name = opt_str(item.get("subreddit")) or opt_str(item.get("subreddit_name_prefixed"))
+    if name is None:
+        return None
+    name = name.strip()
+    if name.startswith(("/r/", "r/")):
+        name = name.partition("r/")[2].strip()
+    return name or None
 
 
 def _created(value: Any) -> str:
@@ -108,5 +120,6 @@ class Reddit:
             replies=0 if is_comment else count(item.get("num_comments"), "num_comments") or 0,
             quotes=0,
             hashtags=None,
+            community=_subreddit(item),
             _note=notes,
         )
