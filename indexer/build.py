@@ -27,6 +27,7 @@ import resource
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,9 +37,9 @@ import polars as pl
 import tantivy
 
 from indexer import rollups
-from indexer.errors import IndexerError
+from indexer.errors import IndexerError, InputError
 from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, ReadOptions, read_batches
-from indexer.progress import Progress
+from indexer.progress import Progress, plural
 from indexer.publish import DEFAULT_KEEP, IndexDir
 from indexer.rejects import RejectsWriter
 from indexer.schema import (
@@ -55,7 +56,7 @@ from indexer.schema import (
     encode_manifest,
     open_posts_index,
 )
-from indexer.sources import detect_format, expand_inputs, sha256_of, track_reads
+from indexer.sources import Warn, detect_format, expand_inputs, sha256_of, track_reads
 from indexer.tagging import post_tags
 from indexer.validate import validate
 
@@ -88,6 +89,22 @@ class BuildResult:
     manifest: Manifest
     generation_dir: Path
     pruned: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What was said to ``warn`` (files a directory scan passed over, files whose
+    every row was rejected), in order."""
+
+
+class Warnings:
+    """Collects warnings and hands each on to a ``warn`` callback as it comes."""
+
+    def __init__(self, warn: Warn | None) -> None:
+        self.lines: list[str] = []
+        self._warn = warn
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        if self._warn is not None:
+            self._warn(line)
 
 
 def build(
@@ -96,22 +113,30 @@ def build(
     *,
     now: datetime,
     progress: Progress | None = None,
+    warn: Warn | None = None,
 ) -> BuildResult:
-    """Build a new generation from the inputs alone and publish it."""
+    """Build a new generation from the inputs alone and publish it.
+
+    ``warn`` receives a line for each thing the user should know that is no error
+    (:class:`BuildResult` keeps them too). A build whose inputs hold rows but not
+    one that could be read fails (:func:`read_inputs`): nothing is published."""
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
-    files = expand_inputs(list(inputs))
+    warnings = Warnings(warn)
+    files = expand_inputs(list(inputs), warnings)
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()
         try:
             with index_dir.building(now) as (generation, work):
-                manifest = _build_into(work, generation, files, options, now, started, progress)
+                manifest = _build_into(
+                    work, generation, files, options, now, started, progress, warnings
+                )
                 final = index_dir.publish(work, generation)
         finally:
             progress.close()
         pruned = index_dir.prune(options.keep)
-    return BuildResult(manifest, final, pruned)
+    return BuildResult(manifest, final, pruned, warnings.lines)
 
 
 def _build_into(
@@ -122,6 +147,7 @@ def _build_into(
     now: datetime,
     started: float,
     progress: Progress,
+    warn: Warn,
 ) -> Manifest:
     spool = work / SPOOL
     for sub in rollups.SPOOLS:
@@ -135,7 +161,7 @@ def _build_into(
             feeder.put(tantivy_json_lines(posts))
             rollups.write_batch(posts, spool, name)
 
-        read = read_inputs(files, options, work / REJECTS_FILE, spool, sink, progress)
+        read = read_inputs(files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn)
     clock.lap("read+index")
 
     progress.stage("dedup")
@@ -165,6 +191,7 @@ def _build_into(
         rejected=rejected,
         deleted=effects.matched,
         deletes_unmatched=effects.unmatched,
+        skipped=read.skipped,
         from_=stats.first,
         to=stats.last,
         sources=read.sources,
@@ -300,6 +327,8 @@ class ReadResult:
     """Rows accepted (duplicates included): they got ``_seq`` first_seq .. first_seq+accepted-1."""
     deletes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DELETES_SCHEMA))
     """The delete events read (:data:`DELETES_SCHEMA`), in input order."""
+    skipped: int = 0
+    """Native records skipped as not posts (not rows)."""
 
 
 def read_inputs(
@@ -313,6 +342,7 @@ def read_inputs(
     first_seq: int = 0,
     digests: dict[Path, str] | None = None,
     stage: str = "index",
+    warn: Warn | None = None,
 ) -> ReadResult:
     """Read, validate and tag every row of ``files``, in order; write the rejects to
     ``rejects_path``; hand each batch of accepted posts to ``sink``.
@@ -320,7 +350,12 @@ def read_inputs(
     A batch has the :data:`~indexer.validate.POST_SCHEMA` columns plus ``_seq``
     (numbered from ``first_seq``, later input higher), ``tags`` (tag keys in order
     of appearance) and ``written`` (their first spelling in the post).
-    ``digests`` are sha256 already computed by the caller (not computed again)."""
+    ``digests`` are sha256 already computed by the caller (not computed again).
+
+    Rows read but not one accepted, over all the files, is an :class:`InputError`
+    naming the files and their first reject reasons (typically a file of another
+    format read as canonical NDJSON): the caller publishes nothing. A file whose
+    every row was rejected among files with posts is a line to ``warn``."""
     progress.stage(stage, sum(f.stat().st_size for f in files))
     result = ReadResult(sources=[], read=0, accepted=0)
     deleted_uids: list[str] = []
@@ -333,17 +368,25 @@ def read_inputs(
         timezone=options.timezone,
         created_at_format=options.created_at_format,
     )
+    all_rejected: list[AllRejected] = []
     with RejectsWriter(rejects_path) as rejects:
         for path in files:
             digest = (digests or {}).get(path) or sha256_of(path)
             fmt = options.format or detect_format(path)
             rows = rejected = deletes = 0
+            skipped: Counter[str] = Counter()
+            notes: Counter[str] = Counter()
+            first_reject: tuple[int, str] | None = None
             with track_reads(path) as position:
                 for batch in read_batches(path, fmt, scratch, read):
                     posts, bad, found = _check_batch(batch, options.platform)
                     rejects.write(str(path), found)
                     rows += batch.rows.height + len(batch.rejects)
                     rejected += len(found)
+                    if found and first_reject is None:
+                        first_reject = found[0][:2]
+                    skipped.update(_counts(batch, "skipped"))
+                    notes.update(_counts(batch, "notes"))
                     seq = first_seq + result.accepted
                     if batch.deletes:
                         deletes += len(batch.deletes)
@@ -358,6 +401,7 @@ def read_inputs(
             size = path.stat().st_size
             done_bytes += size
             result.read += rows
+            result.skipped += skipped.total()
             progress.update(done_bytes, result.read)
             result.sources.append(
                 SourceInfo(
@@ -368,10 +412,64 @@ def read_inputs(
                     rows=rows,
                     rejected=rejected,
                     deletes=deletes,
+                    skipped=_by_count(skipped),
+                    notes=_by_count(notes),
                 )
             )
+            if rows and rejected == rows and first_reject is not None:
+                all_rejected.append(AllRejected(path, rows, *first_reject))
+    if result.read and not result.accepted:
+        raise no_posts_error(all_rejected)
+    for bad_file in all_rejected:
+        if warn is not None:
+            warn(f"{bad_file}; the other inputs were indexed")
     result.deletes = pl.DataFrame({"uid": deleted_uids, "_at": deleted_at}, schema=DELETES_SCHEMA)
     return result
+
+
+@dataclass
+class AllRejected:
+    """An input whose every row was rejected: how many, and the first reject."""
+
+    path: Path
+    rows: int
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        reason = self.reason if len(self.reason) <= 120 else self.reason[:119] + "…"
+        if self.rows == 1:
+            return f"{self.path}: its one row rejected, at line {self.line}: {reason}"
+        return (
+            f"{self.path}: all {self.rows} rows rejected, the first at line {self.line}: {reason}"
+        )
+
+
+NO_POSTS_SHOWN = 3
+"""How many of the inputs the error of a build without a post names."""
+
+
+def no_posts_error(all_rejected: list[AllRejected]) -> InputError:
+    """The error of a build or update whose inputs held rows but not one post."""
+    shown = "; ".join(str(a) for a in all_rejected[:NO_POSTS_SHOWN])
+    more = len(all_rejected) - NO_POSTS_SHOWN
+    if more > 0:
+        shown += f"; and {plural(more, 'more input')}"
+    return InputError(
+        f"no post to index, every row read was rejected ({shown}); nothing was published"
+    )
+
+
+def _counts(batch: RawBatch, name: str) -> Counter[str]:
+    """A native batch's ``skipped`` or ``notes`` (:class:`~indexer.native.reader.NativeBatch`);
+    nothing for a canonical batch."""
+    counts: Counter[str] | None = getattr(batch, name, None)
+    return counts if counts is not None else Counter()
+
+
+def _by_count(counts: Counter[str]) -> dict[str, int]:
+    """Counts as a dict, most frequent first (then by name): for the manifest."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _accepted_before(batch: RawBatch, bad: pl.DataFrame) -> Callable[[int], int]:

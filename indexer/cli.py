@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from indexer.errors import IndexerError
+from indexer.progress import plural
 from indexer.publish import IndexDir, default_index_dir
 from indexer.schema import Manifest, read_manifest
 
@@ -37,6 +38,14 @@ BUILD_HELP = """\
 Build a new generation from INPUT alone and publish it atomically.
 
 INPUT is a file, a directory (read recursively) or a glob ('dumps/*.ndjson.gz').
+Files named and glob matches are always read. In a directory, a file is read
+when its name ends in .ndjson, .jsonl, .json, .csv, .parquet or .pq (each
+optionally .gz or .zst), or when it is .gz or .zst with no extension inside
+(Pushshift's RC_2015-01.zst; its format is detected from its content). Dot
+files, dot directories and documentation (README, LICENSE, LICENCE, COPYING,
+*.md, *.rst) are passed over quietly; any other file is passed over with a
+warning on stderr (one line per directory, naming how many and the first few).
+
 Canonical dumps are NDJSON, CSV or Parquet, optionally .gz or .zst compressed,
 one post per row with: id, created_at (RFC 3339 with a zone, or epoch seconds),
 author, text (required); platform, lang, likes, reposts, replies, quotes,
@@ -47,6 +56,12 @@ or a later INPUT, replaces an earlier one.
 Native platform exports are read as they are, detected by content per file
 (or named with --format): x-v1, x-v2, mastodon, mastodon-outbox, bluesky,
 reddit. A file of no known format fails the build with the formats tried.
+Native records that are not posts (likes, identity and account events,
+Bluesky reposts, outbox Announce activities, followers-only posts, X stream
+notices, reposts under --reposts exclude) are skipped: not rows, not rejects.
+The summary line counts them ('N records skipped (not posts)'); the manifest
+and 'hashtag-index info' give them per input and reason, with the rows read
+with an adjustment (e.g. a retweet counted as the reposter's post).
 
 Other tools' CSV/Parquet exports: name their columns with --map FIELD=COLUMN,...
 (or a JSON mapping file, --map-file). FIELD is a canonical field (id,
@@ -72,6 +87,12 @@ post at that point) in the summary line and the manifest.
 Rows that cannot be read are not indexed but written, with file, line and
 reason, to the generation's rejects.ndjson, and counted. A file that cannot
 be opened fails the build; the published generation is then left as it was.
+So does a build whose inputs hold rows but every one of them is rejected
+(say, a pretty-printed JSON file of another format read as NDJSON): the
+error names the inputs and their first reject reasons. One INPUT whose every
+row is rejected, among inputs with posts, is a warning on stderr naming it,
+and the build goes on. Inputs without any row (empty files) build an empty
+generation.
 
 examples:
   hashtag-index build dumps/ more/*.ndjson.zst
@@ -93,13 +114,17 @@ INPUT is a file, a directory (read recursively) or a glob, in the formats
 later file or line wins. An INPUT whose content (sha256) the generation has
 already ingested is skipped, and named on stderr; if every INPUT is skipped,
 nothing is published (exit status 0). Rejected rows are added to the
-generation's rejects.ndjson.
+generation's rejects.ndjson. New INPUT that holds rows, every one of them
+rejected, fails the update (nothing is published, and the files are not
+recorded as ingested); directories are scanned, and files of INPUT whose
+every row is rejected warned about, as in 'build'.
 
 The summary line counts INPUT's rows: read = added + replaced + duplicates
 + rejected, where 'replaced' are posts of the generation given a new copy and
 'duplicates' rows superseded by a later copy within INPUT; and, when INPUT
 has delete events, the posts they deleted (of the generation or of INPUT)
-and the deletes that matched no post. --map, --map-file, --map-tz,
+and the deletes that matched no post; and the native records skipped as not
+posts, when there were some. --map, --map-file, --map-tz,
 --map-time-format and --reposts work as for 'build'; give an update the
 same ones the generation was built with.
 
@@ -111,7 +136,11 @@ examples:
   hashtag-index update 'inbox/*.ndjson' --index /srv/index --keep 5
 """
 
-INFO_HELP = "Print the published generation's manifest (posts, tags, duplicates, sources...)."
+INFO_HELP = (
+    "Print the published generation's manifest: posts, tags, rows read, duplicates, "
+    "rejected, deletes, native records skipped (not posts), and per source its format, "
+    "rows, rejects, delete events, skipped records and adjusted rows by reason."
+)
 
 REPORT_HELP = """\
 Write the Hashtag Index report of the published generation as CSV: one row per
@@ -343,13 +372,23 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
     )
 
 
+WARNING = "hashtag-index: warning: "
+"""How a warning line (stderr, not an error) starts."""
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from indexer.build import build
     from indexer.progress import Progress
 
     options = _ingest_options(args)
     progress = Progress(enabled=False if args.quiet else None)
-    result = build(args.inputs, options, now=datetime.now(UTC), progress=progress)
+    result = build(
+        args.inputs,
+        options,
+        now=datetime.now(UTC),
+        progress=progress,
+        warn=lambda line: progress.message(WARNING + line),
+    )
     print(summary_line(result.manifest))
     return 0
 
@@ -360,41 +399,56 @@ def cmd_update(args: argparse.Namespace) -> int:
 
     options = _ingest_options(args)
     progress = Progress(enabled=False if args.quiet else None)
-    result = update(args.inputs, options, now=datetime.now(UTC), progress=progress)
+    result = update(
+        args.inputs,
+        options,
+        now=datetime.now(UTC),
+        progress=progress,
+        warn=lambda line: progress.message(WARNING + line),
+    )
     for s in result.skipped:
         print(f"skipped {s.path}: already ingested (sha256 {s.sha256[:12]}…)", file=sys.stderr)
     print(update_summary_line(result))
     return 0
 
 
+def _deletes(deleted: int, unmatched: int) -> str:
+    """The deletes part of a summary line: only when there were delete events."""
+    if not (deleted or unmatched):
+        return ""
+    return f", {deleted} deleted, {plural(unmatched, 'delete')} unmatched"
+
+
+def _skipped_records(n: int) -> str:
+    """The skipped part of a summary line: only when native records were skipped."""
+    return f", {plural(n, 'record')} skipped (not posts)" if n else ""
+
+
 def update_summary_line(result: UpdateResult) -> str:
     m = result.manifest
-    n = len(result.skipped)
-    skipped = f"skipped {n} input{'' if n == 1 else 's'} already ingested"
+    skipped = f"skipped {plural(len(result.skipped), 'input')} already ingested"
     if not result.published:
         return f"nothing to update: {skipped}; generation {m.generation} is still current"
     f = result.figures
-    deletes = ""
-    if f.deleted or f.deletes_unmatched:
-        deletes = f", {f.deleted} deleted, {f.deletes_unmatched} deletes unmatched"
     return (
-        f"generation {m.generation} (update of {m.parent}): read {f.read} rows: "
-        f"{f.added} posts added, {f.replaced} replaced, {f.duplicates} duplicates, "
-        f"{f.rejected} rejected{deletes}; {skipped}; now {m.posts} posts, {m.tags} tags, "
-        f"{m.seconds:.1f} s"
+        f"generation {m.generation} (update of {m.parent}): read {plural(f.read, 'row')}: "
+        f"{plural(f.added, 'post')} added, {f.replaced} replaced, "
+        f"{plural(f.duplicates, 'duplicate')}, {f.rejected} rejected"
+        f"{_deletes(f.deleted, f.deletes_unmatched)}{_skipped_records(f.skipped)}; {skipped}; "
+        f"now {plural(m.posts, 'post')}, {plural(m.tags, 'tag')}, {m.seconds:.1f} s"
     )
 
 
 def summary_line(m: Manifest) -> str:
-    """The build's one line; the deletes only when the inputs had delete events."""
+    """The build's one line; the deletes only when the inputs had delete events, the
+    skipped records only when there were some."""
     indexed = m.read - m.rejected
-    deletes = ""
-    if m.deleted or m.deletes_unmatched:
-        deletes = f", {m.deleted} deleted, {m.deletes_unmatched} deletes unmatched"
     return (
-        f"generation {m.generation}: read {m.read} rows, indexed {m.posts} posts "
-        f"({indexed} accepted, {m.duplicates} duplicates, {m.rejected} rejected{deletes}), "
-        f"{m.tags} tags, {m.seconds:.1f} s"
+        f"generation {m.generation}: read {plural(m.read, 'row')}, "
+        f"indexed {plural(m.posts, 'post')} ({indexed} accepted, "
+        f"{plural(m.duplicates, 'duplicate')}, {m.rejected} rejected"
+        f"{_deletes(m.deleted, m.deletes_unmatched)}){_skipped_records(m.skipped)}, "
+        f"{plural(m.tags, 'tag')}, {m.seconds:.1f} s"
     )
 
 
@@ -412,15 +466,27 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"updated from {manifest.parent}")
     print(f"posts        {manifest.posts}")
     print(f"tags         {manifest.tags}")
-    print(f"read         {manifest.read} rows")
+    print(f"read         {plural(manifest.read, 'row')}")
     print(f"duplicates   {manifest.duplicates}")
     print(f"rejected     {manifest.rejected}  (see {gen_dir / 'rejects.ndjson'})")
     if manifest.deleted or manifest.deletes_unmatched:
-        print(f"deleted      {manifest.deleted}  ({manifest.deletes_unmatched} deletes unmatched)")
+        unmatched = plural(manifest.deletes_unmatched, "delete")
+        print(f"deleted      {manifest.deleted}  ({unmatched} unmatched)")
+    if manifest.skipped:
+        print(f"skipped      {plural(manifest.skipped, 'record')} (not posts; by source below)")
     print(f"time span    {span}")
     print(f"sources      {len(manifest.sources)}")
     for s in manifest.sources:
-        print(f"  {s.path}  {s.format}  {s.rows} rows  {s.rejected} rejected  {s.sha256[:12]}")
+        print(
+            f"  {s.path}  {s.format}  {plural(s.rows, 'row')}  {s.rejected} rejected  "
+            f"{s.sha256[:12]}"
+        )
+        if s.deletes:
+            print(f"      {plural(s.deletes, 'delete event')}")
+        for reason, n in s.skipped.items():
+            print(f"      skipped {n}: {reason}")
+        for note, n in s.notes.items():
+            print(f"      adjusted {n}: {note}")
     return 0
 
 

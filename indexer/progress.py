@@ -1,4 +1,5 @@
-"""A one-line progress display for long CLI work, drawn only on a terminal."""
+"""What the CLI shows while it works: a one-line progress display, drawn only on a
+terminal, and warning lines that never garble it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Progress:
         self._total = 0
         self._started = time.monotonic()
         self._last_draw = 0.0
+        self._drawn = False
 
     def stage(self, name: str, total: int = 0) -> None:
         self._end_line()
@@ -40,11 +42,23 @@ class Progress:
             parts.append(f"{_human(items)} {unit}  {_human(int(rate))}/s")
         self.stream.write("\r" + "  ".join(parts) + "\x1b[K")
         self.stream.flush()
+        self._drawn = True
+
+    def message(self, line: str) -> None:
+        """Write ``line`` (a warning) to the stream, enabled or not; a progress line
+        being drawn is cleared first, and drawn again at the next update."""
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self._drawn = False
+            self._last_draw = 0.0
+        self.stream.write(line + "\n")
+        self.stream.flush()
 
     def _end_line(self) -> None:
-        if self.enabled and self._stage:
+        if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+            self._drawn = False
 
     def close(self) -> None:
         self._end_line()
@@ -56,3 +70,8 @@ def _human(n: int) -> str:
         if n >= size:
             return f"{n / size:.1f}{unit}"
     return str(n)
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 post``, ``2 posts``, ``0 posts``: the noun (its last word) takes an s unless n is 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -168,6 +168,12 @@ class SourceInfo(msgspec.Struct, kw_only=True):
     rejected: int
     deletes: int = 0
     """Delete events read (e.g. Bluesky ``delete`` commits); not rows."""
+    skipped: dict[str, int] = msgspec.field(default_factory=dict)
+    """Native records that are not posts (likes, identity events, Bluesky reposts, X
+    stream notices, reposts under ``--reposts exclude``...), by reason; not rows."""
+    notes: dict[str, int] = msgspec.field(default_factory=dict)
+    """Rows read with an adjustment (e.g. a retweet counted as the reposter's post),
+    by adjustment; these rows are in ``rows``."""
 
 
 class Manifest(msgspec.Struct, kw_only=True):
@@ -196,6 +202,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     copies of its post read before it; a copy read after it survives)."""
     deletes_unmatched: int = 0
     """Delete events of a post not indexed at that point (never seen, or already deleted)."""
+    skipped: int = 0
+    """Native records skipped as not posts, over every source (the sum of the sources'
+    ``skipped``); not rows, so not in ``read``."""
     from_: datetime | None = msgspec.field(name="from")
     """created_at of the oldest post."""
     to: datetime | None

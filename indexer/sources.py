@@ -10,10 +10,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import typing
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -31,22 +32,49 @@ _EXTENSION_FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_SKIP_NAMES = {"README", "LICENSE"}
+_DOC_NAMES = frozenset({"README", "LICENSE", "LICENCE", "COPYING"})
+"""Names (before the first dot, any case) of files a directory scan passes over quietly."""
+_DOC_SUFFIXES = frozenset({".md", ".markdown", ".rst"})
+"""Documentation files, which a directory scan also passes over quietly."""
+_EXTENSION = re.compile(r"\.[a-z][a-z0-9]{0,5}")
+"""What counts as a file-name extension (``.txt``, ``.tar``, ``.bz2``; not ``.2015-01``)."""
+PASSED_OVER_SHOWN = 3
+"""How many of the files a directory scan leaves out its notice names."""
+
+Warn = Callable[[str], None]
+"""Receives a warning: one line for the user (stderr), not an error."""
 
 
-def expand_inputs(inputs: list[str]) -> list[Path]:
+def expand_inputs(inputs: list[str], warn: Warn | None = None) -> list[Path]:
     """Files named directly, found under directories (recursively) or by globs, in order.
 
     Within a directory or glob, files are sorted by path so that builds are
-    repeatable and "the later copy wins" means the later path.
+    repeatable and "the later copy wins" means the later path. A file named
+    directly or matched by a glob is always read. In a directory (see
+    :func:`directory_entry`), dot files and dot directories, and documentation
+    (README, LICENSE, LICENCE, COPYING, ``*.md``, ``*.rst``) are passed over quietly;
+    any other file not read is named to ``warn``, one line per directory: nothing
+    is left out silently.
     """
     files: list[Path] = []
     for spec in inputs:
         path = Path(spec)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p))
+            found: list[Path] = []
+            passed: list[Path] = []
+            for p in sorted(path.rglob("*")):
+                if not p.is_file():
+                    continue
+                kind = directory_entry(p.relative_to(path))
+                if kind == "data":
+                    found.append(p)
+                elif kind == "other":
+                    passed.append(p.relative_to(path))
             if not found:
-                raise InputError(f"{spec}: directory holds no input files")
+                left = f" ({_passed_over(passed)})" if passed else ""
+                raise InputError(f"{spec}: directory holds no input files{left}")
+            if passed and warn is not None:
+                warn(f"{spec}: {_passed_over(passed)}; name a file to read it")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -67,10 +95,39 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return unique
 
 
-def _is_data_file(path: Path) -> bool:
-    if path.name.startswith(".") or path.stem.upper() in _SKIP_NAMES:
-        return False
-    return _format_from_name(path) is not None
+def _passed_over(passed: list[Path]) -> str:
+    shown = ", ".join(p.as_posix() for p in passed[:PASSED_OVER_SHOWN])
+    more = ", ..." if len(passed) > PASSED_OVER_SHOWN else ""
+    files = "file" if len(passed) == 1 else "files"
+    return f"passed over {len(passed)} {files} not named like data ({shown}{more})"
+
+
+def directory_entry(relative: Path) -> str:
+    """What a directory scan does with a file (its path below the directory):
+
+    - ``"data"``: read it. Its name ends in a data suffix (``.ndjson``, ``.jsonl``,
+      ``.json``, ``.csv``, ``.parquet``, ``.pq``), optionally followed by ``.gz`` or
+      ``.zst``; or it is ``.gz``/``.zst`` and the name inside has no extension
+      (Pushshift's ``RC_2015-01.zst``): its format is detected from its content;
+    - ``"ignored"``: pass over quietly: dot files, anything under a dot directory,
+      documentation: README, LICENSE, LICENCE and COPYING files (any extension, any
+      case), ``.md``, ``.markdown`` and ``.rst`` files;
+    - ``"other"``: pass over, and say so.
+    """
+    if any(part.startswith(".") for part in relative.parts):
+        return "ignored"
+    if _format_from_name(relative) is not None:
+        return "data"
+    if (
+        relative.name.split(".", 1)[0].upper() in _DOC_NAMES
+        or relative.suffix.lower() in _DOC_SUFFIXES
+    ):
+        return "ignored"
+    if compression_of(relative) is not None:
+        inner = relative.with_suffix("").suffix.lower()
+        if not _EXTENSION.fullmatch(inner):
+            return "data"
+    return "other"
 
 
 def compression_of(path: Path) -> str | None:

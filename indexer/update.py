@@ -43,6 +43,7 @@ from indexer.build import (
     DeleteEffects,
     StageClock,
     TantivyFeeder,
+    Warnings,
     commit,
     delete_effects,
     read_inputs,
@@ -64,7 +65,7 @@ from indexer.schema import (
     open_posts_index,
     read_manifest,
 )
-from indexer.sources import expand_inputs, sha256_of
+from indexer.sources import Warn, expand_inputs, sha256_of
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
@@ -102,6 +103,8 @@ class Figures:
     """Of ``deleted``, posts of the parent generation."""
     deletes_unmatched: int = 0
     """Delete events of posts that were not there."""
+    skipped: int = 0
+    """Native records skipped as not posts (not rows, so not in ``read``)."""
 
 
 @dataclass
@@ -114,6 +117,8 @@ class UpdateResult:
     skipped: list[Skipped] = field(default_factory=list)
     figures: Figures = field(default_factory=Figures)
     pruned: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What was said to ``warn``, in order (as :attr:`indexer.build.BuildResult.warnings`)."""
 
 
 def update(
@@ -122,11 +127,17 @@ def update(
     *,
     now: datetime,
     progress: Progress | None = None,
+    warn: Warn | None = None,
 ) -> UpdateResult:
-    """Add the inputs to the published generation's posts and publish the result."""
+    """Add the inputs to the published generation's posts and publish the result.
+
+    As :func:`indexer.build.build`: ``warn`` receives the warnings, and new inputs
+    that hold rows but not one that could be read fail the update (nothing is
+    published, and they are not recorded as ingested)."""
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
-    files = expand_inputs(list(inputs))
+    warnings = Warnings(warn)
+    files = expand_inputs(list(inputs), warnings)
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()
@@ -135,11 +146,22 @@ def update(
         digests = {f: sha256_of(f) for f in files}
         fresh, skipped = split_ingested(files, digests, parent)
         if not fresh:
-            return UpdateResult(parent, parent_dir, published=False, skipped=skipped)
+            return UpdateResult(
+                parent, parent_dir, published=False, skipped=skipped, warnings=warnings.lines
+            )
         try:
             with index_dir.building(now) as (generation, work):
                 manifest, figures = _update_into(
-                    work, generation, parent_dir, parent, fresh, digests, options, now, progress
+                    work,
+                    generation,
+                    parent_dir,
+                    parent,
+                    fresh,
+                    digests,
+                    options,
+                    now,
+                    progress,
+                    warnings,
                 )
                 manifest.seconds = round(time.monotonic() - started, 3)
                 (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
@@ -147,7 +169,7 @@ def update(
         finally:
             progress.close()
         pruned = index_dir.prune(options.keep)
-    return UpdateResult(manifest, final, True, skipped, figures, pruned)
+    return UpdateResult(manifest, final, True, skipped, figures, pruned, warnings.lines)
 
 
 def _read_parent(parent_dir: Path) -> Manifest:
@@ -181,6 +203,7 @@ def _update_into(
     options: BuildOptions,
     now: datetime,
     progress: Progress,
+    warn: Warn,
 ) -> tuple[Manifest, Figures]:
     """Write the new generation into ``work``; its manifest is returned, not written."""
     spool = work / SPOOL
@@ -200,6 +223,7 @@ def _update_into(
         first_seq=parent.read - parent.rejected,
         digests=digests,
         stage="read",
+        warn=warn,
     )
     clock.lap("read")
 
@@ -232,6 +256,7 @@ def _update_into(
         deleted=effects.matched,
         deleted_published=effects.matched_published,
         deletes_unmatched=effects.unmatched,
+        skipped=read.skipped,
     )
     expected = parent.posts - gone.height + new_uids.height
     if not (stats.posts == indexed == expected and figures.duplicates >= 0):
@@ -253,6 +278,7 @@ def _update_into(
         rejected=total_rejected,
         deleted=total_deleted,
         deletes_unmatched=parent.deletes_unmatched + effects.unmatched,
+        skipped=parent.skipped + read.skipped,
         from_=stats.first,
         to=stats.last,
         sources=[*parent.sources, *read.sources],

@@ -37,7 +37,7 @@ def test_build_then_info_json_gives_exact_counts(tmp_path: Path) -> None:
     summary = built.stdout.strip().splitlines()
     assert len(summary) == 1
     assert "indexed 2 posts" in summary[0]
-    assert "1 duplicates, 1 rejected" in summary[0]
+    assert "1 duplicate, 1 rejected" in summary[0]
     info = cli("info", "--json", env={"HASHTAG_INDEX_DIR": str(index)})
     assert info.returncode == 0, info.stderr
     manifest = json.loads(info.stdout)

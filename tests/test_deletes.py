@@ -144,8 +144,8 @@ def test_the_summary_line_and_info_count_deletes(
     assert done.value.code == 0
     line = capsys.readouterr().out.strip()
     assert re.search(
-        r"read 2 rows, indexed 1 posts \(2 accepted, 0 duplicates, 0 rejected, "
-        r"1 deleted, 1 deletes unmatched\), 1 tags",
+        r"read 2 rows, indexed 1 post \(2 accepted, 0 duplicates, 0 rejected, "
+        r"1 deleted, 1 delete unmatched\), 1 tag,",
         line,
     ), line
     more = write_lines(tmp_path / "k.jsonl", [delete(ANN, "a2"), create(BOB, "b1", "#c", 3)])
@@ -153,13 +153,13 @@ def test_the_summary_line_and_info_count_deletes(
         main(["update", str(more), "--index", index, "--quiet"])
     line = capsys.readouterr().out.strip()
     assert re.search(
-        r"read 1 rows: 1 posts added, 0 replaced, 0 duplicates, 0 rejected, "
-        r"1 deleted, 0 deletes unmatched; .* now 1 posts",
+        r"read 1 row: 1 post added, 0 replaced, 0 duplicates, 0 rejected, "
+        r"1 deleted, 0 deletes unmatched; .* now 1 post,",
         line,
     ), line
     with pytest.raises(SystemExit):
         main(["info", "--index", index])
-    assert "deleted      2  (1 deletes unmatched)" in capsys.readouterr().out
+    assert "deleted      2  (1 delete unmatched)" in capsys.readouterr().out
 
 
 # --- build A; update B == build A B, with deletes ------------------------------

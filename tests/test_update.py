@@ -51,7 +51,7 @@ Row = dict[str, Any] | str
 
 MANIFEST_FIELDS = (
     *("posts", "tags", "read", "duplicates", "rejected", "from_", "to"),
-    *("deleted", "deletes_unmatched"),
+    *("deleted", "deletes_unmatched", "skipped"),
 )
 QUERIES = ("hello", "cafe", "world", "python", '"hello world"')
 TAG_TERMS = ("python", "strasse", "café", "solo", "rust", "t13")
@@ -114,9 +114,9 @@ def assert_same_generation(updated: Path, built: Path) -> None:
         f: getattr(b, f) for f in MANIFEST_FIELDS
     }
     assert m.duplicates == m.read - m.rejected - m.deleted - m.posts
-    assert [(s.path, s.sha256, s.rows, s.rejected, s.deletes) for s in m.sources] == [
-        (s.path, s.sha256, s.rows, s.rejected, s.deletes) for s in b.sources
-    ]
+    assert [
+        (s.path, s.sha256, s.rows, s.rejected, s.deletes, s.skipped, s.notes) for s in m.sources
+    ] == [(s.path, s.sha256, s.rows, s.rejected, s.deletes, s.skipped, s.notes) for s in b.sources]
     mine, theirs = tables(updated), tables(built)
     for name in mine:  # the frames' diff names the table by its columns
         assert_frame_equal(mine[name], theirs[name])
@@ -217,7 +217,10 @@ SCENARIOS: dict[str, list[list[Row]]] = {
     ],
     "empty B": [["", ""]],
     "zero-byte B": [[]],
-    "B with only bad rows": [["{", post(26, "x") | {"id": None}]],
+    "B with an input of only bad rows": [
+        [post(27, "#ok")],
+        ["{", post(26, "x") | {"id": None}],
+    ],
     "tags appear and disappear": [
         [
             post(4, "replaced, #solo is gone #newtag", platform="x", author="dan"),
@@ -253,7 +256,7 @@ def test_a_chain_of_updates_equals_one_build(tmp_path: Path) -> None:
 
 
 def test_update_of_an_empty_generation(tmp_path: Path) -> None:
-    check_split(tmp_path, [[["", "oops"]], [A_ROWS]])
+    check_split(tmp_path, [[["", ""]], [A_ROWS]])
 
 
 def test_figures_of_an_update(tmp_path: Path) -> None:
@@ -309,8 +312,10 @@ def test_random_splits_equal_a_full_build(rows: list[Row], cut: int, cut2: int) 
     a_end = min(cut, len(rows))
     b_end = max(a_end, min(cut2, len(rows)))
     # A, then B in two files (the second possibly empty): content must differ from A's
-    # for B not to be skipped, hence the marker line.
-    parts = [[rows[:a_end]], [[*rows[a_end:b_end], "b1"], [*rows[b_end:], "b2"]]]
+    # for B not to be skipped, hence the marker posts; they also keep a part from
+    # holding only bad rows, which fails a build or update (tests/test_visibility.py).
+    a, b1, b2 = (post(f"m{i}", "marker #m") for i in range(3))
+    parts = [[[*rows[:a_end], a]], [[*rows[a_end:b_end], b1], [*rows[b_end:], b2]]]
     with tempfile.TemporaryDirectory() as tmp:
         check_split(Path(tmp), parts)
 
@@ -470,7 +475,7 @@ def test_cli_update_summary_skips_and_errors(tmp_path: Path) -> None:
     )
     [line] = done.stdout.strip().splitlines()
     assert re.search(
-        r"read 3 rows: 1 posts added, 1 replaced, 0 duplicates, 1 rejected; "
+        r"read 3 rows: 1 post added, 1 replaced, 0 duplicates, 1 rejected; "
         r"skipped 1 input already ingested; now 9 posts, \d+ tags, [\d.]+ s$",
         line,
     ), line
