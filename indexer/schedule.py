@@ -80,8 +80,11 @@ def run_update(inputs: list[str], index_dir: Path) -> RunResult:
         check=False,
     )
     seconds = time.monotonic() - t0
-    out = (done.stdout + "\n" + done.stderr).strip().splitlines()
-    last = out[-1] if out else ""
+    # the summary is the last line on stdout; an error, the last on stderr (where
+    # warnings and "already ingested" notes also go)
+    stream = done.stdout if done.returncode == 0 else done.stderr or done.stdout
+    lines = stream.strip().splitlines()
+    last = lines[-1] if lines else ""
     after = _generation(index_dir)
     if done.returncode != 0:
         return RunResult(started, seconds, False, f"failed: {last}")
@@ -92,8 +95,12 @@ def run_update(inputs: list[str], index_dir: Path) -> RunResult:
         started,
         seconds,
         True,
-        f"published {after[0]}: +{after[1] - posts_before} posts ({last})",
+        f"published {after[0]}: {_signed_posts(after[1] - posts_before)} ({last})",
     )
+
+
+def _signed_posts(n: int) -> str:
+    return f"{n:+d} post" + ("" if abs(n) == 1 else "s")
 
 
 def _generation(index_dir: Path) -> tuple[str, int] | None:

@@ -48,7 +48,9 @@ def test_runs_are_sequential_and_logged(tmp_path: Path) -> None:
     assert len(lines) == 2
     assert "run 1: published" in lines[0]
     assert "+2 posts" in lines[0]
+    assert "2 posts added" in lines[0]  # the update's summary line, not a stderr note
     assert "run 2: nothing new" in lines[1]
+    assert "already ingested" in lines[1]
     assert len(sleeps) == 1  # waited for the next tick once, between the two runs
     assert 3500 < sleeps[0] <= 3600
 
