@@ -67,17 +67,28 @@ def facet_tags(record: dict[str, Any]) -> list[str] | None:
     if facets is None and extra is None:
         return None
     out: list[str] = []
-    for facet in facets if isinstance(facets, list) else []:
-        features = get_path(facet, "features")
-        for feature in features if isinstance(features, list) else []:
-            if get_path(feature, "$type") == TAG_FEATURE and isinstance(feature.get("tag"), str):
-                out.append(feature["tag"])
+    for facet in facets if isinstance(facets, list) else ():
+        features = facet.get("features") if isinstance(facet, dict) else None
+        if not isinstance(features, list):
+            continue
+        for feature in features:
+            if isinstance(feature, dict) and feature.get("$type") == TAG_FEATURE:
+                tag = feature.get("tag")
+                if isinstance(tag, str):
+                    out.append(tag)
     out.extend(t for t in (extra if isinstance(extra, list) else []) if isinstance(t, str))
     return out
 
 
-_Found = tuple[str, str, dict[str, Any], str | None]
-"""(post URI, author DID, post record, fallback time) of a record that is a post."""
+_Found = tuple[str, str, dict[str, Any], str | int | None]
+"""(post URI, author DID, post record, fallback time) of a record that is a post; the
+fallback time of a Jetstream event is its ``time_us`` (microseconds), formatted only
+when the record has no ``createdAt`` (:func:`_fallback_time`)."""
+
+
+def _fallback_time(fallback: str | int | None) -> str | None:
+    """The time of a post without ``createdAt``: a Jetstream ``time_us`` as seconds."""
+    return f"{fallback / 1e6:.6f}" if isinstance(fallback, int) else fallback
 
 
 def post_uri(did: str, rkey: str) -> str:
@@ -105,8 +116,7 @@ def _event(value: dict[str, Any]) -> _Found | Skip | Delete:
         return Skip(f"bluesky post {operation}")
     record = obj(commit.get("record"), f"{WHAT} 'commit.record'")
     time_us = value.get("time_us")
-    fallback = f"{time_us / 1e6:.6f}" if isinstance(time_us, int) else None
-    return post_uri(did, rkey), did, record, fallback
+    return post_uri(did, rkey), did, record, time_us if isinstance(time_us, int) else None
 
 
 def _op(op: dict[str, Any], ctx: Context) -> _Found | Skip | Delete:
@@ -219,7 +229,7 @@ class Bluesky:
             raise RecordError(f"{WHAT} has no 'text'")
         langs = post.get("langs")
         lang = langs[0] if isinstance(langs, list) and langs else None
-        created = opt_str(post.get("createdAt")) or fallback_time
+        created = opt_str(post.get("createdAt")) or _fallback_time(fallback_time)
         if created is None:
             raise RecordError(f"{WHAT} has no 'createdAt'")
         return row(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,27 +69,23 @@ class NativeBatch(RawBatch):
         return None if found is None else found.decode("utf-8", "replace")
 
 
-@dataclass
-class _Unit:
-    """One parsed JSON value of the file (a line, or an array element) or why not."""
-
-    line: int
-    raw: bytes
-    value: Any = None
-    error: str | None = None
+_Unit = tuple[int, bytes, Any, "str | None"]
+"""One JSON value of the file (a line, or an array element): (line, raw bytes, parsed
+value, None) or (line, raw bytes, None, why it is no JSON). A plain tuple: millions
+are made."""
 
 
 def _line_units(path: Path) -> Iterator[_Unit]:
+    decode = msgspec.json.Decoder().decode
     line_no = 0
     for block in iter_line_blocks(path):
         for raw in block:
             line_no += 1
-            if not raw.strip():
-                continue
             try:
-                yield _Unit(line_no, raw, msgspec.json.decode(raw))
+                yield line_no, raw, decode(raw), None
             except msgspec.DecodeError as e:
-                yield _Unit(line_no, raw, error=f"bad JSON: {e}")
+                if raw.strip():
+                    yield line_no, raw, None, f"bad JSON: {e}"
 
 
 PROBE_BYTES = 1 << 20
@@ -120,7 +116,7 @@ def _stream_units(path: Path) -> Iterator[_Unit]:
     try:
         with open_decompressed(path) as f:
             for piece in iter_stream(f.read):
-                yield _Unit(piece.line, piece.raw.encode(), piece.value, piece.error)
+                yield piece.line, piece.raw.encode(), piece.value, piece.error
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
 
@@ -138,7 +134,7 @@ def iter_units(path: Path) -> Iterator[_Unit]:
         return
     units = _stream_units(path)
     first = next(units, None)
-    if first is not None and first.error is not None and start == b"{":
+    if first is not None and first[3] is not None and start == b"{":
         yield from _line_units(path)  # not a document: bad lines, each its own reject
         return
     if first is not None:
@@ -146,9 +142,19 @@ def iter_units(path: Path) -> Iterator[_Unit]:
     yield from units
 
 
+def _joined(tags: list[str]) -> str:
+    """A tag list as one string, each tag after a separator (a separator in a tag dropped)."""
+    if not tags:
+        return ""
+    joined = _SEP.join(tags)
+    if joined.count(_SEP) == len(tags) - 1:
+        return _SEP + joined
+    return "".join(_SEP + t.replace(_SEP, "") for t in tags)
+
+
 def _frame(cols: dict[str, list[Any]]) -> pl.DataFrame:
-    """The batch frame; tag lists arrive joined (each tag after a separator) and are split
-    by polars, which is much faster than building a list column from Python lists."""
+    """The batch frame; tag lists arrive joined (:func:`_joined`) and are split by polars,
+    which is much faster than building a list column from Python lists."""
     schema = {**ROW_SCHEMA, "hashtags": pl.String()}
     frame = pl.DataFrame(cols, schema=schema)
     return frame.with_columns(pl.col("hashtags").str.split(_SEP).list.slice(1))
@@ -193,46 +199,70 @@ def _policy(path: Path, reposts: str) -> str:
 def _read_native(
     path: Path, fmt: str, mapper: Mapper, batch_rows: int, reposts: str
 ) -> Iterator[RawBatch]:
+    """The loop of :func:`read_native`.
+
+    Rows go straight into column lists (tags joined at once): rows kept as dicts until
+    the batch is framed would be millions of live containers for the garbage collector
+    to walk. A mapper may leave part of a row to a batch-wide step: if it has
+    ``finish_rows(cols, pending)``, rows come from its ``to_row_pending``, and those
+    marked ``_pending`` keep their tag list (for it to replace) until the batch is framed.
+    """
     batch_rows = max(1, batch_rows)
     cols: dict[str, list[Any]] = {name: [] for name in ROW_SCHEMA}
+    pending: list[int] = []
     batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
     shared: set[int] = set()
+    records = mapper.records
+    to_row = mapper.to_row
+    finish: Callable[[dict[str, list[Any]], list[int]], None] | None = getattr(
+        mapper, "finish_rows", None
+    )
+    if finish is not None:
+        to_row = mapper.to_row_pending  # type: ignore[attr-defined]
+    without_records = f"{fmt} value without records"
 
     def flush() -> NativeBatch:
-        nonlocal cols, batch
+        nonlocal cols, pending, batch
         done = batch
+        if finish is not None and pending:
+            finish(cols, pending)
+            tags = cols["hashtags"]
+            for i in pending:
+                tags[i] = _joined(tags[i])
         done.rows = _frame(cols)
         for line in shared & done.raw_lines.keys():
             del done.raw_lines[line]
         cols = {name: [] for name in ROW_SCHEMA}
+        pending = []
         batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
         return done
 
-    for unit in iter_units(path):
-        if unit.error is not None:
-            batch.rejects.append((unit.line, unit.error, unit.raw.decode("utf-8", "replace")))
+    for line, raw, value, error in iter_units(path):
+        if error is not None:
+            batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
             continue
-        items = list(mapper.records(unit.value))
+        items = list(records(value))
         single = len(items) == 1
-        if not single or unit.line in batch.raw_lines:
-            shared.add(unit.line)
-        elif unit.line not in shared:
-            batch.raw_lines[unit.line] = unit.raw
+        if not single or line in batch.raw_lines:
+            shared.add(line)
+        elif line not in shared:
+            batch.raw_lines[line] = raw
         if not items:
-            batch.skipped[f"{fmt} value without records"] += 1
+            batch.skipped[without_records] += 1
         for record, ctx in items:
             try:
-                mapped = mapper.to_row(record, ctx)
+                mapped = to_row(record, ctx)
             except (RecordError, TypeError, ValueError, AttributeError, KeyError) as e:
-                raw = unit.raw if single else msgspec.json.encode(record)
-                batch.rejects.append((unit.line, _map_error(e), raw.decode("utf-8", "replace")))
+                bad = raw if single else msgspec.json.encode(record)
+                batch.rejects.append((line, _map_error(e), bad.decode("utf-8", "replace")))
                 continue
-            if isinstance(mapped, Skip):
-                batch.skipped[mapped.reason] += 1
-                continue
-            if isinstance(mapped, Delete):
-                batch.deletes.append((unit.line, mapped.uid))
-                continue
+            if not isinstance(mapped, dict):
+                if isinstance(mapped, Skip):
+                    batch.skipped[mapped.reason] += 1
+                    continue
+                if isinstance(mapped, Delete):
+                    batch.deletes.append((line, mapped.uid))
+                    continue
             repost = mapped.get("_repost")
             if repost:
                 if reposts == "exclude":
@@ -244,13 +274,16 @@ def _read_native(
                 batch.notes[note] += 1
             elif note:
                 batch.notes.update(note)
-            cols["_line"].append(unit.line)
+            column = cols["_line"]
+            if "_pending" in mapped:
+                pending.append(len(column))
+            column.append(line)
             for name in CANONICAL_COLUMNS:
                 cols[name].append(mapped[name])
-            tags = cols["hashtags"][-1]
-            if tags is not None:
-                cols["hashtags"][-1] = "".join(_SEP + t.replace(_SEP, "") for t in tags)
-            if len(cols["_line"]) >= batch_rows:
+            tags = cols["hashtags"]
+            if tags[-1] is not None and "_pending" not in mapped:
+                tags[-1] = _joined(tags[-1])
+            if len(column) >= batch_rows:
                 yield flush()
     if cols["_line"] or batch.rejects or batch.skipped or batch.deletes:
         yield flush()

@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import re
+from calendar import monthrange
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -53,10 +55,32 @@ _STREAM_NOTICES = (
 _NO_CONTEXT: Context = {}
 
 
+_MONTHS = {
+    m: f"{i:02d}"
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_UTC_TIME_RE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]) \+0000 "
+    r"([12][0-9]{3})"
+)
+"""X's usual form, in UTC (two-digit day, English names, as in the C locale). Once
+the day is in its month, such a time is valid as it stands, so strptime has nothing
+to add (it does not check the weekday either)."""
+
+
 def x_time(value: Any) -> str:
     """X's ``Sat Mar 10 19:48:40 +0000 2018`` as RFC 3339 UTC (``2018-03-10T19:48:40Z``)."""
     if not isinstance(value, str):
         raise RecordError(f"{WHAT} has no 'created_at'")
+    m = _UTC_TIME_RE.fullmatch(value)
+    if m is not None:
+        month, day, hh, mm, ss, year = m.groups()
+        if day <= "28" or int(day) <= monthrange(int(year), int(_MONTHS[month]))[1]:
+            return f"{year}-{_MONTHS[month]}-{day}T{hh}:{mm}:{ss}Z"
     try:
         when = datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y")
     except ValueError:

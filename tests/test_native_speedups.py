@@ -1,0 +1,364 @@
+"""The native readers' fast paths give exactly what their reference paths give.
+
+Each fast path (Mastodon's HTML subset, X's usual UTC time, a plain account URL's
+host, the batch-wide spelling of Mastodon tags) is checked against the path it
+stands in for: on every fixture, and as a Hypothesis property.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from indexer.native import read_native
+from indexer.native.common import RecordError
+from indexer.native.html_text import _subset_to_text, html_to_text, html_to_text_parser
+from indexer.native.mastodon import Mastodon, _host, as_written, as_written_columns
+from indexer.native.reader import _joined, iter_units
+from indexer.native.x_v1 import x_time
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _json_values(path: Path) -> list[Any]:
+    return [value for _, _, value, error in iter_units(path) if error is None]
+
+
+def _walk(value: Any) -> list[Any]:
+    """Every value nested in ``value`` (itself included)."""
+    out = [value]
+    if isinstance(value, dict):
+        for v in value.values():
+            out += _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            out += _walk(v)
+    return out
+
+
+def _fixture_strings(key: str) -> list[str]:
+    found: list[str] = []
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.is_file() and path.suffix in (".json", ".ndjson", ".jsonl"):
+            for value in _json_values(path):
+                for v in _walk(value):
+                    if isinstance(v, dict) and isinstance(v.get(key), str):
+                        found.append(v[key])
+    return found
+
+
+# --------------------------------------------------------------------------
+# Mastodon HTML
+
+
+def _reference_html_to_text(html: str) -> str:
+    return html_to_text_parser(html)
+
+
+def test_html_fast_path_equals_parser_on_fixtures() -> None:
+    contents = _fixture_strings("content")
+    assert contents, "no Mastodon content in the fixtures"
+    fast = 0
+    for html in contents:
+        assert html_to_text(html) == _reference_html_to_text(html), html
+        fast += _subset_to_text(html) is not None
+    assert fast, "the fast path took none of the fixtures"
+
+
+MASTODON_SAMPLE = (
+    '<p>Can&#39;t stop <a href="https://mastodon.social/tags/GreenFest" class="mention '
+    'hashtag" rel="tag">#<span>GreenFest</span></a> <a href="https://example.com/?a=1&amp;b=2"'
+    ' target="_blank" rel="nofollow noopener noreferrer" translate="no"><span class="invisible">'
+    'https://</span><span class="">example.com/</span><span class="invisible"></span></a></p>'
+    "<p>second<br>line<br />third</p>"
+)
+
+
+def test_html_fast_path_takes_mastodon_markup() -> None:
+    assert _subset_to_text(MASTODON_SAMPLE) is not None
+    assert html_to_text(MASTODON_SAMPLE) == _reference_html_to_text(MASTODON_SAMPLE)
+    assert html_to_text(MASTODON_SAMPLE) == (
+        "Can't stop #GreenFest https://example.com/\n\nsecond\nline\nthird"
+    )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<div>x</div>",  # another tag
+        "a < b",  # a bare <
+        "<P>x</P>",  # upper case
+        "<p class='x'>y</p>",  # single quotes
+        "<a href=x>y</a>",  # unquoted value
+        "</br>",
+        "</p >",
+        "<!-- c --><p>x</p>",
+        "<p>\x00</p>",
+    ],
+)
+def test_html_fast_path_declines_what_it_does_not_know(html: str) -> None:
+    assert _subset_to_text(html) is None
+    assert html_to_text(html) == _reference_html_to_text(html)
+
+
+_FRAGMENTS = [
+    "<p>",
+    "</p>",
+    "<p/>",
+    '<p class="x">',
+    "<br>",
+    "<br/>",
+    "<br />",
+    '<br\nclass="a">',
+    '<a href="https://e.org/?q=1&amp;r=2" rel="tag">',
+    '<a href="https://e.org/?q=1&r=2">',
+    "</a>",
+    "<span>",
+    '<span class="invisible">',
+    "</span>",
+    "<a download>",
+    "<a/>",
+    "<span/>",
+    # not in the subset
+    "<div>",
+    "</div>",
+    "<li>",
+    "</li>",
+    "<ul>",
+    "<script>",
+    "</script>",
+    "<style>",
+    "<b>",
+    "</br>",
+    "<P>",
+    "<!-- x -->",
+    "<![CDATA[x]]>",
+    "<a href='x'>",
+    "<a href=x>",
+    "< p>",
+    "<",
+    ">",
+    "</",
+    "<p",
+    # text and references
+    "#tag",
+    "text",
+    " ",
+    "\n",
+    "\r\n",
+    "\t",
+    "&",
+    "&amp;",
+    "&amp",
+    "&am",
+    "p;",
+    "&#39;",
+    "&#39",
+    "&#3",
+    "9;",
+    "&#x27;",
+    "&#x2",
+    "&#1;",
+    "&#0;",
+    "&#10;",
+    "&lt;",
+    "&lt;p&gt;",
+    "&notit;",
+    "&notin;",
+    "&NotANamedRef;",
+    ";",
+    "#",
+    "é",
+    "👍",
+    "\x00",
+]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=24))
+@example(["&#1;", "<p>", "\n", "<br>", "x"])
+@example(["&am", "<span>", "p;"])
+@example(["<p>", "</p>", "<p>", "x", "<br>", "<br>", "<br>", "</p>", "y"])
+def test_html_to_text_equals_parser(fragments: list[str]) -> None:
+    html = "".join(fragments)
+    assert html_to_text(html) == _reference_html_to_text(html)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from('<>/&#;pbrans "=x\n\t1'), max_size=40))
+def test_html_to_text_equals_parser_on_noise(html: str) -> None:
+    assert html_to_text(html) == _reference_html_to_text(html)
+
+
+# --------------------------------------------------------------------------
+# X v1.1 time
+
+
+def _reference_x_time(value: str) -> str:
+    try:
+        when = datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        raise RecordError(f"bad timestamp in 'created_at': {value}") from None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _outcome(f: Any, value: str) -> tuple[str, Any]:
+    try:
+        return "ok", f(value)
+    except (RecordError, ValueError) as e:
+        return type(e).__name__, str(e)
+
+
+def _same_x_time(value: str) -> None:
+    assert _outcome(x_time, value) == _outcome(_reference_x_time, value)
+
+
+def test_x_time_equals_strptime_on_fixtures() -> None:
+    times = [t for t in _fixture_strings("created_at") if "+0000" in t or "-0" in t]
+    assert times
+    for value in times:
+        _same_x_time(value)
+
+
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "mon", "Xyz"]
+_MONTHS = [*calendar.month_abbr[1:], "JAN", "Foo"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from(_DAYS),
+    st.sampled_from(_MONTHS),
+    st.sampled_from([f"{d:02d}" for d in range(33)] + ["1", "7"]),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["+0000", "-0000", "+0100", "-0530", "+000", "Z"]),
+    st.sampled_from(["2018", "2020", "2100", "2000", "1900", "0999", "1000", "9999", "201"]),
+    st.sampled_from(["", " ", "\n"]),
+)
+@example("Sat", "Feb", "29", 0, 0, 0, "+0000", "2020", "")
+@example("Sat", "Feb", "29", 0, 0, 0, "+0000", "2100", "")
+@example("Sat", "Apr", "31", 0, 0, 0, "+0000", "2018", "")
+@example("Sat", "Mar", "10", 23, 59, 60, "+0000", "2018", "")
+def test_x_time_equals_strptime(
+    day: str, month: str, dom: str, h: int, m: int, s: int, tz: str, year: str, pad: str
+) -> None:
+    _same_x_time(f"{pad}{day} {month} {dom} {h:02d}:{m:02d}:{s:02d} {tz} {year}{pad}")
+
+
+@given(st.text(max_size=40))
+def test_x_time_equals_strptime_on_noise(value: str) -> None:
+    _same_x_time(value)
+
+
+# --------------------------------------------------------------------------
+# Mastodon account host
+
+
+def _reference_host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "", " https://", "https:"]),
+    st.text(alphabet=st.sampled_from("abcXYZ019.-_:@[]% \t\n"), max_size=16),
+    st.sampled_from(["", "/", "/@user", "?q", "#f", "\n", ":8080/x"]),
+)
+@example("https://", "mastodon.social", "/@user")
+@example("https://", "", "/@user")
+def test_host_equals_urlsplit(scheme: str, host: str, rest: str) -> None:
+    url = scheme + host + rest
+    assert _outcome(_host, url) == _outcome(_reference_host, url)
+
+
+# --------------------------------------------------------------------------
+# Mastodon tags spelled as written, a batch at once
+
+
+_TEXTS = st.lists(
+    st.sampled_from(
+        [
+            "#Tag",
+            "#tag",
+            "#TAG",
+            "#\uff54\uff41\uff47",
+            "#other",
+            "#Other",
+            "example.com/#tag",
+            "x#tag",
+            "#tag#x",
+            "&#tag",
+            "#1",
+            "https://e.org/#Tag",
+            " ",
+            "\n",
+            "word",
+            "#Straße",
+            "#strasse",
+        ]
+    ),
+    max_size=8,
+).map(" ".join)
+_NAMES = st.lists(
+    st.sampled_from(["tag", "Tag", "other", "straße", "strasse", "missing", "\uff54\uff41\uff47"]),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_NAMES, _TEXTS), min_size=1, max_size=80))
+def test_as_written_columns_equals_as_written(rows: list[tuple[list[str], str]]) -> None:
+    cols: dict[str, list[Any]] = {
+        "hashtags": [list(names) for names, _ in rows],
+        "text": [text for _, text in rows],
+    }
+    pending = [i for i, (names, _) in enumerate(rows) if names]
+    as_written_columns(cols, pending)
+    assert cols["hashtags"] == [as_written(names, text) for names, text in rows]
+
+
+@pytest.mark.parametrize("batch_rows", [1, 63, 64, 100_000])
+def test_mastodon_batch_rows_equal_record_rows(tmp_path: Path, batch_rows: int) -> None:
+    """read_native (tags spelled per batch, one by one under 64 rows, else with polars)
+    gives the rows Mastodon().to_row gives record by record."""
+    statuses = []
+    for i in range(150):
+        tags = [{"name": n, "url": "u"} for n in (["greenfest", "ai"] if i % 3 else [])]
+        body = f"#GreenFest #Ai item {i} https://example.com/#greenfest" if i % 2 else "#AI"
+        statuses.append(
+            {
+                "id": str(i),
+                "uri": f"https://m.example/users/a/statuses/{i}",
+                "created_at": "2024-01-01T00:00:00.000Z",
+                "content": f"<p>{body}</p>",
+                "tags": tags,
+                "account": {"acct": "a", "url": "https://m.example/@a"},
+            }
+        )
+    path = tmp_path / "statuses.ndjson"
+    path.write_bytes(b"\n".join(msgspec.json.encode(s) for s in statuses) + b"\n")
+    got = [r for b in read_native(path, "mastodon", batch_rows) for r in b.rows.to_dicts()]
+    mapper = Mastodon()
+    want = []
+    for line, status in enumerate(statuses, 1):
+        row = mapper.to_row(status, {})
+        assert isinstance(row, dict)
+        want.append({"_line": line, **{k: row[k] for k in got[0] if k != "_line"}})
+    assert got == want
+    assert any(r["hashtags"] == ["GreenFest", "Ai"] for r in got)
+
+
+def test_joined_keeps_every_tag() -> None:
+    sep = "\x1f"
+    assert _joined([]) == ""
+    assert _joined(["a", "b"]) == f"{sep}a{sep}b"
+    assert _joined(["a", f"b{sep}c", ""]) == f"{sep}a{sep}bc{sep}"
