@@ -80,7 +80,10 @@ class BuildOptions:
     reposts: str = "count"
     """How native reposts count: "count" (the reposter's use) or "exclude"."""
     keep: int = DEFAULT_KEEP
-    writer_heap_bytes: int = 256 << 20
+    writer_heap_bytes: int = 128 << 20
+    """tantivy's indexing memory (split between its threads). At 10M posts, 128 MiB with
+    50k-row batches and a one-batch queue peaked at 1.2 GiB against 1.74 GiB for
+    256 MiB, 100k and two, in less time (bench/results/2026-11-26-build.md)."""
     writer_threads: int = 2
 
 
@@ -272,7 +275,7 @@ class TantivyFeeder:
     flat; an error in the thread is raised in the caller at the next put or exit.
     """
 
-    def __init__(self, writer: tantivy.IndexWriter, directory: Path, depth: int = 2) -> None:
+    def __init__(self, writer: tantivy.IndexWriter, directory: Path, depth: int = 1) -> None:
         self._writer = writer
         self._directory = directory
         self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=depth)

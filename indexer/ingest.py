@@ -23,7 +23,7 @@ from indexer.errors import InputError
 from indexer.sources import iter_line_blocks, plain_copy
 from indexer.validate import CANONICAL_FIELDS, REQUIRED
 
-DEFAULT_BATCH_ROWS = 100_000
+DEFAULT_BATCH_ROWS = 50_000
 
 
 class CanonicalRow(msgspec.Struct):
