@@ -824,6 +824,8 @@ class PostgresPeer:
     def start(self, port: int) -> str:
         assert self.server is not None, "build first"
         self.stop_http()
+        if self.server.postmaster_pid() is None:  # stopped by stop(): start it again
+            self.server.start()
         env = {
             **os.environ,
             "PG_PEER_DSN": self.server.dsn,
