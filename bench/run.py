@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,7 +232,6 @@ def rss_tree(pids: list[int]) -> int:
 
 def time_report(base: str, path: str, pids: list[int], runs: int = 3) -> dict[str, float]:
     """The full report downloaded once to warm up, then ``runs`` times: the median run."""
-    import urllib.request
 
     def download() -> tuple[int, float]:
         """Rows and seconds of one download, by curl (a Python client reading the
@@ -389,6 +389,8 @@ def main() -> None:
             for kind in QUERY_KINDS:
                 asked = timed if kind == "trending" else workload
                 paths = our_paths(kind, asked) if key == "ours" else peers[key].paths(kind, asked)
+                for warm in paths[:5]:  # first touches (cold caches) are not timed
+                    urllib.request.urlopen(base + warm, timeout=600).read()
                 for c in levels:
                     log(f"wrk: {kind} {names[key]} c={c}")
                     r = run_wrk(base, paths, args.seconds, c)
