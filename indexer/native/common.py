@@ -85,6 +85,23 @@ class Mapper(Protocol):
         ...
 
 
+NO_CONTEXT: Context = {}
+
+
+def listed(value: Any, key: str | None = None) -> Iterator[tuple[Any, Context]]:
+    """The records of a JSON value: a list's items, the list under ``key`` of a wrapper
+    object (a search response's ``statuses``, an outbox's ``orderedItems``), or the value
+    itself; none of them needs a context."""
+    if isinstance(value, list):
+        items: Any = value
+    elif key is not None and isinstance(value, dict) and isinstance(value.get(key), list):
+        items = value[key]
+    else:
+        items = (value,)
+    for item in items:
+        yield item, NO_CONTEXT
+
+
 def row(**fields: Any) -> Row:
     """A canonical row with every column (missing ones null)."""
     out: Row = dict.fromkeys(CANONICAL_COLUMNS)

@@ -32,6 +32,7 @@ from indexer.native.common import (
     Skip,
     count,
     get_path,
+    listed,
     need_str,
     obj,
     opt_str,
@@ -41,7 +42,6 @@ from indexer.native.common import (
 from indexer.native.html_text import html_to_text
 
 WHAT = "Mastodon status"
-_NO_CONTEXT: Context = {}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -113,11 +113,7 @@ class Mastodon:
     """
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
-        if isinstance(value, list):
-            for item in value:
-                yield item, _NO_CONTEXT
-        else:
-            yield value, _NO_CONTEXT
+        return listed(value)
 
     def to_row(self, record: Any, ctx: Context) -> Row | Skip:
         out = self.to_row_pending(record, ctx)

@@ -36,6 +36,7 @@ from indexer.native.common import (
     Skip,
     count,
     get_path,
+    listed,
     need_str,
     obj,
     opt_str,
@@ -55,7 +56,6 @@ POST_TYPES = ("Note", "Question", "Article", "Page")
 BOOST_SKIPPED = "mastodon-outbox boost (Announce: the boosted post's URI only, no text)"
 """The skip reason of every ``Announce`` in an outbox, under either repost policy."""
 NOT_PUBLIC = "mastodon-outbox followers-only or direct post"
-_NO_CONTEXT: Context = {}
 _ACTOR_PATH = re.compile(r"^/(?:users/|@)([^/@]+)/?$")
 
 
@@ -95,14 +95,7 @@ class MastodonOutbox:
     """Mapper for an account archive's outbox (see :class:`indexer.native.common.Mapper`)."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
-        if isinstance(value, list):
-            for item in value:
-                yield item, _NO_CONTEXT
-        elif isinstance(value, dict) and isinstance(value.get("orderedItems"), list):
-            for item in value["orderedItems"]:
-                yield item, _NO_CONTEXT
-        else:
-            yield value, _NO_CONTEXT
+        return listed(value, "orderedItems")
 
     def to_row(self, record: Any, ctx: Context) -> Row | Skip:
         activity = obj(record, WHAT)

@@ -32,6 +32,7 @@ from indexer.native.common import (
     Skip,
     count,
     get_path,
+    listed,
     need_str,
     obj,
     opt_str,
@@ -52,7 +53,6 @@ _STREAM_NOTICES = (
     "friends",
     "event",
 )
-_NO_CONTEXT: Context = {}
 
 
 _MONTHS = {
@@ -103,14 +103,7 @@ class XV1:
     """Mapper for X v1.1 (see :class:`indexer.native.common.Mapper`)."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
-        if isinstance(value, list):
-            for item in value:
-                yield item, _NO_CONTEXT
-        elif isinstance(value, dict) and isinstance(value.get("statuses"), list):
-            for item in value["statuses"]:
-                yield item, _NO_CONTEXT
-        else:
-            yield value, _NO_CONTEXT
+        return listed(value, "statuses")
 
     def to_row(self, record: Any, ctx: Context) -> Row | Skip:
         tweet = obj(record, WHAT)
