@@ -28,6 +28,8 @@ import polars as pl
 
 from indexer.schema import COOC_FILE, POSTINGS_FILE, POSTS_FILE, TAGS_FILE
 
+DAILY_COLUMNS = ("day", "posts", "authors", "engagement")
+
 
 @dataclass(frozen=True)
 class Tables:
@@ -47,6 +49,11 @@ class Tables:
     """``(tag, display, posts, authors)`` of ``keys[i]`` (autocomplete answers from these)."""
     cooc_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
     """``cooc`` rows of a tag: (offset, length)."""
+    daily: pl.DataFrame | None = None
+    """Per tag and UTC day (days since the epoch): posts, distinct authors, engagement,
+    sorted by tag then day: the daily timeseries is a slice of it."""
+    daily_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """``daily`` rows of a tag: (offset, length)."""
 
     def key_index(self, tag: str) -> int | None:
         """Position of a tag key in ``keys`` / ``tags_by_key``, or None."""
@@ -100,6 +107,13 @@ class Tables:
         hi = times.len() if end is None else int(times.search_sorted(end, side="left"))
         return self.timeline.slice(lo, max(0, hi - lo))
 
+    def tag_days(self, tag: str) -> list[tuple[int, int, int, int]]:
+        """``(day, posts, authors, engagement)`` of each UTC day a tag was used, in order."""
+        if self.daily is None:
+            return []
+        lo, n = self.daily_ranges.get(tag, (0, 0))
+        return [r[1:] for r in self.daily.slice(lo, n).iter_rows()]  # (tag, *DAILY_COLUMNS)
+
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """``keys[lo:hi]`` (and ``tags_by_key`` rows lo..hi) start with ``prefix``."""
         lo = bisect.bisect_left(self.keys, prefix)
@@ -122,6 +136,17 @@ def load_tables(generation_dir: Path) -> Tables:
     cooc = pl.read_parquet(generation_dir / COOC_FILE).rechunk()
     posts = pl.read_parquet(generation_dir / POSTS_FILE, columns=["created_at", "platform", "lang"])
     tags_by_key = tags.sort("tag").rechunk()
+    daily = (
+        postings.group_by("tag", day=pl.col("created_at").dt.epoch("d"))
+        .agg(
+            posts=pl.len(),
+            authors=pl.col("account").n_unique(),
+            engagement=pl.col("engagement").sum(),
+        )
+        .sort("tag", "day")
+        .select("tag", *DAILY_COLUMNS)
+        .rechunk()
+    )
     keys = tags_by_key["tag"].to_list()
     return Tables(
         tags=tags.sort(["posts", "tag"], descending=[True, False]).rechunk(),
@@ -134,6 +159,8 @@ def load_tables(generation_dir: Path) -> Tables:
         key_summaries=list(tags_by_key.select("tag", "display", "posts", "authors").iter_rows()),
         posting_starts=_starts(postings["tag"], keys),
         cooc_ranges=_ranges(cooc["tag"]),
+        daily=daily,
+        daily_ranges=_ranges(daily["tag"]),
     )
 
 

@@ -225,8 +225,16 @@ def series_range(
 
 def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> list[Point]:
     """Exact posts, distinct authors and engagement per UTC bucket, empty buckets as zeros."""
-    rows = _between(tables.tag_postings(tag), span.start, span.end)
     step = INTERVAL_STEP[interval]
+    n = (span.end - span.start) // step
+    points = [Point(span.start + i * step, 0, 0, 0) for i in range(n)]
+    if interval == "day" and tables.daily is not None:  # precomputed per tag and day
+        first = (span.start - EPOCH).days
+        for day, posts, authors, engagement in tables.tag_days(tag):
+            if 0 <= day - first < n:
+                points[day - first] = Point(points[day - first].t, posts, authors, engagement)
+        return points
+    rows = _between(tables.tag_postings(tag), span.start, span.end)
     step_us = step // timedelta(microseconds=1)
     start_us = (span.start - EPOCH) // timedelta(microseconds=1)
     per = rows.group_by(b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us).agg(
@@ -234,8 +242,6 @@ def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> li
         authors=pl.col("account").n_unique(),
         engagement=pl.col("engagement").sum(),
     )
-    n = (span.end - span.start) // step
-    points = [Point(span.start + i * step, 0, 0, 0) for i in range(n)]
     for b, posts, authors, engagement in per.iter_rows():
         p = points[b]
         p.posts, p.authors, p.engagement = posts, authors, engagement

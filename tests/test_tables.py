@@ -3,6 +3,9 @@ ranges) must agree with plain polars filters over the same tables."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+
 import polars as pl
 import pytest
 
@@ -54,3 +57,20 @@ def test_autocomplete_ranks_like_a_polars_sort(
         monkeypatch.setattr(tags, "SMALL", small)
         for prefix in prefixes:
             assert tags.autocomplete(tables, prefix, 10) == expected[prefix], (small, prefix)
+
+
+def test_daily_timeseries_equals_counting_the_postings(tables: Tables) -> None:
+    """The daily rollup (precomputed at load) answers exactly what grouping a tag's
+    postings by day does, for every tag, over its own span and over a wider one."""
+    assert tables.daily is not None
+    wider = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+    spans = {}
+    for key in tables.keys:
+        own = tags.series_range(tables, key, "day", None, None)
+        assert own is not None
+        spans[key] = [own, tags.series_range(tables, key, "day", *wider)]
+    fast = {k: [tags.timeseries(tables, k, "day", s) for s in v] for k, v in spans.items()}
+    plain = dataclasses.replace(tables, daily=None)  # the same tables without the rollup
+    slow = {k: [tags.timeseries(plain, k, "day", s) for s in v] for k, v in spans.items()}
+    assert fast == slow
+    assert sum(p.authors for series in fast.values() for p in series[0]) > 1000
