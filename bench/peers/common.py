@@ -23,8 +23,10 @@ and what :func:`ours` returns for our API) are:
 * ``timeseries`` (``tag``, interval day): ``[(t, posts, authors, engagement)]``,
   zero-filled, as ours is;
 * ``autocomplete`` (``prefix``, limit 10): ``[(tag, posts, authors)]`` ranked;
-* ``search`` (``q``, sort recent, limit 20): ``(total, [uid...])`` where uid is
-  ``platform:id``; every item must carry a snippet with the match marked;
+* ``search`` (``q``, sort recent, limit 20): :func:`search_answer` of the page's
+  ``(created_at, uid)`` items, uid being ``platform:id`` (ties within a second are
+  broken differently by each engine); every item must carry a snippet with the
+  match marked;
 * ``report`` (whole generation): ``[(tag, posts, authors, engagement, first_seen,
   last_seen)]`` in rank order (posts desc, then authors desc, then tag asc).
 
@@ -129,6 +131,17 @@ def q(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
+def search_answer(total: int, items: list[tuple[str, str]]) -> tuple[int, int, list[Any]]:
+    """The canonical search answer from ``(created_at, uid)`` items, newest first.
+
+    Posts of the same second are ties, which each engine breaks its own way (ours by
+    document address), so a page is compared as: the total, the page's length, and
+    the set of posts newer than the page's oldest second, per second (the oldest
+    second's group may be cut anywhere by the page's end)."""
+    oldest = min((t for t, _ in items), default="")
+    return (total, len(items), sorted((t, u) for t, u in items if t > oldest))
+
+
 def our_paths(kind: str, w: Workload) -> list[str]:
     """Our API's GET paths for one kind of query (the same questions the peers get)."""
     if kind == "trending":
@@ -189,7 +202,9 @@ def ours(base: str, kind: str, params: dict[str, str]) -> Any:
     if kind == "search":
         body = get_json(base, f"/v1/posts?q={q(params['q'])}&sort=recent&limit=20")
         assert all(i["snippet"] for i in body["items"]), "an item without a snippet"
-        return (body["total"], [f"{i['platform']}:{i['id']}" for i in body["items"]])
+        return search_answer(
+            body["total"], [(i["created_at"], f"{i['platform']}:{i['id']}") for i in body["items"]]
+        )
     if kind == "report":
         with urllib.request.urlopen(base + "/v1/reports/index.csv", timeout=600) as r:
             frame = pl.read_csv(r.read(), infer_schema=False)

@@ -87,6 +87,7 @@ from bench.peers.common import (
     ours,
     q,
     run_measured,
+    search_answer,
     wait_http,
 )
 from indexer.schema import tag_key
@@ -902,7 +903,9 @@ class SqliteDatasette:
             if not all(r["snippet"] and "<b>" in r["snippet"] for r in rows):
                 raise AssertionError("an item without a marked snippet")
             total = rows[0]["total"] if rows else 0
-            return (total, [f"{r['platform']}:{r['id']}" for r in rows])
+            return search_answer(
+                total, [(r["created_at"], f"{r['platform']}:{r['id']}") for r in rows]
+            )
         if kind == "report":
             with urllib.request.urlopen(self.base + self.report_path(), timeout=600) as r:
                 body = r.read().decode("utf-8-sig")
