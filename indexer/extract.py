@@ -837,7 +837,7 @@ def needs_slow_path(texts: pl.Series) -> pl.Series:
     return _prepare(texts.cast(pl.String).fill_null(""))[1].rename(texts.name)
 
 
-def _replace_rows(base: pl.Series, rows: pl.Series, values: pl.Series) -> pl.Series:
+def replace_rows(base: pl.Series, rows: pl.Series, values: pl.Series) -> pl.Series:
     """``base`` with ``base[rows[k]] = values[k]`` (``Series.scatter`` does not take lists)."""
     n = len(base)
     positions = pl.int_range(0, n, dtype=pl.UInt32, eager=True).scatter(
@@ -879,7 +879,7 @@ def extract_hashtags_batch(texts: pl.Series) -> pl.Series:
     if slow.any():
         rows = slow.arg_true()
         slow_tags = [extract_hashtags(t) for t in texts.gather(rows).to_list()]
-        tags = _replace_rows(tags, rows, pl.Series(slow_tags, dtype=_STRING_LIST))
+        tags = replace_rows(tags, rows, pl.Series(slow_tags, dtype=_STRING_LIST))
     return tags.cast(_STRING_LIST).rename(texts.name)
 
 
@@ -971,5 +971,5 @@ def tag_pairs_batch(tags: pl.Series) -> pl.Series:
         firsts = pairs.gather(rows).list.eval(
             pl.element().filter(pl.element().struct.field("key").is_first_distinct())
         )
-        pairs = _replace_rows(pairs, rows, firsts)
+        pairs = replace_rows(pairs, rows, firsts)
     return pairs.cast(pl.List(_PAIR)).rename(tags.name)

@@ -22,9 +22,12 @@ from indexer.native.common import (
     Delete,
     Mapper,
     RecordError,
+    Row,
     Skip,
+    joined,
     repost_counted,
     repost_excluded,
+    split_joined,
 )
 from indexer.native.jsonscan import iter_stream
 from indexer.native.mastodon import Mastodon
@@ -44,8 +47,6 @@ MAPPERS: dict[str, Mapper] = {
 }
 ROW_SCHEMA = RAW_SCHEMA
 """The columns of a native batch: the canonical readers' (indexer.ingest.RAW_SCHEMA)."""
-_SEP = "\x1f"
-"""Separates tags while a batch's tag lists travel as one string each (fast to build)."""
 
 
 @dataclass
@@ -75,12 +76,29 @@ value, None) or (line, raw bytes, None, why it is no JSON). A plain tuple: milli
 are made."""
 
 
-def _line_units(path: Path) -> Iterator[_Unit]:
+@dataclass(slots=True)
+class Mapped:
+    """A unit's value when the mapper's ``fast_row`` mapped its line already: the row."""
+
+    row: Row
+
+
+FastRow = Callable[[bytes], "Row | None"]
+"""A mapper's ``fast_row``: the row of the one record a line holds, decoded its own
+(faster) way, or None for the line to be decoded and mapped the generic way."""
+
+
+def _line_units(path: Path, fast: FastRow | None = None) -> Iterator[_Unit]:
     decode = msgspec.json.Decoder().decode
     line_no = 0
     for block in iter_line_blocks(path):
         for raw in block:
             line_no += 1
+            if fast is not None:
+                mapped = fast(raw)
+                if mapped is not None:
+                    yield line_no, raw, Mapped(mapped), None
+                    continue
             try:
                 yield line_no, raw, decode(raw), None
             except msgspec.DecodeError as e:
@@ -121,43 +139,40 @@ def _stream_units(path: Path) -> Iterator[_Unit]:
         raise InputError(f"{path}: cannot read: {e}") from None
 
 
-def iter_units(path: Path) -> Iterator[_Unit]:
+def iter_units(path: Path, fast: FastRow | None = None) -> Iterator[_Unit]:
     """The file's JSON values: a line each (JSON lines), or the elements of a document
     (a pretty-printed or multi-line array or object, or one line too long to probe:
     :func:`indexer.native.jsonscan.iter_stream`, in bounded memory). A file whose
-    first line is not JSON and is not a document either is read line by line."""
+    first line is not JSON and is not a document either is read line by line.
+
+    With ``fast`` (a mapper's ``fast_row``), a line it maps is a :class:`Mapped`
+    value, not decoded again; elements of a document are always decoded."""
     head = _probe(path)
     whole = len(head) < PROBE_BYTES
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if _is_json_lines(head, whole) or start not in (b"[", b"{"):
-        yield from _line_units(path)
+        yield from _line_units(path, fast)
         return
     units = _stream_units(path)
     first = next(units, None)
     if first is not None and first[3] is not None and start == b"{":
-        yield from _line_units(path)  # not a document: bad lines, each its own reject
+        yield from _line_units(path, fast)  # not a document: bad lines, each its own reject
         return
     if first is not None:
         yield first
     yield from units
 
 
-def _joined(tags: list[str]) -> str:
-    """A tag list as one string, each tag after a separator (a separator in a tag dropped)."""
-    if not tags:
-        return ""
-    joined = _SEP.join(tags)
-    if joined.count(_SEP) == len(tags) - 1:
-        return _SEP + joined
-    return "".join(_SEP + t.replace(_SEP, "") for t in tags)
-
-
-def _frame(cols: dict[str, list[Any]]) -> pl.DataFrame:
-    """The batch frame; tag lists arrive joined (:func:`_joined`) and are split by polars,
-    which is much faster than building a list column from Python lists."""
-    schema = {**ROW_SCHEMA, "hashtags": pl.String()}
-    frame = pl.DataFrame(cols, schema=schema)
-    return frame.with_columns(pl.col("hashtags").str.split(_SEP).list.slice(1))
+def _frame(cols: dict[str, Any]) -> pl.DataFrame:
+    """The batch frame; tag lists arrive joined (:func:`joined`) and are split by polars
+    (:func:`split_joined`), unless a mapper's ``finish_rows`` made them a list series."""
+    tags = cols["hashtags"]
+    if not isinstance(tags, pl.Series):
+        tags = split_joined(pl.Series(tags, dtype=pl.String))
+    schema = {name: dtype for name, dtype in ROW_SCHEMA.items() if name != "hashtags"}
+    frame = pl.DataFrame({name: cols[name] for name in schema}, schema=schema)
+    tags = tags.cast(ROW_SCHEMA["hashtags"]).alias("hashtags")
+    return frame.with_columns(tags).select(list(ROW_SCHEMA))
 
 
 def _map_error(e: Exception) -> str:
@@ -203,43 +218,66 @@ def _read_native(
 
     Rows go straight into column lists (tags joined at once): rows kept as dicts until
     the batch is framed would be millions of live containers for the garbage collector
-    to walk. A mapper may leave part of a row to a batch-wide step: if it has
-    ``finish_rows(cols, pending)``, rows come from its ``to_row_pending``, and those
-    marked ``_pending`` keep their tag list (for it to replace) until the batch is framed.
+    to walk. A mapper may leave part of each row to a batch-wide step: if it has
+    ``finish_rows(cols)``, rows come from its ``to_row_html`` (:class:`Mastodon`'s
+    name: the one mapper that does this), and ``finish_rows`` completes the batch's
+    columns in place before they are framed. A mapper's ``fast_row`` (see
+    :data:`FastRow`) maps the lines it can without the generic decode.
     """
     batch_rows = max(1, batch_rows)
-    cols: dict[str, list[Any]] = {name: [] for name in ROW_SCHEMA}
-    pending: list[int] = []
+    cols: dict[str, Any] = {name: [] for name in ROW_SCHEMA}
     batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
     shared: set[int] = set()
     records = mapper.records
     to_row = mapper.to_row
-    finish: Callable[[dict[str, list[Any]], list[int]], None] | None = getattr(
-        mapper, "finish_rows", None
-    )
+    finish: Callable[[dict[str, Any]], None] | None = getattr(mapper, "finish_rows", None)
     if finish is not None:
-        to_row = mapper.to_row_pending  # type: ignore[attr-defined]
+        to_row = mapper.to_row_html  # type: ignore[attr-defined]
     without_records = f"{fmt} value without records"
+    fast: FastRow | None = getattr(mapper, "fast_row", None)
 
     def flush() -> NativeBatch:
-        nonlocal cols, pending, batch
+        nonlocal cols, batch
         done = batch
-        if finish is not None and pending:
-            finish(cols, pending)
-            tags = cols["hashtags"]
-            for i in pending:
-                tags[i] = _joined(tags[i])
+        if finish is not None and cols["_line"]:
+            finish(cols)
         done.rows = _frame(cols)
         for line in shared & done.raw_lines.keys():
             del done.raw_lines[line]
         cols = {name: [] for name in ROW_SCHEMA}
-        pending = []
         batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
         return done
 
-    for line, raw, value, error in iter_units(path):
+    def take(line: int, mapped: Row) -> bool:
+        """Add a mapped row to the batch (or count it as skipped); True when it is full."""
+        repost = mapped.get("_repost")
+        if repost:
+            if reposts == "exclude":
+                batch.skipped[repost_excluded(repost)] += 1
+                return False
+            batch.notes[repost_counted(repost)] += 1
+        note = mapped.get("_note")
+        if isinstance(note, str):
+            batch.notes[note] += 1
+        elif note:
+            batch.notes.update(note)
+        column = cols["_line"]
+        column.append(line)
+        for name in CANONICAL_COLUMNS:
+            cols[name].append(mapped[name])
+        tags = cols["hashtags"]
+        if tags[-1] is not None:
+            tags[-1] = joined(tags[-1])
+        return len(column) >= batch_rows
+
+    for line, raw, value, error in iter_units(path, fast):
         if error is not None:
             batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
+            continue
+        if type(value) is Mapped:
+            batch.raw_lines[line] = raw
+            if take(line, value.row):
+                yield flush()
             continue
         items = list(records(value))
         single = len(items) == 1
@@ -263,27 +301,7 @@ def _read_native(
                 if isinstance(mapped, Delete):
                     batch.deletes.append((line, mapped.uid))
                     continue
-            repost = mapped.get("_repost")
-            if repost:
-                if reposts == "exclude":
-                    batch.skipped[repost_excluded(repost)] += 1
-                    continue
-                batch.notes[repost_counted(repost)] += 1
-            note = mapped.get("_note")
-            if isinstance(note, str):
-                batch.notes[note] += 1
-            elif note:
-                batch.notes.update(note)
-            column = cols["_line"]
-            if "_pending" in mapped:
-                pending.append(len(column))
-            column.append(line)
-            for name in CANONICAL_COLUMNS:
-                cols[name].append(mapped[name])
-            tags = cols["hashtags"]
-            if tags[-1] is not None and "_pending" not in mapped:
-                tags[-1] = _joined(tags[-1])
-            if len(column) >= batch_rows:
+            if take(line, mapped):
                 yield flush()
     if cols["_line"] or batch.rejects or batch.skipped or batch.deletes:
         yield flush()
