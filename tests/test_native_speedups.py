@@ -20,15 +20,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from indexer.native import read_native
-from indexer.native.common import RecordError, joined
+from indexer.native.common import CANONICAL_COLUMNS, RecordError, joined, repost_excluded
 from indexer.native.html_text import (
     _subset_to_text,
+    batch_simple,
     html_to_text,
     html_to_text_batch,
     html_to_text_parser,
-)
-from indexer.native.html_text import (
-    batch_simple as _batch_simple,
 )
 from indexer.native.mastodon import Mastodon, _host, as_written, spell_as_written
 from indexer.native.reader import iter_units
@@ -188,6 +186,9 @@ _FRAGMENTS = [
     "é",
     "👍",
     "\x00",
+    "\x01",
+    '<span class="invisible">',
+    '<a href="<br>">',
 ]
 
 
@@ -211,6 +212,7 @@ def test_html_to_text_equals_parser_on_noise(html: str) -> None:
 @given(st.lists(st.lists(st.sampled_from(_FRAGMENTS), max_size=24).map("".join), max_size=40))
 @example(["<p>a</p><p>b</p>", "a &amp;lt; b", "<p>x<br>\n</p>\n<p>y</p>", "&#39;", ""])
 @example(["&am<span></span>p;", "<p></p><p>\n\n</p>x", "\n<p>\n<p>x<br><br><br><p>y"])
+@example(["<<span>a>", "<sp<a>an>", '<a href="<span>">', '<a href="<br>">x', "<p\x01>"])
 def test_html_to_text_batch_equals_html_to_text(htmls: list[str]) -> None:
     got = html_to_text_batch(pl.Series(htmls, dtype=pl.String)).to_list()
     assert got == [html_to_text(h) for h in htmls]
@@ -218,7 +220,7 @@ def test_html_to_text_batch_equals_html_to_text(htmls: list[str]) -> None:
 
 def test_html_to_text_batch_takes_mastodon_markup_in_polars() -> None:
     """The sample is in what polars does (the Python fallback is not what is timed)."""
-    assert _batch_simple(MASTODON_SAMPLE)
+    assert batch_simple(MASTODON_SAMPLE)
     assert html_to_text_batch(pl.Series([MASTODON_SAMPLE])).to_list() == [
         html_to_text(MASTODON_SAMPLE)
     ]
@@ -441,26 +443,53 @@ def _generic(status: Any) -> tuple[str, Any]:
         return "reject", type(e).__name__
 
 
-@settings(max_examples=3000, deadline=None)
-@given(_STATUS | st.lists(_STATUS, max_size=2))
-@example(_FULL_STATUS)
-@example({**_FULL_STATUS, "reblog": {"content": "<p>#A</p>", "tags": [{"name": "a"}]}})
-@example({**_FULL_STATUS, "tags": [{"name": "tag"}, "junk"]})
-def test_fast_row_equals_generic_row(status: Any) -> None:
-    """A status the typed decode maps gives the generic row; one it does not is left to
-    the generic way (None), whatever that makes of it."""
-    raw = msgspec.json.encode(status)
-    fast = Mastodon().fast_row(raw)
-    if fast is not None:
-        assert _generic(msgspec.json.decode(raw)) == ("row", fast)
+def _block_rows(cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = [*CANONICAL_COLUMNS, "_repost"]
+    return [
+        dict(zip(names, values, strict=True))
+        for values in zip(*(cols[n] for n in names), strict=True)
+    ]
 
 
-def test_fast_row_maps_the_usual_status(tmp_path: Path) -> None:
-    row = Mastodon().fast_row(msgspec.json.encode(_FULL_STATUS))
-    assert row is not None
-    got = (row["author"], row["text"], row["hashtags"])
-    assert got == ("a@m.example", "<p>#Tag x</p>", ["tag"])
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_STATUS | st.lists(_STATUS, max_size=2), min_size=1, max_size=3))
+@example([_FULL_STATUS])
+@example([_FULL_STATUS, {**_FULL_STATUS, "reblog": {"content": "<p>#A</p>", "tags": []}}])
+@example([_FULL_STATUS, {**_FULL_STATUS, "tags": [{"name": "tag"}, {"name": 3}]}])
+@example([{**_FULL_STATUS, "account": {"acct": "b", "url": "https://[::1/@b"}}])
+def test_fast_block_equals_generic_rows(statuses: list[Any]) -> None:
+    """A block the typed decode maps gives the generic rows, line by line; one it does
+    not is left to the generic way (None), whatever that makes of it."""
+    lines = [msgspec.json.encode(s) for s in statuses]
+    cols = Mastodon().fast_block(lines)
+    if cols is not None:
+        want = []
+        for line in lines:
+            kind, row = _generic(msgspec.json.decode(line))
+            assert kind == "row"
+            tags = row["hashtags"]
+            want.append({**row, "hashtags": None if tags is None else joined(tags)})
+        assert _block_rows(cols) == want
+
+
+def test_fast_block_maps_the_usual_statuses(tmp_path: Path) -> None:
+    boost = {
+        **_FULL_STATUS,
+        "uri": "b",
+        "reblog": {"content": "<p>#A b</p>", "tags": [{"name": "a"}]},
+    }
+    cols = Mastodon().fast_block([msgspec.json.encode(s) for s in (_FULL_STATUS, boost)])
+    assert cols is not None
+    assert cols["author"] == ["a@m.example"] * 2
+    assert cols["text"] == ["<p>#Tag x</p>", "<p>#A b</p>"]
+    assert cols["_repost"] == [None, "mastodon boost"]
     path = tmp_path / "s.ndjson"
-    path.write_bytes(msgspec.json.encode(_FULL_STATUS) + b"\n")
-    (frame,) = [b.rows for b in read_native(path, "mastodon", 10)]
-    assert frame.select("text", "hashtags").row(0) == ("#Tag x", ["Tag"])
+    path.write_bytes(b"\n".join(msgspec.json.encode(s) for s in (_FULL_STATUS, boost)) + b"\n")
+    (batch,) = read_native(path, "mastodon", 10)
+    assert batch.rows.select("_line", "text", "hashtags").rows() == [
+        (1, "#Tag x", ["Tag"]),
+        (2, "#A b", ["A"]),
+    ]
+    (batch,) = read_native(path, "mastodon", 10, reposts="exclude")
+    assert batch.rows["_line"].to_list() == [1]
+    assert dict(batch.skipped) == {repost_excluded("mastodon boost"): 1}

@@ -119,51 +119,45 @@ def html_to_text(html: str) -> str:
     return text if text is not None else html_to_text_parser(html)
 
 
-_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&amp;", "&"))
-"""The references Mastodon writes, in the order they are replaced (``&amp;`` last, so
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&amp;": "&"}
+"""The references Mastodon writes, and their characters (replaced in one pass, so
 ``&amp;lt;`` becomes ``&lt;``, as :func:`html.unescape` makes it)."""
 _ENTITY_RE = r"&(?:lt|gt|quot|#39|amp);"
-_SUBSET_TAG_RE = _TAG_RE.pattern
-_BR_RE = rf"<br{_ATTRS}>"
-_P_RE = rf"</p>|<p{_ATTRS}>"
-_INLINE_RE = rf"</(?:a|span)>|<(?:a|span){_ATTRS}>"
-
-
-def _simple(h: pl.Expr) -> pl.Expr:
-    """Whether each HTML string is one :func:`html_to_text_batch` does in polars: every
-    ``<`` starts a tag of the subset, every ``&`` one of :data:`_ENTITIES`, no ``\\x00``."""
-    return (
-        (h.str.count_matches("<", literal=True) == h.str.count_matches(_SUBSET_TAG_RE))
-        & (h.str.count_matches("&", literal=True) == h.str.count_matches(_ENTITY_RE))
-        & ~h.str.contains(_P, literal=True)
-    )
-
-
-def batch_simple(html: str) -> bool:
-    """Whether :func:`html_to_text_batch` does ``html`` in polars (for tests)."""
-    return bool(pl.select(_simple(pl.lit(html, dtype=pl.String))).item())
+_GONE = "\x01"
+"""Stands for a tag that makes no text while a batch is converted (removed last, so
+that taking a tag out never joins what was around it into a new tag)."""
+_PLAIN_TAGS = {
+    "<p>": _P,
+    "</p>": _P,
+    "<br>": "\n",
+    "<br/>": "\n",
+    "<br />": "\n",
+    "</a>": _GONE,
+    "</span>": _GONE,
+}
+"""Tags of the subset Mastodon writes exactly so, and what each becomes (see
+:func:`_subset_to_text`), replaced in one pass of literal matching."""
+_INLINE_RE = rf"<(?:a|span){_ATTRS}>"
+"""The subset's ``a`` and ``span`` start tags (which make no text)."""
 
 
 def html_to_text_batch(html: pl.Series) -> pl.Series:
     """:func:`html_to_text` of every string of ``html``, a batch at once.
 
-    polars does the subset (see :func:`_subset_to_text`) when every ``&`` in it starts
-    one of the references Mastodon writes (:data:`_ENTITIES`): tags become newlines,
-    paragraph marks or nothing, references are replaced, and each run of paragraph
+    polars does what :func:`_subset_to_text` does for the strings whose markup is
+    plain enough: the ``a`` and ``span`` start tags of the subset, then the tags of
+    :data:`_PLAIN_TAGS`, are replaced (a tag is a ``<`` up to the next ``>`` with no
+    ``<`` between, and none is replaced by nothing until the end, so these steps find
+    the tags the subset's regex finds), and if no ``<`` is left and every ``&`` starts
+    one of :data:`_ENTITIES`, the references are replaced and each run of paragraph
     marks and newlines becomes what ``_TextParser._break(2)`` makes of it: the
     newlines before its first mark, at least two, then the newlines after it (the
-    whole stripped of newlines, but for a string with no ``<`` and no ``&``, which is
-    its own text). Every other string goes through :func:`html_to_text` one by one.
+    whole stripped of newlines, but for a string with no ``<`` and no ``&``, which
+    is its own text). Every other string
+    (``<p>`` with attributes, another tag, a bare ``<``, another reference...) goes
+    through :func:`html_to_text` one by one.
     """
-    h = pl.col("h")
-    frame = pl.DataFrame({"h": html}, schema={"h": pl.String})
-    text = (
-        h.str.replace_all(_BR_RE, "\n").str.replace_all(_P_RE, _P).str.replace_all(_INLINE_RE, "")
-    )
-    for ref, char in _ENTITIES:
-        text = text.str.replace_all(ref, char, literal=True)
-    plain = ~h.str.contains("<", literal=True) & ~h.str.contains("&", literal=True)
-    out = frame.select(h, text=text, simple=_simple(h).fill_null(True), plain=plain)
+    out = _in_polars(html)
     texts = out["text"]
     while texts.str.contains("\x00\n*\x00").any():
         texts = texts.str.replace_all("\x00(\n*)\x00", "\x00${1}")
@@ -178,3 +172,32 @@ def html_to_text_batch(html: pl.Series) -> pl.Series:
         originals = html.gather(others).to_list()
         texts = texts.scatter(others, [html_to_text(t) for t in originals])
     return texts
+
+
+def _in_polars(html: pl.Series) -> pl.DataFrame:
+    """Per string of ``html`` (``h``): its ``text`` with tags and references replaced
+    (paragraphs still marks), whether that is all of it (``simple``), and whether it
+    has no markup at all (``plain``); see :func:`html_to_text_batch`."""
+    h, tagged = pl.col("h"), pl.col("tagged")
+    frame = pl.DataFrame({"h": html}, schema={"h": pl.String}).with_columns(
+        tagged=h.str.replace_all(_INLINE_RE, _GONE).str.replace_many(
+            list(_PLAIN_TAGS), list(_PLAIN_TAGS.values())
+        )
+    )
+    return frame.select(
+        h,
+        text=tagged.str.replace_many(list(_ENTITIES), list(_ENTITIES.values())).str.replace_all(
+            _GONE, "", literal=True
+        ),
+        simple=(
+            ~tagged.str.contains("<", literal=True)
+            & (h.str.count_matches("&", literal=True) == h.str.count_matches(_ENTITY_RE))
+            & ~h.str.contains_any([_P, _GONE])
+        ).fill_null(True),
+        plain=~h.str.contains_any(["<", "&"]),
+    )
+
+
+def batch_simple(html: str) -> bool:
+    """Whether :func:`html_to_text_batch` does ``html`` in polars (for tests)."""
+    return bool(_in_polars(pl.Series([html], dtype=pl.String))["simple"].item())

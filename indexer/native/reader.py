@@ -77,28 +77,33 @@ are made."""
 
 
 @dataclass(slots=True)
-class Mapped:
-    """A unit's value when the mapper's ``fast_row`` mapped its line already: the row."""
+class MappedBlock:
+    """A unit's value when the mapper's ``fast_block`` mapped a block of lines (the
+    unit's line is the first of them): the lines, and the columns of their rows."""
 
-    row: Row
-
-
-FastRow = Callable[[bytes], "Row | None"]
-"""A mapper's ``fast_row``: the row of the one record a line holds, decoded its own
-(faster) way, or None for the line to be decoded and mapped the generic way."""
+    lines: list[bytes]
+    cols: dict[str, list[Any]]
 
 
-def _line_units(path: Path, fast: FastRow | None = None) -> Iterator[_Unit]:
+FastBlock = Callable[[list[bytes]], "dict[str, list[Any]] | None"]
+"""A mapper's ``fast_block``: the columns (:data:`CANONICAL_COLUMNS`, tag lists
+:func:`joined`, and ``_repost``) of a block of lines holding one record each, made
+its own (faster) way, or None for the block to be read the generic way, a line at a
+time: it must give what that way gives, rows and rejects, or None."""
+
+
+def _line_units(path: Path, fast: FastBlock | None = None) -> Iterator[_Unit]:
     decode = msgspec.json.Decoder().decode
     line_no = 0
     for block in iter_line_blocks(path):
+        if fast is not None:
+            cols = fast(block)
+            if cols is not None:
+                yield line_no + 1, b"", MappedBlock(block, cols), None
+                line_no += len(block)
+                continue
         for raw in block:
             line_no += 1
-            if fast is not None:
-                mapped = fast(raw)
-                if mapped is not None:
-                    yield line_no, raw, Mapped(mapped), None
-                    continue
             try:
                 yield line_no, raw, decode(raw), None
             except msgspec.DecodeError as e:
@@ -139,14 +144,14 @@ def _stream_units(path: Path) -> Iterator[_Unit]:
         raise InputError(f"{path}: cannot read: {e}") from None
 
 
-def iter_units(path: Path, fast: FastRow | None = None) -> Iterator[_Unit]:
+def iter_units(path: Path, fast: FastBlock | None = None) -> Iterator[_Unit]:
     """The file's JSON values: a line each (JSON lines), or the elements of a document
     (a pretty-printed or multi-line array or object, or one line too long to probe:
     :func:`indexer.native.jsonscan.iter_stream`, in bounded memory). A file whose
     first line is not JSON and is not a document either is read line by line.
 
-    With ``fast`` (a mapper's ``fast_row``), a line it maps is a :class:`Mapped`
-    value, not decoded again; elements of a document are always decoded."""
+    With ``fast`` (a mapper's ``fast_block``), a block of lines it maps is one
+    :class:`MappedBlock` unit; elements of a document are always decoded."""
     head = _probe(path)
     whole = len(head) < PROBE_BYTES
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
@@ -173,6 +178,31 @@ def _frame(cols: dict[str, Any]) -> pl.DataFrame:
     frame = pl.DataFrame({name: cols[name] for name in schema}, schema=schema)
     tags = tags.cast(ROW_SCHEMA["hashtags"]).alias("hashtags")
     return frame.with_columns(tags).select(list(ROW_SCHEMA))
+
+
+def _appenders(cols: dict[str, Any]) -> list[tuple[str, Callable[[Any], None]]]:
+    """(column, its list's append) for each canonical column, in order."""
+    return [(name, cols[name].append) for name in CANONICAL_COLUMNS]
+
+
+def _policed(
+    cols: dict[str, list[Any]], first: int, reposts: str, batch: NativeBatch
+) -> tuple[list[int], dict[str, list[Any]]]:
+    """The line numbers and columns of a :class:`MappedBlock`'s rows (its first line
+    ``first``) under the repost policy: reposts counted in ``batch.notes``, or
+    dropped and counted in ``batch.skipped``."""
+    lines = list(range(first, first + len(cols["_repost"])))
+    kinds = Counter(kind for kind in cols["_repost"] if kind)
+    if not kinds:
+        return lines, cols
+    if reposts != "exclude":
+        for kind, n in kinds.items():
+            batch.notes[repost_counted(kind)] += n
+        return lines, cols
+    for kind, n in kinds.items():
+        batch.skipped[repost_excluded(kind)] += n
+    keep = [i for i, kind in enumerate(cols["_repost"]) if not kind]
+    return [lines[i] for i in keep], {name: [cols[name][i] for i in keep] for name in cols}
 
 
 def _map_error(e: Exception) -> str:
@@ -221,11 +251,12 @@ def _read_native(
     to walk. A mapper may leave part of each row to a batch-wide step: if it has
     ``finish_rows(cols)``, rows come from its ``to_row_html`` (:class:`Mastodon`'s
     name: the one mapper that does this), and ``finish_rows`` completes the batch's
-    columns in place before they are framed. A mapper's ``fast_row`` (see
-    :data:`FastRow`) maps the lines it can without the generic decode.
+    columns in place before they are framed. A mapper's ``fast_block`` (see
+    :data:`FastBlock`) maps the blocks of lines it can without the generic decode.
     """
     batch_rows = max(1, batch_rows)
     cols: dict[str, Any] = {name: [] for name in ROW_SCHEMA}
+    appenders = _appenders(cols)
     batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
     shared: set[int] = set()
     records = mapper.records
@@ -234,10 +265,10 @@ def _read_native(
     if finish is not None:
         to_row = mapper.to_row_html  # type: ignore[attr-defined]
     without_records = f"{fmt} value without records"
-    fast: FastRow | None = getattr(mapper, "fast_row", None)
+    fast: FastBlock | None = getattr(mapper, "fast_block", None)
 
     def flush() -> NativeBatch:
-        nonlocal cols, batch
+        nonlocal cols, appenders, batch
         done = batch
         if finish is not None and cols["_line"]:
             finish(cols)
@@ -245,6 +276,7 @@ def _read_native(
         for line in shared & done.raw_lines.keys():
             del done.raw_lines[line]
         cols = {name: [] for name in ROW_SCHEMA}
+        appenders = _appenders(cols)
         batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
         return done
 
@@ -263,8 +295,8 @@ def _read_native(
             batch.notes.update(note)
         column = cols["_line"]
         column.append(line)
-        for name in CANONICAL_COLUMNS:
-            cols[name].append(mapped[name])
+        for name, append in appenders:
+            append(mapped[name])
         tags = cols["hashtags"]
         if tags[-1] is not None:
             tags[-1] = joined(tags[-1])
@@ -274,10 +306,19 @@ def _read_native(
         if error is not None:
             batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
             continue
-        if type(value) is Mapped:
-            batch.raw_lines[line] = raw
-            if take(line, value.row):
-                yield flush()
+        if type(value) is MappedBlock:
+            lines, block_cols = _policed(value.cols, line, reposts, batch)
+            at, n = 0, len(lines)
+            while at < n:
+                end = min(n, at + batch_rows - len(cols["_line"]))
+                cols["_line"] += lines[at:end]
+                for name in CANONICAL_COLUMNS:
+                    cols[name] += block_cols[name][at:end]
+                raws = [value.lines[i - line] for i in lines[at:end]]
+                batch.raw_lines.update(zip(lines[at:end], raws, strict=True))
+                at = end
+                if len(cols["_line"]) >= batch_rows:
+                    yield flush()
             continue
         items = list(records(value))
         single = len(items) == 1
