@@ -16,6 +16,7 @@ from indexer.errors import InputError
 from indexer.native import NativeBatch, detect, detect_file, read_native
 from indexer.native.html_text import html_to_text
 from indexer.validate import validate
+from tests.test_update import run_build
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 V1 = REAL / "x-v1-python-twitter"
@@ -301,7 +302,26 @@ def test_x_v1_plain_tweet_defaults_and_stream_notices(tmp_path: Path) -> None:
     assert got["hashtags"] == ["Python"]
     assert (got["likes"], got["reposts"], got["replies"], got["quotes"]) == (0, 2, 0, 0)
     skipped = sum((b.skipped for b in batches), Counter[str]())
-    assert skipped == {"x-v1 stream 'delete' message": 1, "x-v1 stream 'limit' message": 1}
+    assert skipped == {"x-v1 stream 'limit' message": 1}
+    assert [d for b in batches for d in b.deletes] == [(1, "x:1")]
+
+
+def test_x_v1_stream_delete_notice_removes_the_tweet(tmp_path: Path) -> None:
+    """X's stream ``delete`` notice removes the tweet read before it (its ``id_str``,
+    else ``id``); one without an id is skipped, counted."""
+    tweet = {**V1_TWEET, "id_str": "42", "id": 42}
+    other = {**V1_TWEET, "id_str": "43", "id": 43}
+    path = write(
+        tmp_path / "stream.jsonl",
+        tweet,
+        other,
+        {"delete": {"status": {"id": 42, "id_str": "42", "user_id": 3}, "timestamp_ms": "1"}},
+        {"delete": {"status": {"id": 99}}},
+        {"delete": {"status": {}}},
+    )
+    m = run_build(tmp_path / "idx", path).manifest
+    assert (m.read, m.posts, m.deleted, m.deletes_unmatched, m.skipped) == (2, 1, 1, 1, 1)
+    assert m.sources[0].skipped == {"x-v1 stream 'delete' message without a tweet id": 1}
 
 
 def test_x_v2_page_mapping(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from indexer.native import NATIVE_FORMATS, detect, detect_file
 from indexer.native.mastodon_outbox import BOOST_SKIPPED, NOT_PUBLIC, actor_acct
 from tests.test_native import read_all, write
+from tests.test_update import run_build
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "native" / "mastodon"
 OUTBOX = FIXTURES / "outbox.json"
@@ -125,9 +126,37 @@ def test_outbox_bad_activities_are_rejects(tmp_path: Path) -> None:
         (1, "Mastodon outbox activity has no 'object.content'"),
         (2, "Mastodon outbox activity 'object' is not a JSON object"),
     ]
+    assert [d for b in batches for d in b.deletes] == [(3, f"mastodon:{good['object']['id']}")]
+    assert sum((b.skipped for b in batches), Counter[str]()) == Counter()
+
+
+def test_outbox_delete_removes_the_post(tmp_path: Path) -> None:
+    """A ``Delete`` (a Tombstone, or the bare URI) removes the post it names; one of
+    the account itself, or of no id, is skipped, counted."""
+    value = json.loads(OUTBOX.read_text(encoding="utf-8"))
+    first, second = value["orderedItems"][0], value["orderedItems"][1]
+    actor = first["actor"]
+    tombstone = {"id": first["object"]["id"], "type": "Tombstone"}
+    activities = [
+        first,
+        second,
+        {"type": "Delete", "actor": actor, "object": tombstone},
+        {"type": "Delete", "actor": actor, "object": second["object"]["id"]},
+        {"type": "Delete", "actor": actor, "object": actor},
+        {"type": "Delete", "actor": actor, "object": {"type": "Tombstone"}},
+    ]
+    path = write(tmp_path / "items.jsonl", *activities)
+    batches = read_all(path, "mastodon-outbox")
+    assert [d for b in batches for d in b.deletes] == [
+        (3, f"mastodon:{first['object']['id']}"),
+        (4, f"mastodon:{second['object']['id']}"),
+    ]
     assert sum((b.skipped for b in batches), Counter[str]()) == {
-        "mastodon-outbox 'Delete' activity": 1
+        "mastodon-outbox Delete of an account": 1,
+        "mastodon-outbox Delete without an object id": 1,
     }
+    m = run_build(tmp_path / "idx", path).manifest
+    assert (m.read, m.posts, m.deleted, m.deletes_unmatched, m.skipped) == (2, 0, 2, 0, 2)
 
 
 @pytest.mark.parametrize(

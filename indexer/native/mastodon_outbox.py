@@ -19,6 +19,9 @@ whose ``orderedItems`` are the account's activities, oldest first:
   dump would not hold them either.
 - ``Announce`` (a boost) carries only the boosted post's URI, no text or tags, so
   it is skipped (counted as :data:`BOOST_SKIPPED`) under either repost policy.
+- ``Delete`` of a post (its ``object`` a ``Tombstone`` or the post's URI) is a
+  :class:`~indexer.native.common.Delete` of it, applied as a Bluesky delete is (a
+  post's id is the same URI in an outbox and in a REST dump).
 - Any other activity is skipped, counted by type.
 """
 
@@ -31,6 +34,7 @@ from urllib.parse import urlsplit
 
 from indexer.native.common import (
     Context,
+    Delete,
     RecordError,
     Row,
     Skip,
@@ -91,17 +95,35 @@ def _total(collection: Any, field: str) -> int:
     return count(get_path(collection, "totalItems"), f"{field}.totalItems") or 0
 
 
+def _deleted(activity: dict[str, Any]) -> Delete | Skip:
+    """The post a ``Delete`` activity deletes: its ``object``'s ``id`` (or the object
+    itself, a URI). One of an account (the actor itself, or a ``Person``) or without an
+    id is skipped, counted."""
+    target = activity.get("object")
+    if target is not None and target == activity.get("actor"):
+        return Skip("mastodon-outbox Delete of an account")
+    if isinstance(target, dict):
+        if target.get("type") not in ("Tombstone", *POST_TYPES):
+            return Skip(f"mastodon-outbox Delete of a '{target.get('type')}'")
+        target = target.get("id")
+    if not isinstance(target, str) or not target.strip():
+        return Skip("mastodon-outbox Delete without an object id")
+    return Delete("mastodon", target)
+
+
 class MastodonOutbox:
     """Mapper for an account archive's outbox (see :class:`indexer.native.common.Mapper`)."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value, "orderedItems")
 
-    def to_row(self, record: Any, ctx: Context) -> Row | Skip:
+    def to_row(self, record: Any, ctx: Context) -> Row | Skip | Delete:
         activity = obj(record, WHAT)
         kind = activity.get("type")
         if kind == "Announce":
             return Skip(BOOST_SKIPPED)
+        if kind == "Delete":
+            return _deleted(activity)
         if kind != "Create":
             return Skip(f"mastodon-outbox '{kind}' activity")
         note = obj(activity.get("object"), f"{WHAT} 'object'")

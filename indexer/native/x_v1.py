@@ -15,6 +15,9 @@
   they belong to the original, and would count once per retweet), flagged
   ``"x-v1 retweet"`` for the repost policy (see :func:`indexer.native.read_native`).
   A quote tweet is the quoter's own post.
+- **Deletes**: a stream ``delete`` notice is a :class:`~indexer.native.common.Delete`
+  of its tweet (``x:<id_str>``), applied as a Bluesky delete is; the other stream
+  notices (``limit``, ``scrub_geo``...) are skipped, counted.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from indexer.native.common import (
     Context,
+    Delete,
     RecordError,
     Row,
     Skip,
@@ -99,16 +103,28 @@ def _tags(entities: Any) -> list[str] | None:
     return tag_list(entities.get("hashtags"), "text") if isinstance(entities, dict) else None
 
 
+def _deleted(notice: dict[str, Any]) -> Delete | Skip:
+    """The tweet a stream ``{"delete": {"status": {"id_str": ...}}}`` notice deletes
+    (a notice without the tweet's id is skipped, counted)."""
+    status = get_path(notice, "delete", "status")
+    ident = get_path(status, "id_str") or get_path(status, "id")
+    if isinstance(ident, bool) or not isinstance(ident, (str, int)) or not str(ident).strip():
+        return Skip("x-v1 stream 'delete' message without a tweet id")
+    return Delete("x", str(ident))
+
+
 class XV1:
     """Mapper for X v1.1 (see :class:`indexer.native.common.Mapper`)."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value, "statuses")
 
-    def to_row(self, record: Any, ctx: Context) -> Row | Skip:
+    def to_row(self, record: Any, ctx: Context) -> Row | Skip | Delete:
         tweet = obj(record, WHAT)
         if "id_str" not in tweet and "id" not in tweet:
             notice = next((k for k in _STREAM_NOTICES if k in tweet), None)
+            if notice == "delete":
+                return _deleted(tweet)
             if notice is not None:
                 return Skip(f"x-v1 stream '{notice}' message")
         ident = need_str(tweet.get("id_str") or tweet.get("id"), "id_str", WHAT)
