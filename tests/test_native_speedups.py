@@ -30,7 +30,7 @@ from indexer.native.html_text import (
 )
 from indexer.native.mastodon import Mastodon, _host, as_written, spell_as_written
 from indexer.native.reader import iter_units
-from indexer.native.x_v1 import x_time
+from indexer.native.x_v1 import XV1, x_time
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -493,3 +493,104 @@ def test_fast_block_maps_the_usual_statuses(tmp_path: Path) -> None:
     (batch,) = read_native(path, "mastodon", 10, reposts="exclude")
     assert batch.rows["_line"].to_list() == [1]
     assert dict(batch.skipped) == {repost_excluded("mastodon boost"): 1}
+
+
+# --------------------------------------------------------------------------
+# X v1.1 tweets decoded straight into a struct
+
+_HASHTAGS = st.lists(
+    st.fixed_dictionaries({}, optional={"text": st.sampled_from(["Tag", "tag", ""]) | _ANY_SCALAR})
+    | st.just("Tag"),
+    max_size=3,
+)
+_ENTITIES = st.fixed_dictionaries({}, optional={"hashtags": _HASHTAGS | _ANY_SCALAR}) | _ANY_SCALAR
+_EXTENDED = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "full_text": st.sampled_from(["long #Tag text", ""]) | _ANY_SCALAR,
+            "entities": _ENTITIES,
+        },
+    )
+    | _ANY_SCALAR
+)
+_TWEET_TIME = st.sampled_from(
+    ["Sat Mar 10 19:48:40 +0000 2018", "Sat Mar 10 19:48:40 +0100 2018", "yesterday"]
+)
+_TWEET = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.integers(0, 3) | _ANY_SCALAR,
+        "id_str": st.sampled_from(["1", " ", ""]) | _ANY_SCALAR,
+        "created_at": _TWEET_TIME | _ANY_SCALAR,
+        "full_text": st.sampled_from(["a &amp; #Tag", ""]) | _ANY_SCALAR,
+        "text": st.sampled_from(["short #Tag…", ""]) | _ANY_SCALAR,
+        "extended_tweet": _EXTENDED,
+        "entities": _ENTITIES,
+        "user": st.fixed_dictionaries(
+            {}, optional={"screen_name": st.sampled_from(["ann", " "]) | _ANY_SCALAR}
+        )
+        | _ANY_SCALAR,
+        "retweeted_status": st.fixed_dictionaries(
+            {}, optional={"entities": _ENTITIES, "extended_tweet": _EXTENDED}
+        )
+        | _ANY_SCALAR,
+        "lang": st.just("en") | _ANY_SCALAR,
+        "favorite_count": _COUNT,
+        "retweet_count": _COUNT,
+        "reply_count": _COUNT,
+        "quote_count": _COUNT,
+        "limit": st.just({"track": 3}),
+    },
+)
+_FULL_TWEET = {
+    "id": 7,
+    "id_str": "7",
+    "created_at": "Sat Mar 10 19:48:40 +0000 2018",
+    "full_text": "a &amp; #Tag",
+    "entities": {"hashtags": [{"text": "Tag", "indices": [8, 12]}]},
+    "user": {"screen_name": "ann", "followers_count": 3},
+    "lang": "en",
+    "favorite_count": 2,
+}
+
+
+def _generic_tweet(tweet: Any) -> tuple[str, Any]:
+    try:
+        return "row", XV1().to_row(tweet, {})
+    except (RecordError, TypeError, ValueError, AttributeError, KeyError) as e:
+        return "reject", type(e).__name__
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_TWEET | st.lists(_TWEET, max_size=2), min_size=1, max_size=3))
+@example([_FULL_TWEET])
+@example([_FULL_TWEET, {**_FULL_TWEET, "retweeted_status": {"entities": {"hashtags": []}}}])
+@example([{**_FULL_TWEET, "extended_tweet": {"full_text": "x #Long", "entities": {}}}])
+@example([{**_FULL_TWEET, "id_str": ""}])
+def test_x_v1_fast_block_equals_generic_rows(tweets: list[Any]) -> None:
+    """A block the typed decode maps gives the generic rows, line by line; one it does
+    not is left to the generic way (None)."""
+    lines = [msgspec.json.encode(t) for t in tweets]
+    cols = XV1().fast_block(lines)
+    if cols is not None:
+        want = []
+        for line in lines:
+            kind, row = _generic_tweet(msgspec.json.decode(line))
+            assert kind == "row"
+            assert isinstance(row, dict)
+            tags = row["hashtags"]
+            want.append({**row, "hashtags": None if tags is None else joined(tags)})
+        assert _block_rows(cols) == want
+
+
+def test_x_v1_fast_block_maps_the_usual_tweets() -> None:
+    retweet = {**_FULL_TWEET, "id_str": "8", "retweeted_status": {"entities": {"hashtags": []}}}
+    cols = XV1().fast_block([msgspec.json.encode(t) for t in (_FULL_TWEET, retweet)])
+    assert cols is not None
+    assert cols["text"] == ["a & #Tag"] * 2
+    assert cols["created_at"] == ["2018-03-10T19:48:40Z"] * 2
+    assert cols["likes"] == [2, 0]
+    assert cols["hashtags"] == [joined(["Tag"]), joined([])]
+    assert cols["_repost"] == [None, "x-v1 retweet"]
+    assert XV1().fast_block([msgspec.json.encode({"limit": {"track": 1}})]) is None
