@@ -29,7 +29,8 @@ from indexer.native.html_text import (
     html_to_text_parser,
 )
 from indexer.native.mastodon import Mastodon, _host, as_written, spell_as_written
-from indexer.native.reader import iter_units
+from indexer.native.reader import _keys_first, iter_units
+from indexer.native.reddit import Reddit
 from indexer.native.x_v1 import XV1, x_time
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -594,3 +595,56 @@ def test_x_v1_fast_block_maps_the_usual_tweets() -> None:
     assert cols["hashtags"] == [joined(["Tag"]), joined([])]
     assert cols["_repost"] == [None, "x-v1 retweet"]
     assert XV1().fast_block([msgspec.json.encode({"limit": {"track": 1}})]) is None
+
+
+# --------------------------------------------------------------------------
+# Reddit items decoded with the keys the mapping reads
+
+_REDDIT_ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.sampled_from(["abc", " ", ""]) | _ANY_SCALAR,
+        "name": st.sampled_from(["t1_abc", "t3_abc", "x_abc"]) | _ANY_SCALAR,
+        "body": st.sampled_from(["a #Tag &amp; b", "[deleted]", "[removed]", ""]) | _ANY_SCALAR,
+        "title": st.sampled_from(["Title #T", ""]) | _ANY_SCALAR,
+        "selftext": st.sampled_from(["self", "[removed]", ""]) | _ANY_SCALAR,
+        "score": _COUNT,
+        "created_utc": st.sampled_from([1192450643, "1192450643", 1.5]) | _ANY_SCALAR,
+        "author": st.sampled_from(["ann", "[deleted]", " "]) | _ANY_SCALAR,
+        "num_comments": _COUNT,
+        "subreddit": st.sampled_from(["Python", "r/rust", " "]) | _ANY_SCALAR,
+        "subreddit_name_prefixed": st.sampled_from(["r/Python"]) | _ANY_SCALAR,
+        "lang": st.just("en") | _ANY_SCALAR,
+        "gilded": st.integers(0, 2),
+        "all_awardings": st.just([{"name": "x", "count": 1}]),
+    },
+)
+_REDDIT_VALUE = (
+    _REDDIT_ITEM
+    | st.fixed_dictionaries(
+        {"kind": st.sampled_from(["t1", "t3", "t5"]), "data": _REDDIT_ITEM | _ANY_SCALAR}
+    )
+    | st.lists(_REDDIT_ITEM, max_size=2)
+    | _ANY_SCALAR
+)
+
+
+def _reddit_outcomes(value: Any) -> list[tuple[str, Any]]:
+    mapper = Reddit()
+    out: list[tuple[str, Any]] = []
+    for record, ctx in mapper.records(value):
+        try:
+            out.append(("row", mapper.to_row(record, ctx)))
+        except (RecordError, TypeError, ValueError, AttributeError, KeyError) as e:
+            out.append(("reject", str(e)))
+    return out
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_REDDIT_VALUE)
+def test_reddit_line_keys_map_as_the_whole_line(value: Any) -> None:
+    """A line decoded with just Reddit's keys maps to what the whole line maps to."""
+    raw = msgspec.json.encode(value)
+    generic = msgspec.json.Decoder().decode
+    keyed = _keys_first(msgspec.json.Decoder(Reddit.line_keys).decode, generic)
+    assert _reddit_outcomes(keyed(raw)) == _reddit_outcomes(generic(raw))

@@ -92,8 +92,12 @@ its own (faster) way, or None for the block to be read the generic way, a line a
 time: it must give what that way gives, rows and rejects, or None."""
 
 
-def _line_units(path: Path, fast: FastBlock | None = None) -> Iterator[_Unit]:
-    decode = msgspec.json.Decoder().decode
+def _line_units(
+    path: Path, fast: FastBlock | None = None, keys: type | None = None
+) -> Iterator[_Unit]:
+    decode: Callable[[bytes], Any] = msgspec.json.Decoder().decode
+    if keys is not None:
+        decode = _keys_first(msgspec.json.Decoder(keys).decode, decode)
     line_no = 0
     for block in iter_line_blocks(path):
         if fast is not None:
@@ -109,6 +113,22 @@ def _line_units(path: Path, fast: FastBlock | None = None) -> Iterator[_Unit]:
             except msgspec.DecodeError as e:
                 if raw.strip():
                     yield line_no, raw, None, f"bad JSON: {e}"
+
+
+def _keys_first(
+    typed: Callable[[bytes], Any], generic: Callable[[bytes], Any]
+) -> Callable[[bytes], Any]:
+    """A decode of a line into a mapper's ``line_keys`` (a TypedDict of the top-level
+    keys it reads; the rest is skipped unread, so it is a dict the mapper reads as it
+    reads the whole object), and of anything that is not an object the generic way."""
+
+    def decode(raw: bytes) -> Any:
+        try:
+            return typed(raw)
+        except msgspec.DecodeError:
+            return generic(raw)
+
+    return decode
 
 
 PROBE_BYTES = 1 << 20
@@ -144,24 +164,28 @@ def _stream_units(path: Path) -> Iterator[_Unit]:
         raise InputError(f"{path}: cannot read: {e}") from None
 
 
-def iter_units(path: Path, fast: FastBlock | None = None) -> Iterator[_Unit]:
+def iter_units(
+    path: Path, fast: FastBlock | None = None, keys: type | None = None
+) -> Iterator[_Unit]:
     """The file's JSON values: a line each (JSON lines), or the elements of a document
     (a pretty-printed or multi-line array or object, or one line too long to probe:
     :func:`indexer.native.jsonscan.iter_stream`, in bounded memory). A file whose
     first line is not JSON and is not a document either is read line by line.
 
     With ``fast`` (a mapper's ``fast_block``), a block of lines it maps is one
-    :class:`MappedBlock` unit; elements of a document are always decoded."""
+    :class:`MappedBlock` unit; elements of a document are always decoded. With
+    ``keys`` (a mapper's ``line_keys``), a line is decoded with those keys only
+    (:func:`_keys_first`)."""
     head = _probe(path)
     whole = len(head) < PROBE_BYTES
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if _is_json_lines(head, whole) or start not in (b"[", b"{"):
-        yield from _line_units(path, fast)
+        yield from _line_units(path, fast, keys)
         return
     units = _stream_units(path)
     first = next(units, None)
     if first is not None and first[3] is not None and start == b"{":
-        yield from _line_units(path, fast)  # not a document: bad lines, each its own reject
+        yield from _line_units(path, fast, keys)  # not a document: bad lines, each its own reject
         return
     if first is not None:
         yield first
@@ -302,7 +326,7 @@ def _read_native(
             tags[-1] = joined(tags[-1])
         return len(column) >= batch_rows
 
-    for line, raw, value, error in iter_units(path, fast):
+    for line, raw, value, error in iter_units(path, fast, getattr(mapper, "line_keys", None)):
         if error is not None:
             batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
             continue

@@ -24,7 +24,7 @@ The monthly ``RC_YYYY-MM`` (comments) and ``RS_YYYY-MM`` (submissions) dumps, us
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from indexer.native.common import (
     Context,
@@ -70,12 +70,35 @@ def _created(value: Any) -> str:
     raise RecordError(f"bad timestamp in 'created_utc': {value!r}")
 
 
+class _Read(TypedDict, total=False):
+    """The keys of an item (or of a ``{kind, data}`` wrapper) :class:`Reddit` reads."""
+
+    kind: Any
+    data: Any
+    id: Any
+    name: Any
+    body: Any
+    title: Any
+    selftext: Any
+    score: Any
+    created_utc: Any
+    author: Any
+    lang: Any
+    num_comments: Any
+    subreddit: Any
+    subreddit_name_prefixed: Any
+
+
 class Reddit:
     """Mapper for Reddit (see :class:`indexer.native.common.Mapper`).
 
     The id is Reddit's fullname (``t1_`` comment, ``t3_`` submission): comment and
     submission ids are separate sequences and can be equal.
     """
+
+    line_keys = _Read
+    """A Pushshift item has some 50 fields; a line is decoded with just these (the
+    rest skipped unread), into a dict the mapping reads as it reads the whole one."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         if isinstance(value, list):
