@@ -32,6 +32,7 @@ from indexer.native.mastodon import Mastodon, _host, as_written, spell_as_writte
 from indexer.native.reader import _keys_first, iter_units
 from indexer.native.reddit import Reddit
 from indexer.native.x_v1 import XV1, x_time
+from indexer.native.x_v2 import XV2
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -648,3 +649,88 @@ def test_reddit_line_keys_map_as_the_whole_line(value: Any) -> None:
     generic = msgspec.json.Decoder().decode
     keyed = _keys_first(msgspec.json.Decoder(Reddit.line_keys).decode, generic)
     assert _reddit_outcomes(keyed(raw)) == _reddit_outcomes(generic(raw))
+
+
+# --------------------------------------------------------------------------
+# X v2 tweets decoded with the keys the mapping reads
+
+_V2_ENTITIES = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "hashtags": st.lists(
+                st.fixed_dictionaries({}, optional={"tag": st.just("Tag") | _ANY_SCALAR}),
+                max_size=2,
+            )
+            | _ANY_SCALAR,
+            "urls": st.just([{"url": "u"}]),
+        },
+    )
+    | _ANY_SCALAR
+)
+_V2_TWEET = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.sampled_from(["1", " "]) | _ANY_SCALAR,
+        "text": st.sampled_from(["a &amp; #Tag", ""]) | _ANY_SCALAR,
+        "note_tweet": st.fixed_dictionaries(
+            {}, optional={"text": st.just("long #Tag") | _ANY_SCALAR, "entities": _V2_ENTITIES}
+        )
+        | _ANY_SCALAR,
+        "author_id": st.sampled_from(["9", 9]) | _ANY_SCALAR,
+        "author": st.fixed_dictionaries(
+            {}, optional={"username": st.just("ann") | _ANY_SCALAR, "name": st.just("Ann")}
+        )
+        | _ANY_SCALAR,
+        "created_at": st.just("2024-01-01T00:00:00.000Z") | _ANY_SCALAR,
+        "public_metrics": st.fixed_dictionaries({}, optional={"like_count": _COUNT}) | _ANY_SCALAR,
+        "lang": st.just("en") | _ANY_SCALAR,
+        "entities": _V2_ENTITIES,
+        "referenced_tweets": st.lists(
+            st.fixed_dictionaries(
+                {}, optional={"type": st.sampled_from(["retweeted", "quoted"]), "id": st.just("5")}
+            ),
+            max_size=2,
+        )
+        | _ANY_SCALAR,
+        "__twarc": st.just({"version": "2"}),
+    },
+)
+_V2_VALUE = (
+    _V2_TWEET
+    | st.fixed_dictionaries(
+        {"data": st.lists(_V2_TWEET, max_size=2) | _V2_TWEET},
+        optional={
+            "includes": st.fixed_dictionaries(
+                {},
+                optional={
+                    "users": st.just([{"id": "9", "username": "bob"}]),
+                    "tweets": st.just([{"id": "5", "entities": {"hashtags": [{"tag": "RT"}]}}]),
+                },
+            )
+        },
+    )
+    | st.lists(_V2_TWEET, max_size=2)
+    | _ANY_SCALAR
+)
+
+
+def _v2_outcomes(value: Any) -> list[tuple[str, Any]]:
+    mapper = XV2()
+    out: list[tuple[str, Any]] = []
+    for record, ctx in mapper.records(value):
+        try:
+            out.append(("row", mapper.to_row(record, ctx)))
+        except (RecordError, TypeError, ValueError, AttributeError, KeyError) as e:
+            out.append(("reject", str(e)))
+    return out
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_V2_VALUE)
+def test_x_v2_line_keys_map_as_the_whole_line(value: Any) -> None:
+    """A line decoded with just X v2's keys maps to what the whole line maps to."""
+    raw = msgspec.json.encode(value)
+    generic = msgspec.json.Decoder().decode
+    keyed = _keys_first(msgspec.json.Decoder(XV2.line_keys).decode, generic)
+    assert _v2_outcomes(keyed(raw)) == _v2_outcomes(generic(raw))

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from indexer.native.common import (
     Context,
@@ -75,11 +75,47 @@ def _retweeted(tweet: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     return None
 
 
+class _Entities(TypedDict, total=False):
+    hashtags: Any
+
+
+class _Note(TypedDict, total=False):
+    text: Any
+    entities: _Entities
+
+
+class _Author(TypedDict, total=False):
+    username: Any
+
+
+class _Read(TypedDict, total=False):
+    """The keys of a tweet (or of a response page) :class:`XV2` reads; nested objects
+    with just the keys read of them."""
+
+    data: Any
+    includes: Any
+    id: Any
+    text: Any
+    note_tweet: _Note
+    author_id: Any
+    author: _Author
+    created_at: Any
+    public_metrics: Any
+    lang: Any
+    entities: _Entities
+    referenced_tweets: Any
+
+
 class XV2:
     """Mapper for X v2 (see :class:`indexer.native.common.Mapper`).
 
     Only a page's ``data`` are posts; ``includes.tweets`` (referenced tweets) are not.
     """
+
+    line_keys = _Read
+    """A line is decoded with just these keys (the rest skipped unread), into a dict
+    the mapping reads as it reads the whole one; a line whose ``note_tweet``,
+    ``author`` or ``entities`` is not an object is decoded whole."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         if isinstance(value, list):
