@@ -195,20 +195,17 @@ class Mastodon:
         ids = [s.uri or s.id for s in statuses]
         created = [s.created_at for s in statuses]
         content = [s.content for s in shown]
-        if not (
-            all(type(i) is str and i.strip() for i in ids)
-            and all(type(c) is str for c in created)
-            and all(type(c) is str for c in content)
-            and None not in accounts
-        ):
+        if not (_all_str(ids) and _all_str(created, blank=True) and _all_str(content, blank=True)):
+            return None
+        if not set(map(type, accounts)) <= {_Account}:  # none missing
             return None
         accts = [a.acct for a in accounts]  # type: ignore[union-attr]
-        if not all(type(a) is str and a.strip() for a in accts):
+        if not _all_str(accts):
             return None
         counts = {}
         for name, field in _COUNTS:
             values = [getattr(s, field) for s in statuses]
-            if not all(v is None or type(v) is int for v in values):
+            if not set(map(type, values)) <= _INT_OR_NONE:
                 return None
             counts[name] = [v or 0 for v in values]
         try:
@@ -316,6 +313,17 @@ class _Status(_Shown):
 
 
 _decode_status = msgspec.json.Decoder(_Status).decode
+_INT_OR_NONE = {int, type(None)}
+
+
+def _all_str(values: list[Any], blank: bool = False) -> bool:
+    """Whether every value is a string (and, unless ``blank``, not blank: what
+    :func:`need_str` takes without a change), checked in C-level loops."""
+    if not set(map(type, values)) <= {str}:
+        return False
+    return blank or all(map(str.strip, values))
+
+
 _COUNTS = (
     ("likes", "favourites_count"),
     ("reposts", "reblogs_count"),
