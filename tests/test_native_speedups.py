@@ -630,8 +630,8 @@ _REDDIT_VALUE = (
 )
 
 
-def _reddit_outcomes(value: Any) -> list[tuple[str, Any]]:
-    mapper = Reddit()
+def _outcomes(mapper: Any, value: Any) -> list[tuple[str, Any]]:
+    """What ``mapper`` makes of each record of a decoded line: a row or a reject."""
     out: list[tuple[str, Any]] = []
     for record, ctx in mapper.records(value):
         try:
@@ -641,14 +641,18 @@ def _reddit_outcomes(value: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _assert_line_keys_map_as_whole(mapper: Any, value: Any) -> None:
+    """A line decoded with just ``mapper.line_keys`` maps to what the whole line maps to."""
+    raw = msgspec.json.encode(value)
+    generic = msgspec.json.Decoder().decode
+    keyed = _keys_first(msgspec.json.Decoder(mapper.line_keys).decode, generic)
+    assert _outcomes(mapper, keyed(raw)) == _outcomes(mapper, generic(raw))
+
+
 @settings(max_examples=2000, deadline=None)
 @given(_REDDIT_VALUE)
 def test_reddit_line_keys_map_as_the_whole_line(value: Any) -> None:
-    """A line decoded with just Reddit's keys maps to what the whole line maps to."""
-    raw = msgspec.json.encode(value)
-    generic = msgspec.json.Decoder().decode
-    keyed = _keys_first(msgspec.json.Decoder(Reddit.line_keys).decode, generic)
-    assert _reddit_outcomes(keyed(raw)) == _reddit_outcomes(generic(raw))
+    _assert_line_keys_map_as_whole(Reddit(), value)
 
 
 # --------------------------------------------------------------------------
@@ -715,22 +719,7 @@ _V2_VALUE = (
 )
 
 
-def _v2_outcomes(value: Any) -> list[tuple[str, Any]]:
-    mapper = XV2()
-    out: list[tuple[str, Any]] = []
-    for record, ctx in mapper.records(value):
-        try:
-            out.append(("row", mapper.to_row(record, ctx)))
-        except (RecordError, TypeError, ValueError, AttributeError, KeyError) as e:
-            out.append(("reject", str(e)))
-    return out
-
-
 @settings(max_examples=2000, deadline=None)
 @given(_V2_VALUE)
 def test_x_v2_line_keys_map_as_the_whole_line(value: Any) -> None:
-    """A line decoded with just X v2's keys maps to what the whole line maps to."""
-    raw = msgspec.json.encode(value)
-    generic = msgspec.json.Decoder().decode
-    keyed = _keys_first(msgspec.json.Decoder(XV2.line_keys).decode, generic)
-    assert _v2_outcomes(keyed(raw)) == _v2_outcomes(generic(raw))
+    _assert_line_keys_map_as_whole(XV2(), value)
