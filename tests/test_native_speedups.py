@@ -723,3 +723,109 @@ _V2_VALUE = (
 @given(_V2_VALUE)
 def test_x_v2_line_keys_map_as_the_whole_line(value: Any) -> None:
     _assert_line_keys_map_as_whole(XV2(), value)
+
+
+# --------------------------------------------------------------------------
+# What the fast paths skip unread, and what they must not let through
+
+_ONE_LINE = {
+    "mastodon": msgspec.json.encode(_FULL_STATUS),
+    "x-v1": msgspec.json.encode(_FULL_TWEET),
+    "reddit": b'{"id":"abc","body":"hi #x","score":1,"created_utc":1192450643,"author":"ann"}',
+    "x-v2": b'{"id":"1","text":"hi #x","author_id":"9","created_at":"2024-01-01T00:00:00Z"}',
+}
+_DECLINED = {  # a line the block path declines (so its whole block goes the generic way)
+    "mastodon": msgspec.json.encode({**_FULL_STATUS, "tags": [{"name": "tag"}, "junk"]}),
+    "x-v1": msgspec.json.encode({"limit": {"track": 1}}),
+    "reddit": b"[]",
+    "x-v2": b"[]",
+}
+
+
+def _with_field(line: bytes, field: bytes) -> bytes:
+    return line[:-1] + b"," + field + b"}"
+
+
+def _rows_and_rejects(path: Path, fmt: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    batches = list(read_native(path, fmt, 100))
+    rows = [r for b in batches for r in b.rows.to_dicts()]
+    return rows, [(n, reason) for b in batches for n, reason, _ in b.rejects]
+
+
+@pytest.mark.parametrize("fmt", sorted(_ONE_LINE))
+@pytest.mark.parametrize("field", [b'"zz":1e400', b'"zz":"\xff"', b'"zz":{"a":[-1e999]}'])
+def test_an_unread_field_out_of_range_or_not_utf8_is_skipped_either_way(
+    tmp_path: Path, fmt: str, field: bytes
+) -> None:
+    """Such a line is read as a post, whether its block takes the fast path or not
+    (one declined line sends the whole block the generic way)."""
+    line = _with_field(_ONE_LINE[fmt], field)
+    alone, declined = tmp_path / "alone.jsonl", tmp_path / "declined.jsonl"
+    alone.write_bytes(_ONE_LINE[fmt] + b"\n" + line + b"\n")
+    declined.write_bytes(_DECLINED[fmt] + b"\n" + _ONE_LINE[fmt] + b"\n" + line + b"\n")
+    rows, rejects = _rows_and_rejects(alone, fmt)
+    assert ([r["_line"] for r in rows], rejects) == ([1, 2], [])
+    rows_declined, rejects_declined = _rows_and_rejects(declined, fmt)
+    assert [r["_line"] for r in rows_declined][-2:] == [2, 3]
+    assert rejects_declined == []
+    strip = [{k: v for k, v in r.items() if k != "_line"} for r in rows]
+    assert [{k: v for k, v in r.items() if k != "_line"} for r in rows_declined][-2:] == strip
+
+
+@pytest.mark.parametrize("fmt", [*sorted(_ONE_LINE), "bluesky"])
+def test_invalid_utf8_in_a_read_field_is_a_reject_not_a_crash(tmp_path: Path, fmt: str) -> None:
+    good = _ONE_LINE.get(fmt, b'{"kind":"identity","did":"did:plc:a"}')
+    bad = good.replace(b"#", b"#\xff", 1) if b"#" in good else good.replace(b"did:", b"\xff", 1)
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(good + b"\n" + bad + b"\n")
+    rows, rejects = _rows_and_rejects(path, fmt)
+    assert [r["_line"] for r in rows] == ([] if fmt == "bluesky" else [1])
+    assert len(rejects) == 1
+    line, reason = rejects[0]
+    assert line == 2
+    assert reason.startswith("bad JSON: invalid UTF-8"), reason
+
+
+@pytest.mark.parametrize("reposts", ["count", "exclude"])
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 100])
+def test_block_counts_reposts_in_the_batch_that_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reposts: str, batch_rows: int
+) -> None:
+    """Notes and skips land in the same batches as when each line is read by itself."""
+    boost = {**_FULL_STATUS, "reblog": {"content": "<p>#A</p>", "tags": []}}
+    statuses = [_FULL_STATUS, boost, _FULL_STATUS, boost, boost, _FULL_STATUS, boost]
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(
+        b"".join(msgspec.json.encode({**s, "uri": f"u{i}"}) + b"\n" for i, s in enumerate(statuses))
+    )
+
+    def per_batch() -> list[tuple[list[int], dict[str, int], dict[str, int]]]:
+        return [
+            (b.rows["_line"].to_list(), dict(b.notes), dict(b.skipped))
+            for b in read_native(path, "mastodon", batch_rows, reposts=reposts)
+        ]
+
+    fast = per_batch()
+    monkeypatch.setattr(Mastodon, "fast_block", lambda self, lines: None)
+    assert fast == per_batch()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_out_of_range_times_and_counts_are_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    if not fast:
+        monkeypatch.setattr(XV1, "fast_block", lambda self, lines: None)
+    tweets = [
+        _FULL_TWEET,
+        {**_FULL_TWEET, "created_at": "Mon Jan 01 00:30:00 +0100 0001"},
+        {**_FULL_TWEET, "favorite_count": 1 << 63},
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"".join(msgspec.json.encode(t) + b"\n" for t in tweets))
+    rows, rejects = _rows_and_rejects(path, "x-v1")
+    assert [r["_line"] for r in rows] == [1]
+    assert rejects == [
+        (2, "bad timestamp in 'created_at': Mon Jan 01 00:30:00 +0100 0001"),
+        (3, f"'favorite_count' is out of range: {1 << 63}"),
+    ]

@@ -145,6 +145,10 @@ def opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+COUNT_MIN, COUNT_MAX = -(1 << 63), (1 << 63) - 1
+"""The range of a count (the columns are 64-bit integers)."""
+
+
 def count(value: Any, field: str) -> int | None:
     """An engagement count: an integer (or integer string), None when missing."""
     if value is None:
@@ -152,12 +156,28 @@ def count(value: Any, field: str) -> int | None:
     if isinstance(value, bool):
         raise RecordError(f"'{field}' is not an integer: {value!r}")
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise RecordError(f"'{field}' is not an integer: {value!r}")
+        found = value
+    elif isinstance(value, float) and value.is_integer():
+        found = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        found = int(value.strip())
+    else:
+        raise RecordError(f"'{field}' is not an integer: {value!r}")
+    if not COUNT_MIN <= found <= COUNT_MAX:
+        raise RecordError(f"'{field}' is out of range: {value!r}")
+    return found
+
+
+def plain_counts(values: list[Any]) -> bool:
+    """Whether every value is a count :func:`count` takes as it is: an integer in
+    range, or None (missing), for the fast paths."""
+    if not set(map(type, values)) <= _INT_OR_NONE:
+        return False
+    ints = [v for v in values if v is not None]
+    return not ints or (min(ints) >= COUNT_MIN and max(ints) <= COUNT_MAX)
+
+
+_INT_OR_NONE = {int, type(None)}
 
 
 def tag_list(items: Any, key: str) -> list[str]:

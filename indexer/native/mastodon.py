@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import msgspec
@@ -45,6 +45,7 @@ from indexer.native.common import (
     need_str,
     obj,
     opt_str,
+    plain_counts,
     split_joined,
     tag_list,
 )
@@ -138,6 +139,36 @@ def spell_as_written(names: pl.Series, texts: pl.Series) -> pl.Series:
     return replace_rows(names, rows, spelled)
 
 
+class _TagKeys(TypedDict, total=False):
+    name: Any
+
+
+class _AccountKeys(TypedDict, total=False):
+    acct: Any
+    url: Any
+
+
+class _ShownKeys(TypedDict, total=False):
+    content: Any
+    tags: list[_TagKeys] | None
+    language: Any
+
+
+class _StatusKeys(_ShownKeys, total=False):
+    """:class:`_Status` as a TypedDict (the same keys, nested the same way): a line is
+    decoded into it when its block is read the generic way, so it skips what the
+    block path skips (:func:`indexer.native.reader._keys_first`)."""
+
+    id: Any
+    uri: Any
+    created_at: Any
+    account: _AccountKeys | None
+    reblog: _ShownKeys | None
+    favourites_count: Any
+    reblogs_count: Any
+    replies_count: Any
+
+
 class Mastodon:
     """Mapper for Mastodon statuses (see :class:`indexer.native.common.Mapper`).
 
@@ -145,6 +176,8 @@ class Mastodon:
     two local ``id`` but one ``uri``), falling back to ``id``. A reblog is a post by the
     reblogger with the reblogged text and tags, as an X retweet is (flagged).
     """
+
+    line_keys = _StatusKeys
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value)
@@ -188,7 +221,7 @@ class Mastodon:
         gives the same rows, and the rejects."""
         try:
             statuses = [_decode_status(line) for line in lines]
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return None
         accounts = [s.account for s in statuses]
         shown = [s if s.reblog is None else s.reblog for s in statuses]
@@ -205,7 +238,7 @@ class Mastodon:
         counts = {}
         for name, field in _COUNTS:
             values = [getattr(s, field) for s in statuses]
-            if not set(map(type, values)) <= _INT_OR_NONE:
+            if not plain_counts(values):
                 return None
             counts[name] = [v or 0 for v in values]
         try:
@@ -313,7 +346,6 @@ class _Status(_Shown):
 
 
 _decode_status = msgspec.json.Decoder(_Status).decode
-_INT_OR_NONE = {int, type(None)}
 
 
 def _all_str(values: list[Any], blank: bool = False) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,22 +110,34 @@ def _line_units(
             line_no += 1
             try:
                 yield line_no, raw, decode(raw), None
-            except msgspec.DecodeError as e:
+            except (msgspec.DecodeError, UnicodeDecodeError) as e:
                 if raw.strip():
-                    yield line_no, raw, None, f"bad JSON: {e}"
+                    yield line_no, raw, None, _bad_json(e)
+
+
+def _bad_json(error: Exception) -> str:
+    """The reject reason of a line that does not decode."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"bad JSON: invalid UTF-8 at byte {error.start}"
+    return f"bad JSON: {error}"
 
 
 def _keys_first(
     typed: Callable[[bytes], Any], generic: Callable[[bytes], Any]
 ) -> Callable[[bytes], Any]:
-    """A decode of a line into a mapper's ``line_keys`` (a TypedDict of the top-level
-    keys it reads; the rest is skipped unread, so it is a dict the mapper reads as it
-    reads the whole object), and of anything that is not an object the generic way."""
+    """A decode of a line into a mapper's ``line_keys`` (a TypedDict of the keys it
+    reads; the rest is skipped unread, so it is a dict the mapper reads as it reads
+    the whole object), and of anything that is not an object the generic way.
+
+    Skipped values are not checked: a number out of range or invalid UTF-8 in a field
+    the mapper does not read does not make the line a reject. A mapper's
+    ``fast_block`` skips the same fields (its structs mirror ``line_keys``), so a
+    line reads the same whichever way its block goes."""
 
     def decode(raw: bytes) -> Any:
         try:
             return typed(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return generic(raw)
 
     return decode
@@ -209,24 +221,15 @@ def _appenders(cols: dict[str, Any]) -> list[tuple[str, Callable[[Any], None]]]:
     return [(name, cols[name].append) for name in CANONICAL_COLUMNS]
 
 
-def _policed(
-    cols: dict[str, list[Any]], first: int, reposts: str, batch: NativeBatch
-) -> tuple[list[int], dict[str, list[Any]]]:
-    """The line numbers and columns of a :class:`MappedBlock`'s rows (its first line
-    ``first``) under the repost policy: reposts counted in ``batch.notes``, or
-    dropped and counted in ``batch.skipped``."""
-    lines = list(range(first, first + len(cols["_repost"])))
-    kinds = Counter(kind for kind in cols["_repost"] if kind)
-    if not kinds:
-        return lines, cols
-    if reposts != "exclude":
-        for kind, n in kinds.items():
+def _count_reposts(kinds: list[str | None], exclude: bool, batch: NativeBatch) -> None:
+    """Count a run of a :class:`MappedBlock`'s rows' repost kinds (None: not a repost)
+    in ``batch``: as skipped (``exclude``) or as notes (``count``)."""
+    found = Counter(kind for kind in kinds if kind)
+    for kind, n in found.items():
+        if exclude:
+            batch.skipped[repost_excluded(kind)] += n
+        else:
             batch.notes[repost_counted(kind)] += n
-        return lines, cols
-    for kind, n in kinds.items():
-        batch.skipped[repost_excluded(kind)] += n
-    keep = [i for i, kind in enumerate(cols["_repost"]) if not kind]
-    return [lines[i] for i in keep], {name: [cols[name][i] for i in keep] for name in cols}
 
 
 def _map_error(e: Exception) -> str:
@@ -331,18 +334,28 @@ def _read_native(
             batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
             continue
         if type(value) is MappedBlock:
-            lines, block_cols = _policed(value.cols, line, reposts, batch)
-            at, n = 0, len(lines)
-            while at < n:
-                end = min(n, at + batch_rows - len(cols["_line"]))
-                cols["_line"] += lines[at:end]
+            block, kinds = value.cols, value.cols["_repost"]
+            exclude = reposts == "exclude"
+            keep = [i for i, k in enumerate(kinds) if not k] if exclude and any(kinds) else None
+            rows: Sequence[int] = range(len(kinds)) if keep is None else keep
+            at, counted = 0, 0
+            while at < len(rows):
+                end = min(len(rows), at + batch_rows - len(cols["_line"]))
+                taken = rows[at:end]
+                # Reposts up to this slice's last row count in this batch, as read one
+                # by one: an excluded one after the row that fills it, in the next.
+                _count_reposts(kinds[counted : taken[-1] + 1], exclude, batch)
+                counted = taken[-1] + 1
+                lines = [line + i for i in taken]
+                cols["_line"] += lines
                 for name in CANONICAL_COLUMNS:
-                    cols[name] += block_cols[name][at:end]
-                raws = [value.lines[i - line] for i in lines[at:end]]
-                batch.raw_lines.update(zip(lines[at:end], raws, strict=True))
+                    column = block[name]
+                    cols[name] += column[at:end] if keep is None else [column[i] for i in taken]
+                batch.raw_lines.update(zip(lines, [value.lines[i] for i in taken], strict=True))
                 at = end
                 if len(cols["_line"]) >= batch_rows:
                     yield flush()
+            _count_reposts(kinds[counted:], exclude, batch)
             continue
         items = list(records(value))
         single = len(items) == 1

@@ -26,7 +26,7 @@ import re
 from calendar import monthrange
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 
@@ -43,6 +43,7 @@ from indexer.native.common import (
     need_str,
     obj,
     opt_str,
+    plain_counts,
     row,
     tag_list,
     unescape_x,
@@ -89,10 +90,10 @@ def x_time(value: Any) -> str:
         if day <= "28" or int(day) <= monthrange(int(year), int(_MONTHS[month]))[1]:
             return f"{year}-{_MONTHS[month]}-{day}T{hh}:{mm}:{ss}Z"
     try:
-        when = datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y")
-    except ValueError:
+        when = datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+    except (ValueError, OverflowError):  # not X's form, or out of range once in UTC
         raise RecordError(f"bad timestamp in 'created_at': {value}") from None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _entities(tweet: dict[str, Any]) -> Any:
@@ -116,8 +117,61 @@ def _deleted(notice: dict[str, Any]) -> Delete | Skip:
     return Delete("x", str(ident))
 
 
+class _HashtagKeys(TypedDict, total=False):
+    text: Any
+
+
+class _EntitiesKeys(TypedDict, total=False):
+    hashtags: list[_HashtagKeys] | None
+
+
+class _ExtendedKeys(TypedDict, total=False):
+    full_text: str | None
+    entities: _EntitiesKeys | None
+
+
+class _UserKeys(TypedDict, total=False):
+    screen_name: Any
+
+
+class _OriginalKeys(TypedDict, total=False):
+    entities: _EntitiesKeys | None
+    extended_tweet: _ExtendedKeys | None
+
+
+class _TweetKeys(_OriginalKeys, total=False):
+    """:class:`_Tweet` as a TypedDict (the same keys, nested the same way): a line is
+    decoded into it when its block is read the generic way, so it skips what the
+    block path skips (:func:`indexer.native.reader._keys_first`)."""
+
+    id: Any
+    id_str: Any
+    created_at: Any
+    full_text: Any
+    text: Any
+    user: _UserKeys | None
+    retweeted_status: _OriginalKeys | None
+    lang: Any
+    favorite_count: Any
+    retweet_count: Any
+    reply_count: Any
+    quote_count: Any
+    statuses: Any
+    delete: Any
+    limit: Any
+    scrub_geo: Any
+    status_withheld: Any
+    user_withheld: Any
+    disconnect: Any
+    warning: Any
+    friends: Any
+    event: Any
+
+
 class XV1:
     """Mapper for X v1.1 (see :class:`indexer.native.common.Mapper`)."""
+
+    line_keys = _TweetKeys
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value, "statuses")
@@ -171,7 +225,7 @@ class XV1:
         stream notices."""
         try:
             tweets = [_decode_tweet(line) for line in lines]
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return None
         ids = [t.id_str or t.id for t in tweets]
         if not all((type(i) is str and i.strip()) or type(i) is int for i in ids):
@@ -195,7 +249,7 @@ class XV1:
             values = [
                 None if rt else getattr(t, field) for t, rt in zip(tweets, retweets, strict=True)
             ]
-            if not all(v is None or type(v) is int for v in values):
+            if not plain_counts(values):
                 return None
             counts[name] = [v or 0 for v in values]
         try:
@@ -258,9 +312,21 @@ class _Tweet(_Original):
     retweet_count: Any = None
     reply_count: Any = None
     quote_count: Any = None
+    statuses: Any = None
+    delete: Any = None
+    limit: Any = None
+    scrub_geo: Any = None
+    status_withheld: Any = None
+    user_withheld: Any = None
+    disconnect: Any = None
+    warning: Any = None
+    friends: Any = None
+    event: Any = None
 
 
 _decode_tweet = msgspec.json.Decoder(_Tweet).decode
+
+
 _COUNTS = (
     ("likes", "favorite_count"),
     ("reposts", "retweet_count"),
