@@ -120,6 +120,8 @@ def _decode_error_reason(e: Exception) -> str:
     msg = str(e)
     if isinstance(e, msgspec.ValidationError):
         return msg.replace("`", "'")
+    if isinstance(e, UnicodeDecodeError):
+        return "bad JSON: invalid UTF-8"
     return f"bad JSON: {msg}"
 
 
@@ -152,11 +154,11 @@ def _read_ndjson(path: Path, batch_rows: int) -> Iterator[RawBatch]:
             _check_many(b"[" + b",".join(b for _, b in numbered) + b"]")
             good.extend(b for _, b in numbered)
             good_numbers.extend(n for n, _ in numbered)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, UnicodeDecodeError):
             for n, b in numbered:
                 try:
                     _check_one(b)
-                except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                except (msgspec.DecodeError, UnicodeDecodeError) as e:
                     rejects.append((n, _decode_error_reason(e), b.decode("utf-8", "replace")))
                     continue
                 good.append(b)

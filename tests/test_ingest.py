@@ -13,6 +13,7 @@ import zstandard
 
 from indexer.build import BuildResult
 from indexer.errors import InputError
+from indexer.ingest import read_batches
 from indexer.schema import POSTS_FILE, REJECTS_FILE
 from indexer.sources import detect_format, expand_inputs
 from tests.conftest import post, write_ndjson
@@ -132,3 +133,16 @@ def test_platform_default_applies_to_rows_without_one(tmp_path: Path, run_build:
     dump = write_ndjson(tmp_path / "a.ndjson", [post(1, "#a"), post(2, "#b", platform="X")])
     result = run_build(dump, platform="reddit")
     assert [p["uid"] for p in _posts(result)] == ["reddit:1", "x:2"]
+
+
+def test_invalid_utf8_line_is_a_reject_naming_it(tmp_path: Path) -> None:
+    """A canonical line with bytes that are not UTF-8 is rejected with a reason; the
+    other lines are read (it used to stop the build with a bare codec error)."""
+    path = tmp_path / "posts.ndjson"
+    good = b'{"id":"2","created_at":"2024-01-01T00:00:00Z","author":"a","text":"ok #y"}'
+    path.write_bytes(good.replace(b'"2"', b'"1"').replace(b"ok", b"hi \xff") + b"\n" + good + b"\n")
+    batches = list(read_batches(path, "ndjson", tmp_path))
+    assert [r["id"] for b in batches for r in b.rows.to_dicts()] == ["2"]
+    assert [(n, reason) for b in batches for n, reason, _ in b.rejects] == [
+        (1, "bad JSON: invalid UTF-8")
+    ]

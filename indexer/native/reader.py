@@ -118,7 +118,7 @@ def _line_units(
 def _bad_json(error: Exception) -> str:
     """The reject reason of a line that does not decode."""
     if isinstance(error, UnicodeDecodeError):
-        return f"bad JSON: invalid UTF-8 at byte {error.start}"
+        return "bad JSON: invalid UTF-8"
     return f"bad JSON: {error}"
 
 
