@@ -30,7 +30,7 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -906,13 +906,17 @@ def tag_pairs(tags: Iterable[str]) -> list[tuple[str, str]]:
 _PAIR = pl.Struct({"key": pl.String, "written": pl.String})
 
 
-def _key_table(flat: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _key_table(
+    flat: pl.Series, key: Callable[[str], str] | None = None
+) -> tuple[pl.Series, pl.Series]:
     """(tags as written, their keys) over the distinct values of ``flat`` (no nulls).
 
-    ``str.to_lowercase`` for ASCII tags (for ASCII the same as NFKC + casefold) and
-    Python's :func:`tag_key` for the others, so the Python work scales with distinct
+    ``str.to_lowercase`` for ASCII tags (for ASCII the same as NFKC + casefold; the
+    tags have no ``#`` in front) and Python's ``key`` (:func:`tag_key` by default,
+    any NFKC + casefold) for the others, so the Python work scales with distinct
     non-ASCII tags, not with occurrences.
     """
+    key = key or tag_key
     distinct = flat.unique()
     ascii_only = distinct.str.len_bytes() == distinct.str.len_chars()
     ascii_tags, other_tags = distinct.filter(ascii_only), distinct.filter(~ascii_only)
@@ -920,15 +924,16 @@ def _key_table(flat: pl.Series) -> tuple[pl.Series, pl.Series]:
     new = pl.concat(
         [
             ascii_tags.str.to_lowercase(),
-            pl.Series([tag_key(t) for t in other_tags.to_list()], dtype=pl.String),
+            pl.Series([key(t) for t in other_tags.to_list()], dtype=pl.String),
         ]
     )
     return old, new
 
 
-def tag_keys(written: pl.Series) -> pl.Series:
-    """The tag key of each tag as written (a flat ``String`` series without nulls), in order."""
-    old, new = _key_table(written)
+def tag_keys(written: pl.Series, key: Callable[[str], str] | None = None) -> pl.Series:
+    """The tag key of each tag as written (a flat ``String`` series without nulls), in order;
+    ``key`` as in :func:`_key_table`."""
+    old, new = _key_table(written, key)
     return written.replace_strict(old, new, return_dtype=pl.String)
 
 

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import msgspec
 import polars as pl
 
-from indexer.extract import extract_hashtags, extract_hashtags_batch, replace_rows
+from indexer.extract import extract_hashtags, extract_hashtags_batch, replace_rows, tag_keys
 from indexer.native.common import (
     Context,
     RecordError,
@@ -73,12 +73,8 @@ def _host(url: str) -> str | None:
 
 def full_acct(account: dict[str, Any]) -> str:
     """``user@server`` for every account (a local account's ``acct`` lacks the server)."""
-    return _full_acct(account.get("acct"), account.get("url"))
-
-
-def _full_acct(acct_value: Any, url: Any) -> str:
-    acct = need_str(acct_value, "account.acct", WHAT)
-    return acct if "@" in acct else _with_host(acct, url)
+    acct = need_str(account.get("acct"), "account.acct", WHAT)
+    return acct if "@" in acct else _with_host(acct, account.get("url"))
 
 
 def _with_host(acct: str, url: Any) -> str:
@@ -102,19 +98,6 @@ def _spelled(tags: list[str], text_tags: list[str]) -> list[str]:
     return [written.get(_key(t), t) for t in tags]
 
 
-def _keys(tags: pl.Series) -> pl.Series:
-    """:func:`_key` of each string of ``tags`` (no nulls): lowercase for ASCII (the same
-    as NFKC + casefold there), Python per distinct other tag."""
-    distinct = tags.unique()
-    ascii_only = distinct.str.len_bytes() == distinct.str.len_chars()
-    plain, other = distinct.filter(ascii_only), distinct.filter(~ascii_only)
-    old = pl.concat([plain, other])
-    new = pl.concat(
-        [plain.str.to_lowercase(), pl.Series([_key(t) for t in other.to_list()], dtype=pl.String)]
-    )
-    return tags.replace_strict(old, new, return_dtype=pl.String)
-
-
 def spell_as_written(names: pl.Series, texts: pl.Series) -> pl.Series:
     """:func:`as_written` row by row (``names`` a ``List[String]`` of tag names, null
     where a status has no ``tags``; ``texts`` the statuses' text), a batch at once: the
@@ -125,11 +108,11 @@ def spell_as_written(names: pl.Series, texts: pl.Series) -> pl.Series:
         return names
     found = pl.DataFrame({"r": rows, "t": extract_hashtags_batch(texts.gather(rows))})
     found = found.explode("t").drop_nulls("t")
-    found = found.with_columns(k=_keys(found["t"])).unique(
+    found = found.with_columns(k=tag_keys(found["t"], _key)).unique(
         ["r", "k"], keep="first", maintain_order=True
     )
     named = pl.DataFrame({"r": rows, "name": names.gather(rows)}).explode("name")
-    named = named.with_columns(k=_keys(named["name"]))
+    named = named.with_columns(k=tag_keys(named["name"], _key))
     spelled = (
         named.join(found, on=["r", "k"], how="left", maintain_order="left")
         .group_by("r", maintain_order=True)
@@ -202,7 +185,7 @@ class Mastodon:
         return _row(
             ident,
             status.get("created_at"),
-            _full_acct(account.get("acct"), account.get("url")),
+            full_acct(account),
             get_path(shown, "content"),
             tag_list(tags, "name") if isinstance(tags, list) else None,
             get_path(shown, "language"),
