@@ -46,6 +46,7 @@ from indexer.native.common import (
     obj,
     opt_str,
     plain_counts,
+    plain_strings,
     split_joined,
     tag_list,
 )
@@ -211,12 +212,16 @@ class Mastodon:
         ids = [s.uri or s.id for s in statuses]
         created = [s.created_at for s in statuses]
         content = [s.content for s in shown]
-        if not (_all_str(ids) and _all_str(created, blank=True) and _all_str(content, blank=True)):
+        if not (
+            plain_strings(ids)
+            and plain_strings(created, blank=True)
+            and plain_strings(content, blank=True)
+        ):
             return None
         if not set(map(type, accounts)) <= {_Account}:  # none missing
             return None
         accts = [a.acct for a in accounts]  # type: ignore[union-attr]
-        if not _all_str(accts):
+        if not plain_strings(accts):
             return None
         counts = {}
         for name, field in _COUNTS:
@@ -329,14 +334,6 @@ class _Status(_Shown):
 
 
 _decode_status = msgspec.json.Decoder(_Status).decode
-
-
-def _all_str(values: list[Any], blank: bool = False) -> bool:
-    """Whether every value is a string (and, unless ``blank``, not blank: what
-    :func:`need_str` takes without a change), checked in C-level loops."""
-    if not set(map(type, values)) <= {str}:
-        return False
-    return blank or all(map(str.strip, values))
 
 
 _COUNTS = (

@@ -44,6 +44,7 @@ from indexer.native.common import (
     obj,
     opt_str,
     plain_counts,
+    plain_strings,
     row,
     tag_list,
     unescape_x,
@@ -238,9 +239,9 @@ class XV1:
         ]
         authors = [None if t.user is None else t.user.screen_name for t in tweets]
         if not (
-            all(type(x) is str for x in texts)
-            and all(type(a) is str and a.strip() for a in authors)
-            and all(type(t.created_at) is str for t in tweets)
+            plain_strings(texts, blank=True)
+            and plain_strings(authors)
+            and plain_strings([t.created_at for t in tweets], blank=True)
         ):
             return None
         retweets = [t.retweeted_status is not None for t in tweets]
