@@ -20,6 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from indexer.native import read_native
+from indexer.native.bluesky import Bluesky
 from indexer.native.common import CANONICAL_COLUMNS, RecordError, joined, repost_excluded
 from indexer.native.html_text import (
     _subset_to_text,
@@ -711,6 +712,121 @@ def test_x_v2_line_keys_map_as_the_whole_line(value: Any) -> None:
 
 
 # --------------------------------------------------------------------------
+# Bluesky lines decoded with the keys the mapping reads
+
+_POST = "app.bsky.feed.post"
+
+
+def _mostly(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``valid`` three times in four, else any scalar (so most records map to rows)."""
+    return st.integers(0, 3).flatmap(lambda i: valid if i else _ANY_SCALAR)
+
+
+_BSKY_FEATURE = st.fixed_dictionaries(
+    {
+        "$type": _mostly(
+            st.sampled_from(["app.bsky.richtext.facet#tag", "app.bsky.richtext.facet#link"])
+        ),
+        "tag": _mostly(st.sampled_from(["Tag", "straße", ""])),
+    },
+    optional={"uri": st.just("https://example.com/")},
+)
+_BSKY_FACETS = st.lists(
+    _mostly(
+        st.fixed_dictionaries(
+            {"features": _mostly(st.lists(_mostly(_BSKY_FEATURE), max_size=2))},
+            optional={"index": st.just({"byteStart": 0, "byteEnd": 4})},
+        )
+    ),
+    max_size=2,
+)
+_BSKY_RECORD = st.fixed_dictionaries(
+    {
+        "text": _mostly(st.sampled_from(["hi #Tag", ""])),
+        "createdAt": _mostly(st.just("2024-01-01T00:00:00.000Z")),
+        "facets": _mostly(_BSKY_FACETS),
+    },
+    optional={
+        "$type": _mostly(st.sampled_from([_POST, _POST, _POST, "app.bsky.feed.repost"])),
+        "langs": _mostly(st.lists(_mostly(st.sampled_from(["en", "de"])), max_size=2)),
+        "tags": _mostly(st.lists(_mostly(st.just("Extra")), max_size=2)),
+        "embed": st.just({"$type": "app.bsky.embed.external", "external": {"uri": "u"}}),
+        "reply": st.just({"root": {"uri": "at://x", "cid": "c"}}),
+    },
+)
+_BSKY_EVENT = st.fixed_dictionaries(
+    {
+        "did": _mostly(st.sampled_from(["did:plc:a", " "])),
+        "commit": _mostly(
+            st.fixed_dictionaries(
+                {
+                    "collection": _mostly(
+                        st.sampled_from([_POST, _POST, _POST, "app.bsky.feed.like"])
+                    ),
+                    "rkey": _mostly(st.just("3kabc")),
+                    "record": _mostly(_BSKY_RECORD),
+                },
+                optional={
+                    "rev": st.just("3k"),
+                    "operation": _mostly(st.sampled_from(["create", "create", "update", "delete"])),
+                    "cid": st.just("bafy"),
+                },
+            )
+        ),
+    },
+    optional={
+        "time_us": _mostly(st.just(1_700_000_000_000_000)),
+        "kind": _mostly(st.sampled_from(["commit", "commit", "commit", "identity"])),
+    },
+)
+_BSKY_VIEW = st.fixed_dictionaries(
+    {
+        "record": _mostly(_BSKY_RECORD),
+        "uri": _mostly(st.just("at://did:plc:a/app.bsky.feed.post/3k")),
+    },
+    optional={
+        "cid": st.just("bafy"),
+        "author": _mostly(
+            st.fixed_dictionaries({}, optional={"did": _mostly(st.just("did:plc:a"))})
+            | st.just("did:plc:b")
+        ),
+        "repo": _mostly(st.just("did:plc:c")),
+        "path": _mostly(st.just("app.bsky.feed.post/3k")),
+        "action": _mostly(st.sampled_from(["create", "create", "delete"])),
+        "indexedAt": _mostly(st.just("2024-01-02T00:00:00.000Z")),
+        "likeCount": _COUNT,
+        "repostCount": _COUNT,
+        "replyCount": _COUNT,
+        "quoteCount": _COUNT,
+    },
+)
+_BSKY_OP = st.fixed_dictionaries(
+    {
+        "path": _mostly(st.sampled_from(["app.bsky.feed.post/3k", "app.bsky.feed.post/"])),
+        "record": _mostly(_BSKY_RECORD),
+    },
+    optional={"action": _mostly(st.sampled_from(["create", "create", "delete"]))},
+)
+_BSKY_VALUE = (
+    _BSKY_EVENT
+    | _BSKY_VIEW
+    | st.fixed_dictionaries({"posts": st.lists(_BSKY_VIEW, max_size=2) | _ANY_SCALAR})
+    | st.fixed_dictionaries(
+        {"repo": st.just("did:plc:a"), "ops": st.lists(_BSKY_OP, max_size=2)},
+        optional={"time": st.just("2024-01-01T00:00:00Z") | _ANY_SCALAR},
+    )
+    | st.lists(_BSKY_EVENT, max_size=2)
+    | _ANY_SCALAR
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_BSKY_VALUE)
+def test_bluesky_line_keys_map_as_the_whole_line(value: Any) -> None:
+    _assert_line_keys_map_as_whole(Bluesky(), value)
+
+
+# --------------------------------------------------------------------------
 # What the fast paths skip unread, and what they must not let through
 
 _ONE_LINE = {
@@ -718,12 +834,16 @@ _ONE_LINE = {
     "x-v1": msgspec.json.encode(_FULL_TWEET),
     "reddit": b'{"id":"abc","body":"hi #x","score":1,"created_utc":1192450643,"author":"ann"}',
     "x-v2": b'{"id":"1","text":"hi #x","author_id":"9","created_at":"2024-01-01T00:00:00Z"}',
+    "bluesky": b'{"did":"did:plc:a","kind":"commit","commit":{"operation":"create",'
+    b'"collection":"app.bsky.feed.post","rkey":"3k","record":{"text":"hi #x",'
+    b'"createdAt":"2024-01-01T00:00:00Z"}}}',
 }
 _DECLINED = {  # a line the block path declines (so its whole block goes the generic way)
     "mastodon": msgspec.json.encode({**_FULL_STATUS, "tags": [{"name": "tag"}, "junk"]}),
     "x-v1": msgspec.json.encode({"limit": {"track": 1}}),
     "reddit": b"[]",
     "x-v2": b"[]",
+    "bluesky": b"[]",
 }
 
 
@@ -757,14 +877,14 @@ def test_an_unread_field_out_of_range_or_not_utf8_is_skipped_either_way(
     assert [{k: v for k, v in r.items() if k != "_line"} for r in rows_declined][-2:] == strip
 
 
-@pytest.mark.parametrize("fmt", [*sorted(_ONE_LINE), "bluesky"])
+@pytest.mark.parametrize("fmt", sorted(_ONE_LINE))
 def test_invalid_utf8_in_a_read_field_is_a_reject_not_a_crash(tmp_path: Path, fmt: str) -> None:
-    good = _ONE_LINE.get(fmt, b'{"kind":"identity","did":"did:plc:a"}')
-    bad = good.replace(b"#", b"#\xff", 1) if b"#" in good else good.replace(b"did:", b"\xff", 1)
+    good = _ONE_LINE[fmt]
+    bad = good.replace(b"#", b"#\xff", 1)
     path = tmp_path / "bad.jsonl"
     path.write_bytes(good + b"\n" + bad + b"\n")
     rows, rejects = _rows_and_rejects(path, fmt)
-    assert [r["_line"] for r in rows] == ([] if fmt == "bluesky" else [1])
+    assert [r["_line"] for r in rows] == [1]
     assert len(rejects) == 1
     line, reason = rejects[0]
     assert line == 2

@@ -30,7 +30,7 @@ the original's tags are unknown, so every repost is skipped (counted as
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from indexer.native.common import (
     Context,
@@ -188,12 +188,81 @@ def _view(value: dict[str, Any]) -> _Found | Skip | Delete:
     return uri, need_str(did, "author.did", WHAT), record, opt_str(value.get("indexedAt"))
 
 
+_FeatureKeys = TypedDict("_FeatureKeys", {"$type": Any, "tag": Any}, total=False)
+
+
+class _FacetKeys(TypedDict, total=False):
+    features: list[_FeatureKeys] | None
+
+
+_PostKeys = TypedDict(
+    "_PostKeys",
+    {
+        "$type": Any,
+        "text": Any,
+        "createdAt": Any,
+        "langs": Any,
+        "facets": list[_FacetKeys] | None,
+        "tags": Any,
+    },
+    total=False,
+)
+"""A post record's keys :class:`Bluesky` reads (not its ``embed``, ``reply``, a facet's
+``index`` or a link's ``uri``...)."""
+
+
+class _CommitKeys(TypedDict, total=False):
+    collection: Any
+    operation: Any
+    rkey: Any
+    record: _PostKeys
+
+
+_LineKeys = TypedDict(
+    "_LineKeys",
+    {
+        # a Jetstream event
+        "kind": Any,
+        "did": Any,
+        "time_us": Any,
+        "commit": _CommitKeys,
+        # a firehose commit or record, an AppView view or page
+        "repo": Any,
+        "time": Any,
+        "ops": Any,
+        "posts": Any,
+        "feed": Any,
+        "$type": Any,
+        "action": Any,
+        "operation": Any,
+        "record": _PostKeys,
+        "author": Any,
+        "uri": Any,
+        "path": Any,
+        "rkey": Any,
+        "indexedAt": Any,
+        "likeCount": Any,
+        "repostCount": Any,
+        "replyCount": Any,
+        "quoteCount": Any,
+    },
+    total=False,
+)
+"""Every key :class:`Bluesky` reads of a line, whatever its shape; the post record's
+with just its keys read (:data:`_PostKeys`)."""
+
+
 class Bluesky:
     """Mapper for Bluesky (see :class:`indexer.native.common.Mapper`).
 
     The id is the post's ``at://`` URI, the author its DID (handles change; DIDs do not).
     Events other than a post's creation, update or deletion are skipped, not rejected.
     """
+
+    line_keys = _LineKeys
+    """A line is decoded with just these keys (the rest skipped unread), into a dict
+    the mapping reads as it reads the whole one; a line whose ``commit`` or ``record``
+    is not an object, or whose facets are not objects, is decoded whole."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         if isinstance(value, list):
