@@ -372,9 +372,16 @@ def iter_line_blocks(path: Path, chunk_size: int | None = None) -> Iterator[list
                 chunk = f.read(chunk_size)
                 if not chunk:
                     break
-                lines = (tail + chunk).split(b"\n")
+                # The chunk is split as it is (not copied onto the tail first: Mastodon
+                # dumps are GBs), and CRs looked for only when it has one.
+                lines = chunk.split(b"\n")
+                crlf = b"\r" in chunk or tail.endswith(b"\r")
+                if tail:
+                    lines[0] = tail + lines[0]
                 tail = lines.pop()
-                yield [line[:-1] if line.endswith(b"\r") else line for line in lines]
+                if crlf:
+                    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+                yield lines
             if tail:
                 yield [tail[:-1] if tail.endswith(b"\r") else tail]
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:

@@ -10,12 +10,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.build import BuildResult
 from indexer.errors import InputError
 from indexer.ingest import read_batches
 from indexer.schema import POSTS_FILE, REJECTS_FILE
-from indexer.sources import detect_format, expand_inputs
+from indexer.sources import detect_format, expand_inputs, iter_line_blocks
 from tests.conftest import post, write_ndjson
 
 Build = Callable[..., BuildResult]
@@ -146,3 +148,26 @@ def test_invalid_utf8_line_is_a_reject_naming_it(tmp_path: Path) -> None:
     assert [(n, reason) for b in batches for n, reason, _ in b.rejects] == [
         (1, "bad JSON: invalid UTF-8")
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b"\r", b"\n", b"\r\n", b"{}"]), max_size=30).map(
+        b"".join
+    ),
+    st.integers(1, 7),
+    st.sampled_from([".ndjson", ".ndjson.gz"]),
+)
+def test_line_blocks_are_the_lines_whatever_the_chunking(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes, chunk_size: int, suffix: str
+) -> None:
+    """Lines end at LF, a CR before it is dropped (also when a chunk ends between the
+    two), a CR elsewhere stays, and the last line needs no LF; line n is the n-th."""
+    path = tmp_path_factory.mktemp("lines") / f"f{suffix}"
+    path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
+    expected = content.split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()
+    expected = [line[:-1] if line.endswith(b"\r") else line for line in expected]
+    got = [line for block in iter_line_blocks(path, chunk_size) for line in block]
+    assert got == expected
