@@ -81,10 +81,15 @@ class BuildOptions:
     reposts: str = "count"
     """How native reposts count: "count" (the reposter's use) or "exclude"."""
     keep: int = DEFAULT_KEEP
-    writer_heap_bytes: int = 128 << 20
+    writer_heap_bytes: int = 160 << 20
     """tantivy's indexing memory (split between its threads). At 10M posts, 128 MiB with
     50k-row batches and a one-batch queue peaked at 1.2 GiB against 1.74 GiB for
-    256 MiB, 100k and two, in less time (bench/results/2026-11-26-build.md)."""
+    256 MiB, 100k and two, in less time (bench/results/2026-11-26-build.md); 160 MiB
+    peaked at 1,056 MiB. At 128 MiB a 1M build of native posts (a URI as the id, a DID
+    as the author: bigger terms) could end with 8 segments, which tantivy merges into
+    one at the commit (about 7 s); at 160 MiB Mastodon and Bluesky end with 6, as
+    canonical posts do. One writer thread with 128 MiB made fewer segments but peaked
+    at 1.6 GiB at 10M."""
     writer_threads: int = 2
 
 
