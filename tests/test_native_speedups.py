@@ -915,6 +915,33 @@ def test_block_counts_reposts_in_the_batch_that_reads_them(
     assert fast == per_batch()
 
 
+@pytest.mark.parametrize("reposts", ["count", "exclude"])
+@pytest.mark.parametrize("batch_rows", [1, 3, 100])
+def test_block_rows_show_their_lines_as_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reposts: str, batch_rows: int
+) -> None:
+    """A reject found later (by validation) shows the line as read, whichever way its
+    block was read and wherever the batches split it."""
+    boost = {**_FULL_STATUS, "reblog": {"content": "<p>#A</p>", "tags": []}}
+    statuses = [_FULL_STATUS, boost, _FULL_STATUS, _FULL_STATUS, boost, _FULL_STATUS]
+    lines = [msgspec.json.encode({**s, "uri": f"u{i}"}) for i, s in enumerate(statuses)]
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    def shown() -> list[tuple[int, str | None]]:
+        return [
+            (n, b.raw(n))
+            for b in read_native(path, "mastodon", batch_rows, reposts=reposts)
+            for n in b.rows["_line"].to_list()
+        ]
+
+    fast = shown()
+    kept = [1, 3, 4, 6] if reposts == "exclude" else [1, 2, 3, 4, 5, 6]
+    assert fast == [(n, lines[n - 1].decode()) for n in kept]
+    monkeypatch.setattr(Mastodon, "fast_block", lambda self, lines: None)
+    assert fast == shown()
+
+
 @pytest.mark.parametrize("fast", [True, False])
 def test_out_of_range_times_and_counts_are_rejects(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool

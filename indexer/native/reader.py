@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -64,9 +65,18 @@ class NativeBatch(RawBatch):
     notes: Counter[str] = field(default_factory=Counter)
     """Records read with an adjustment (e.g. a negative Reddit score as 0 likes)."""
     raw_lines: dict[int, bytes] = field(default_factory=dict)
+    raw_runs: list[tuple[int, list[bytes]]] = field(default_factory=list)
+    """Runs of consecutive lines that hold a record each: (first line, the lines), in
+    line order (a mapped block's rows go in as one run, not a line at a time)."""
 
     def raw(self, line: int) -> str | None:
         found = self.raw_lines.get(line)
+        if found is None and self.raw_runs:
+            at = bisect.bisect_right(self.raw_runs, line, key=lambda run: run[0]) - 1
+            if at >= 0:
+                first, lines = self.raw_runs[at]
+                if line - first < len(lines):
+                    found = lines[line - first]
         return None if found is None else found.decode("utf-8", "replace")
 
 
@@ -300,8 +310,12 @@ def _read_native(
         if finish is not None and cols["_line"]:
             finish(cols)
         done.rows = _frame(cols)
-        for line in shared & done.raw_lines.keys():
-            del done.raw_lines[line]
+        for line in shared:
+            done.raw_lines.pop(line, None)
+        if len(shared) > 1:  # lines come in order: only the last can have records left
+            last = max(shared)
+            shared.clear()
+            shared.add(last)
         cols = {name: [] for name in ROW_SCHEMA}
         appenders = _appenders(cols)
         batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
@@ -346,12 +360,18 @@ def _read_native(
                 # by one: an excluded one after the row that fills it, in the next.
                 _count_reposts(kinds[counted : taken[-1] + 1], exclude, batch)
                 counted = taken[-1] + 1
-                lines = [line + i for i in taken]
-                cols["_line"] += lines
-                for name in CANONICAL_COLUMNS:
-                    column = block[name]
-                    cols[name] += column[at:end] if keep is None else [column[i] for i in taken]
-                batch.raw_lines.update(zip(lines, [value.lines[i] for i in taken], strict=True))
+                if keep is None:  # a run of lines: a slice of each column
+                    cols["_line"] += range(line + at, line + end)
+                    for name in CANONICAL_COLUMNS:
+                        cols[name] += block[name][at:end]
+                    batch.raw_runs.append((line + at, value.lines[at:end]))
+                else:
+                    lines = [line + i for i in taken]
+                    cols["_line"] += lines
+                    for name in CANONICAL_COLUMNS:
+                        column = block[name]
+                        cols[name] += [column[i] for i in taken]
+                    batch.raw_lines.update(zip(lines, [value.lines[i] for i in taken], strict=True))
                 at = end
                 if len(cols["_line"]) >= batch_rows:
                     yield flush()
