@@ -190,7 +190,9 @@ _FRAGMENTS = [
     "👍",
     "\x00",
     "\x01",
+    "\x02",
     '<span class="invisible">',
+    '<a href="https://x.example/?a=1&b=2&amp;c">',
     '<a href="<br>">',
 ]
 
