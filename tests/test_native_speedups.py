@@ -8,6 +8,7 @@ stands in for: on every fixture, and as a Hypothesis property.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ from indexer.native.html_text import (
     html_to_text_batch,
     html_to_text_parser,
 )
-from indexer.native.mastodon import Mastodon, _host, as_written, spell_as_written
+from indexer.native.mastodon import (
+    Mastodon,
+    _host,
+    _plain_urls,
+    _with_host,
+    as_written,
+    spell_as_written,
+    with_hosts,
+)
 from indexer.native.reader import _keys_first, iter_units
 from indexer.native.reddit import Reddit
 from indexer.native.x_v1 import XV1, x_time
@@ -313,6 +322,31 @@ def test_host_equals_urlsplit(scheme: str, host: str, rest: str) -> None:
     assert _outcome(_host, url) == _outcome(_reference_host, url)
 
 
+_URLS = st.builds(
+    "".join,
+    st.tuples(
+        st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "", " https://", "https:"]),
+        st.text(alphabet=st.sampled_from("abcXYZ019.-_:@[]% \té"), max_size=16),
+        st.sampled_from(["", "/", "/@user", "?q", "#f", "\n", ":8080/x"]),
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b_c"]), st.none() | _URLS), max_size=20))
+@example([("a", "https://m.example/@a"), ("a", "https://M.example/@a"), ("b_c", None)])
+def test_with_hosts_equals_with_host(accounts: list[tuple[str, str | None]]) -> None:
+    """For the URLs a fast block passes on (the others send it the generic way), the
+    batch adds the server _with_host adds, and _with_host cannot refuse them."""
+    accounts = [(a, u) for a, u in accounts if _plain_urls([u])]
+    want = [_with_host(a, u) for a, u in accounts]
+    got = with_hosts(
+        pl.Series([a for a, _ in accounts], dtype=pl.String),
+        pl.Series([u for _, u in accounts], dtype=pl.String),
+    )
+    assert got.to_list() == want
+
+
 # --------------------------------------------------------------------------
 # Mastodon tags spelled as written, a batch at once
 
@@ -412,7 +446,19 @@ _ACCOUNT = st.fixed_dictionaries(
     {},
     optional={
         "acct": st.sampled_from(["a", "a@m.example", " "]) | _ANY_SCALAR,
-        "url": st.sampled_from(["https://m.example/@a", "https://[::1/@a", "x"]) | _ANY_SCALAR,
+        "url": st.sampled_from(
+            [
+                "https://m.example/@a",
+                "https://[::1/@a",
+                "https://[::1]/@a",
+                "x",
+                "HTTPS://M.example/@a",
+                "https://u@m.example:8080/@a",
+                "https://m.éxample/@a",
+                "",
+            ]
+        )
+        | _ANY_SCALAR,
     },
 )
 _COUNT = st.integers(-2, 5) | st.sampled_from(["3", " 4 ", "-1", "x", 2.0, 2.5]) | _ANY_SCALAR
@@ -454,15 +500,29 @@ def _assert_block_equals_generic(mapper: Any, to_row: Any, values: list[Any]) ->
         assert isinstance(row, dict)
         tags = row["hashtags"]
         want.append({**row, "hashtags": None if tags is None else joined(tags)})
-    assert _block_rows(cols) == want
+    extras = getattr(mapper, "extra_columns", ())
+    got = _block_rows(cols, extras)
+    if "_account_url" in extras:  # Mastodon's finish_rows adds a local account's server
+        got, want = _with_servers(got), _with_servers(want)
+    assert got == want
 
 
-def _block_rows(cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    names = [*CANONICAL_COLUMNS, "_repost"]
+def _block_rows(cols: dict[str, list[Any]], extras: Sequence[str] = ()) -> list[dict[str, Any]]:
+    names = [*CANONICAL_COLUMNS, "_repost", *extras]
     return [
         dict(zip(names, values, strict=True))
         for values in zip(*(cols[n] for n in names), strict=True)
     ]
+
+
+def _with_servers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as :meth:`Mastodon.finish_rows` makes their ``author`` (and without
+    ``_account_url``)."""
+    authors = with_hosts(
+        pl.Series([r["author"] for r in rows], dtype=pl.String),
+        pl.Series([r.pop("_account_url") for r in rows], dtype=pl.String),
+    )
+    return [{**r, "author": a} for r, a in zip(rows, authors.to_list(), strict=True)]
 
 
 @settings(max_examples=2000, deadline=None)
@@ -486,15 +546,16 @@ def test_fast_block_maps_the_usual_statuses(tmp_path: Path) -> None:
     }
     cols = Mastodon().fast_block([msgspec.json.encode(s) for s in (_FULL_STATUS, boost)])
     assert cols is not None
-    assert cols["author"] == ["a@m.example"] * 2
+    assert cols["author"] == ["a"] * 2  # a local account: its server is added later
+    assert cols["_account_url"] == ["https://m.example/@a"] * 2
     assert cols["text"] == ["<p>#Tag x</p>", "<p>#A b</p>"]
     assert cols["_repost"] == [None, "mastodon boost"]
     path = tmp_path / "s.ndjson"
     path.write_bytes(b"\n".join(msgspec.json.encode(s) for s in (_FULL_STATUS, boost)) + b"\n")
     (batch,) = read_native(path, "mastodon", 10)
-    assert batch.rows.select("_line", "text", "hashtags").rows() == [
-        (1, "#Tag x", ["Tag"]),
-        (2, "#A b", ["A"]),
+    assert batch.rows.select("_line", "author", "text", "hashtags").rows() == [
+        (1, "a@m.example", "#Tag x", ["Tag"]),
+        (2, "a@m.example", "#A b", ["A"]),
     ]
     (batch,) = read_native(path, "mastodon", 10, reposts="exclude")
     assert batch.rows["_line"].to_list() == [1]

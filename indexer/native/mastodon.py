@@ -78,6 +78,38 @@ def full_acct(account: dict[str, Any]) -> str:
     return acct if "@" in acct else _with_host(acct, account.get("url"))
 
 
+def _plain_urls(urls: list[Any]) -> bool:
+    """Whether ``urls`` (None, or a local account's ``url``) are all None or strings
+    urlsplit takes (it refuses only netlocs with a bracket or non-ASCII letters): a
+    :meth:`Mastodon.fast_block` condition, checked in C-level loops."""
+    if not set(map(type, urls)) <= _STR_OR_NONE:
+        return False
+    every = "".join(filter(None, urls))
+    return every.isascii() and "[" not in every and "]" not in every
+
+
+_STR_OR_NONE = {str, type(None)}
+_PLAIN_HOST = r"^https?://([a-z0-9.-]+)(?:[/?#]|$)"
+""":data:`_PLAIN_HOST_RE` for polars (its ``$`` is the end of the string, as ``\\Z``)."""
+
+
+def with_hosts(authors: pl.Series, urls: pl.Series) -> pl.Series:
+    """``authors`` with each local ``acct`` (a row with a ``url``) made ``acct@server``
+    as :func:`_with_host` makes it: polars takes the server of a plain URL, Python the
+    few others. A Python loop over the accounts of a block cost more than their decode
+    (a 1M-status file has 200k accounts, too many for :func:`_host`'s cache)."""
+    hosts = urls.str.extract(_PLAIN_HOST, 1)
+    others = (urls.is_not_null() & hosts.is_null()).arg_true()
+    if others.len():
+        found = [_host(url) or None for url in urls.gather(others).to_list()]
+        hosts = hosts.scatter(others, pl.Series(found, dtype=pl.String))
+    return (
+        pl.select(pl.when(hosts.is_null()).then(authors).otherwise(authors + "@" + hosts))
+        .to_series()
+        .alias("author")
+    )
+
+
 def _with_host(acct: str, url: Any) -> str:
     """A local account's ``acct`` with its server, from the account's ``url``."""
     host = _host(opt_str(url) or "")
@@ -162,6 +194,9 @@ class Mastodon:
     """
 
     line_keys = _StatusKeys
+    extra_columns = ("_account_url",)
+    """A local account's ``url`` in a row of :meth:`fast_block` (its ``author`` then the
+    bare ``acct``), for :meth:`finish_rows` to add the server; None in the others."""
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value)
@@ -229,18 +264,17 @@ class Mastodon:
             if not plain_counts(values):
                 return None
             counts[name] = [v or 0 for v in values]
-        try:
-            authors = [
-                a if "@" in a else _with_host(a, account.url)  # type: ignore[union-attr]
-                for a, account in zip(accts, accounts, strict=True)
-            ]
-        except ValueError:  # a URL urlsplit refuses: the generic way rejects the status
+        urls = [
+            None if "@" in a else account.url  # type: ignore[union-attr]
+            for a, account in zip(accts, accounts, strict=True)
+        ]
+        if not _plain_urls(urls):
             return None
         n = len(statuses)
         return {
             "id": ids,
             "created_at": created,
-            "author": authors,
+            "author": accts,
             "text": content,
             "platform": ["mastodon"] * n,
             "lang": [x.language if type(x.language) is str else None for x in shown],
@@ -252,13 +286,19 @@ class Mastodon:
             ],
             "community": [None] * n,
             "_repost": [None if s.reblog is None else "mastodon boost" for s in statuses],
+            "_account_url": urls,
         }
 
     def finish_rows(self, cols: dict[str, Any]) -> None:
         """What :meth:`to_row` does after :meth:`to_row_html`, for a batch of its rows
         at once: ``text`` (HTML) becomes text (:func:`html_to_text_batch`) and
         ``hashtags`` (tags as named, joined as the reader joins them) are spelled as
-        written (:func:`spell_as_written`). Both become series."""
+        written (:func:`spell_as_written`), and a local ``acct`` of :meth:`fast_block`
+        gets its server (:func:`with_hosts`). The three become series."""
+        cols["author"] = with_hosts(
+            pl.Series(cols["author"], dtype=pl.String),
+            pl.Series(cols["_account_url"], dtype=pl.String),
+        )
         texts = html_to_text_batch(pl.Series(cols["text"], dtype=pl.String))
         names = split_joined(pl.Series(cols["hashtags"], dtype=pl.String))
         cols["text"] = texts
@@ -297,6 +337,7 @@ def _row(
         "hashtags": names,
         "community": None,
         "_repost": "mastodon boost" if boost else None,
+        "_account_url": None,
     }
 
 

@@ -97,9 +97,10 @@ class MappedBlock:
 
 FastBlock = Callable[[list[bytes]], "dict[str, list[Any]] | None"]
 """A mapper's ``fast_block``: the columns (:data:`CANONICAL_COLUMNS`, tag lists
-:func:`joined`, and ``_repost``) of a block of lines holding one record each, made
-its own (faster) way, or None for the block to be read the generic way, a line at a
-time: it must give what that way gives, rows and rejects, or None."""
+:func:`joined`, ``_repost``, and the mapper's ``extra_columns``) of a block of lines
+holding one record each, made its own (faster) way, or None for the block to be read
+the generic way, a line at a time: it must give what that way gives, rows and rejects
+(once ``finish_rows`` has run, if the mapper has it), or None."""
 
 
 def _line_units(
@@ -226,9 +227,11 @@ def _frame(cols: dict[str, Any]) -> pl.DataFrame:
     return frame.with_columns(tags).select(list(ROW_SCHEMA))
 
 
-def _appenders(cols: dict[str, Any]) -> list[tuple[str, Callable[[Any], None]]]:
-    """(column, its list's append) for each canonical column, in order."""
-    return [(name, cols[name].append) for name in CANONICAL_COLUMNS]
+def _appenders(
+    cols: dict[str, Any], names: Sequence[str]
+) -> list[tuple[str, Callable[[Any], None]]]:
+    """(column, its list's append) for each of ``names``, in order."""
+    return [(name, cols[name].append) for name in names]
 
 
 def _count_reposts(kinds: list[str | None], exclude: bool, batch: NativeBatch) -> None:
@@ -288,12 +291,15 @@ def _read_native(
     to walk. A mapper may leave part of each row to a batch-wide step: if it has
     ``finish_rows(cols)``, rows come from its ``to_row_html`` (:class:`Mastodon`'s
     name: the one mapper that does this), and ``finish_rows`` completes the batch's
-    columns in place before they are framed. A mapper's ``fast_block`` (see
-    :data:`FastBlock`) maps the blocks of lines it can without the generic decode.
+    columns in place before they are framed; its rows may carry ``extra_columns`` (not
+    canonical) for it. A mapper's ``fast_block`` (see :data:`FastBlock`) maps the blocks
+    of lines it can without the generic decode.
     """
     batch_rows = max(1, batch_rows)
-    cols: dict[str, Any] = {name: [] for name in ROW_SCHEMA}
-    appenders = _appenders(cols)
+    extras: tuple[str, ...] = getattr(mapper, "extra_columns", ())
+    names = (*CANONICAL_COLUMNS, *extras)
+    cols: dict[str, Any] = {name: [] for name in (*ROW_SCHEMA, *extras)}
+    appenders = _appenders(cols, names)
     batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
     shared: set[int] = set()
     records = mapper.records
@@ -316,8 +322,8 @@ def _read_native(
             last = max(shared)
             shared.clear()
             shared.add(last)
-        cols = {name: [] for name in ROW_SCHEMA}
-        appenders = _appenders(cols)
+        cols = {name: [] for name in (*ROW_SCHEMA, *extras)}
+        appenders = _appenders(cols, names)
         batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
         return done
 
@@ -362,13 +368,13 @@ def _read_native(
                 counted = taken[-1] + 1
                 if keep is None:  # a run of lines: a slice of each column
                     cols["_line"] += range(line + at, line + end)
-                    for name in CANONICAL_COLUMNS:
+                    for name in names:
                         cols[name] += block[name][at:end]
                     batch.raw_runs.append((line + at, value.lines[at:end]))
                 else:
                     lines = [line + i for i in taken]
                     cols["_line"] += lines
-                    for name in CANONICAL_COLUMNS:
+                    for name in names:
                         column = block[name]
                         cols[name] += [column[i] for i in taken]
                     batch.raw_lines.update(zip(lines, [value.lines[i] for i in taken], strict=True))
