@@ -22,7 +22,15 @@ from hypothesis import strategies as st
 
 from indexer.native import read_native
 from indexer.native.bluesky import Bluesky
-from indexer.native.common import CANONICAL_COLUMNS, RecordError, joined, repost_excluded
+from indexer.native.common import (
+    CANONICAL_COLUMNS,
+    COUNT_MAX,
+    COUNT_MIN,
+    RecordError,
+    count_column,
+    joined,
+    repost_excluded,
+)
 from indexer.native.html_text import (
     _subset_to_text,
     batch_simple,
@@ -1003,6 +1011,17 @@ def test_block_rows_show_their_lines_as_read(
     assert fast == [(n, lines[n - 1].decode()) for n in kept]
     monkeypatch.setattr(Mastodon, "fast_block", lambda self, lines: None)
     assert fast == shown()
+
+
+def test_count_column_takes_only_counts_as_they_are() -> None:
+    """A fast block's counts: integers in range, a missing one as 0; anything else
+    (out of range, a bool, a float, a string) sends the block the generic way."""
+    assert count_column([1, 0, COUNT_MAX, COUNT_MIN]) == [1, 0, COUNT_MAX, COUNT_MIN]
+    assert count_column([1, None, 2]) == [1, 0, 2]
+    assert count_column([]) == []
+    for bad in (COUNT_MAX + 1, COUNT_MIN - 1, True, 1.0, "1"):
+        assert count_column([1, None, bad]) is None
+        assert count_column([bad]) is None
 
 
 @pytest.mark.parametrize("fast", [True, False])

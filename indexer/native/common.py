@@ -168,13 +168,18 @@ def count(value: Any, field: str) -> int | None:
     return found
 
 
-def plain_counts(values: list[Any]) -> bool:
-    """Whether every value is a count :func:`count` takes as it is: an integer in
-    range, or None (missing), for the fast paths."""
-    if not set(map(type, values)) <= _INT_OR_NONE:
-        return False
-    ints = [v for v in values if v is not None]
-    return not ints or (min(ints) >= COUNT_MIN and max(ints) <= COUNT_MAX)
+def count_column(values: list[Any]) -> list[int] | None:
+    """The values as a count column (a missing one as 0) if every one is a count
+    :func:`count` takes as it is: an integer in range, or None (missing); else None.
+    For the fast paths: C-level loops, and none at all for a block without None."""
+    kinds = set(map(type, values))
+    if kinds != {int}:
+        if not kinds <= _INT_OR_NONE:
+            return None
+        values = [v or 0 for v in values]
+    if values and (min(values) < COUNT_MIN or max(values) > COUNT_MAX):
+        return None
+    return values
 
 
 _INT_OR_NONE = {int, type(None)}

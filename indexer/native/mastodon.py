@@ -39,13 +39,13 @@ from indexer.native.common import (
     Row,
     Skip,
     count,
+    count_column,
     get_path,
     joined,
     listed,
     need_str,
     obj,
     opt_str,
-    plain_counts,
     plain_strings,
     split_joined,
     tag_list,
@@ -261,9 +261,10 @@ class Mastodon:
         counts = {}
         for name, field in _COUNTS:
             values = [getattr(s, field) for s in statuses]
-            if not plain_counts(values):
+            column = count_column(values)
+            if column is None:
                 return None
-            counts[name] = [v or 0 for v in values]
+            counts[name] = column
         urls = [
             None if "@" in a else account.url  # type: ignore[union-attr]
             for a, account in zip(accts, accounts, strict=True)

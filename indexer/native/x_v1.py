@@ -37,13 +37,13 @@ from indexer.native.common import (
     Row,
     Skip,
     count,
+    count_column,
     get_path,
     joined,
     listed,
     need_str,
     obj,
     opt_str,
-    plain_counts,
     plain_strings,
     row,
     tag_list,
@@ -250,9 +250,10 @@ class XV1:
             values = [
                 None if rt else getattr(t, field) for t, rt in zip(tweets, retweets, strict=True)
             ]
-            if not plain_counts(values):
+            column = count_column(values)
+            if column is None:
                 return None
-            counts[name] = [v or 0 for v in values]
+            counts[name] = column
         try:
             created = [x_time(t.created_at) for t in tweets]
         except RecordError:
