@@ -358,57 +358,6 @@ READ_BLOCK_BYTES = 4 << 20
 """Decompressed bytes :func:`iter_line_blocks` reads at a time."""
 
 
-def iter_line_views(
-    path: Path, chunk_size: int | None = None
-) -> Iterator[list[bytes | memoryview]]:
-    """:func:`iter_line_blocks`, but a line is a view into the chunk read, not a copy,
-    for readers that decode lines with msgspec (which takes any buffer): splitting a
-    Mastodon export into a million ~1.6 KB copies cost more than finding the line ends.
-    A line split between two chunks is a copy, and so is every line of a chunk with a
-    CR (as :func:`iter_line_blocks` makes them)."""
-    chunk_size = chunk_size or READ_BLOCK_BYTES
-    try:
-        with open_decompressed(path) as f:
-            tail = b""
-            while True:
-                chunk = f.read(chunk_size)
-                if not chunk:
-                    break
-                end = chunk.rfind(b"\n")
-                if end < 0:
-                    tail += chunk
-                    continue
-                if b"\r" in chunk or tail.endswith(b"\r"):
-                    lines: list[bytes | memoryview] = [
-                        line[:-1] if line.endswith(b"\r") else line
-                        for line in (tail + chunk[:end]).split(b"\n")
-                    ]
-                else:
-                    lines = _views(chunk, end)
-                    if tail:
-                        lines[0] = tail + lines[0]
-                tail = chunk[end + 1 :]
-                yield lines
-            if tail:
-                yield [tail[:-1] if tail.endswith(b"\r") else tail]
-    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
-
-
-def _views(chunk: bytes, end: int) -> list[bytes | memoryview]:
-    """Views of the lines of ``chunk[:end]`` (``chunk[end]`` is its last LF)."""
-    view = memoryview(chunk)
-    find = chunk.find
-    lines: list[bytes | memoryview] = []
-    append = lines.append
-    start = 0
-    while (at := find(b"\n", start, end)) >= 0:
-        append(view[start:at])
-        start = at + 1
-    append(view[start:end])
-    return lines
-
-
 def iter_line_blocks(path: Path, chunk_size: int | None = None) -> Iterator[list[bytes]]:
     """The lines of a (possibly compressed) text file, a block at a time, without line ends.
 

@@ -17,7 +17,7 @@ from indexer.build import BuildResult
 from indexer.errors import InputError
 from indexer.ingest import read_batches
 from indexer.schema import POSTS_FILE, REJECTS_FILE
-from indexer.sources import detect_format, expand_inputs, iter_line_blocks, iter_line_views
+from indexer.sources import detect_format, expand_inputs, iter_line_blocks
 from tests.conftest import post, write_ndjson
 
 Build = Callable[..., BuildResult]
@@ -171,5 +171,3 @@ def test_line_blocks_are_the_lines_whatever_the_chunking(
     expected = [line[:-1] if line.endswith(b"\r") else line for line in expected]
     got = [line for block in iter_line_blocks(path, chunk_size) for line in block]
     assert got == expected
-    views = [bytes(line) for block in iter_line_views(path, chunk_size) for line in block]
-    assert views == expected

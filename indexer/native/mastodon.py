@@ -231,7 +231,7 @@ class Mastodon:
             boost,
         )
 
-    def fast_block(self, lines: list[bytes | memoryview]) -> dict[str, list[Any]] | None:
+    def fast_block(self, lines: list[bytes]) -> dict[str, list[Any]] | None:
         """The columns (:data:`CANONICAL_COLUMNS`, tags :func:`joined`, and ``_repost``)
         of :meth:`to_row_html` for a block of lines holding a status each, made a column
         at a time from statuses decoded straight into :class:`_Status`; None unless every

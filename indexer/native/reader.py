@@ -36,7 +36,7 @@ from indexer.native.mastodon_outbox import MastodonOutbox
 from indexer.native.reddit import Reddit
 from indexer.native.x_v1 import XV1
 from indexer.native.x_v2 import XV2
-from indexer.sources import iter_line_blocks, iter_line_views, open_decompressed
+from indexer.sources import iter_line_blocks, open_decompressed
 
 MAPPERS: dict[str, Mapper] = {
     "x-v1": XV1(),
@@ -64,20 +64,20 @@ class NativeBatch(RawBatch):
     A post's delete event is not skipped: it is in :attr:`RawBatch.deletes`."""
     notes: Counter[str] = field(default_factory=Counter)
     """Records read with an adjustment (e.g. a negative Reddit score as 0 likes)."""
-    raw_lines: dict[int, bytes | memoryview] = field(default_factory=dict)
-    raw_runs: list[tuple[int, list[bytes | memoryview]]] = field(default_factory=list)
+    raw_lines: dict[int, bytes] = field(default_factory=dict)
+    raw_runs: list[tuple[int, list[bytes]]] = field(default_factory=list)
     """Runs of consecutive lines that hold a record each: (first line, the lines), in
     line order (a mapped block's rows go in as one run, not a line at a time)."""
 
     def raw(self, line: int) -> str | None:
-        found: bytes | memoryview | None = self.raw_lines.get(line)
+        found = self.raw_lines.get(line)
         if found is None and self.raw_runs:
             at = bisect.bisect_right(self.raw_runs, line, key=lambda run: run[0]) - 1
             if at >= 0:
                 first, lines = self.raw_runs[at]
                 if line - first < len(lines):
                     found = lines[line - first]
-        return None if found is None else str(found, "utf-8", "replace")
+        return None if found is None else found.decode("utf-8", "replace")
 
 
 _Unit = tuple[int, bytes, Any, "str | None"]
@@ -91,11 +91,11 @@ class MappedBlock:
     """A unit's value when the mapper's ``fast_block`` mapped a block of lines (the
     unit's line is the first of them): the lines, and the columns of their rows."""
 
-    lines: list[bytes | memoryview]
+    lines: list[bytes]
     cols: dict[str, list[Any]]
 
 
-FastBlock = Callable[[list[bytes | memoryview]], "dict[str, list[Any]] | None"]
+FastBlock = Callable[[list[bytes]], "dict[str, list[Any]] | None"]
 """A mapper's ``fast_block``: the columns (:data:`CANONICAL_COLUMNS`, tag lists
 :func:`joined`, ``_repost``, and the mapper's ``extra_columns``) of a block of lines
 holding one record each, made its own (faster) way, or None for the block to be read
@@ -110,15 +110,13 @@ def _line_units(
     if keys is not None:
         decode = _keys_first(msgspec.json.Decoder(keys).decode, decode)
     line_no = 0
-    if fast is None:
-        blocks: Iterator[list[bytes] | MappedBlock] = iter_line_blocks(path)
-    else:
-        blocks = _fast_blocks(path, fast)
-    for block in blocks:
-        if isinstance(block, MappedBlock):
-            yield line_no + 1, b"", block, None
-            line_no += len(block.lines)
-            continue
+    for block in iter_line_blocks(path):
+        if fast is not None:
+            cols = fast(block)
+            if cols is not None:
+                yield line_no + 1, b"", MappedBlock(block, cols), None
+                line_no += len(block)
+                continue
         for raw in block:
             line_no += 1
             try:
@@ -126,14 +124,6 @@ def _line_units(
             except (msgspec.DecodeError, UnicodeDecodeError) as e:
                 if raw.strip():
                     yield line_no, raw, None, _bad_json(e)
-
-
-def _fast_blocks(path: Path, fast: FastBlock) -> Iterator[list[bytes] | MappedBlock]:
-    """The file's blocks of lines (views: :func:`iter_line_views`), each a
-    :class:`MappedBlock` when ``fast`` maps it, else its lines as bytes."""
-    for block in iter_line_views(path):
-        cols = fast(block)
-        yield MappedBlock(block, cols) if cols is not None else [bytes(line) for line in block]
 
 
 def _bad_json(error: Exception) -> str:

@@ -217,7 +217,7 @@ class XV1:
             _repost="x-v1 retweet" if isinstance(original, dict) else None,
         )
 
-    def fast_block(self, lines: list[bytes | memoryview]) -> dict[str, list[Any]] | None:
+    def fast_block(self, lines: list[bytes]) -> dict[str, list[Any]] | None:
         """The columns of :meth:`to_row` for a block of lines holding a tweet each,
         made a column at a time from tweets decoded straight into :class:`_Tweet` (a
         tweet is about 1.5 KB, most of it the user object); None unless every line is
