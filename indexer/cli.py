@@ -15,7 +15,7 @@ import msgspec
 from indexer.errors import IndexerError
 from indexer.progress import plural
 from indexer.publish import IndexDir, default_index_dir
-from indexer.schema import Manifest, read_manifest
+from indexer.schema import REBUILD_HINT, SCHEMA_VERSION, Manifest, read_manifest
 
 if TYPE_CHECKING:
     from indexer.build import BuildOptions
@@ -497,11 +497,25 @@ def _fmt(t: datetime | None) -> str:
 BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
+def _check_schema(generation_dir: Path) -> None:
+    """A published generation of another schema version is an error that says what to do."""
+    manifest = read_manifest(generation_dir)
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise IndexerError(
+            f"{generation_dir.parent.parent}: generation {manifest.generation} has schema "
+            f"version {manifest.schema_version}, this version reads {SCHEMA_VERSION}: "
+            f"{REBUILD_HINT}"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from service.run import serve
 
     index_dir = _index_dir(args.index)
-    if IndexDir(index_dir).current_dir() is None:
+    current = IndexDir(index_dir).current_dir()
+    if current is not None:
+        _check_schema(current)
+    else:
         sample = args.sample or BUNDLED_SAMPLE
         print(f"hashtag-index: {index_dir} is empty; building it from {sample}", file=sys.stderr)
         # In a child process: the server forks its workers, and a fork after polars'
@@ -527,6 +541,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from service.tables import load_tables
 
     gen_dir = IndexDir(_index_dir(args.index)).require_current()
+    _check_schema(gen_dir)
     if args.limit is not None and args.limit < 1:
         raise IndexerError("--limit must be at least 1")
     try:

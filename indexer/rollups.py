@@ -9,15 +9,15 @@ from its parent's tables and its new posts. Both end in :func:`_derive`:
   null when none), counts, tag keys
   (``tags``, in order of appearance) and their spellings (``written``, aligned
   with ``tags``): every other table follows from it;
-- ``postings.parquet``: tag, written, created_at, author, platform, lang,
-  engagement; ``posts.parquet`` exploded by tag, in post order (readers sort
-  what they need);
+- the postings (``posts.parquet`` exploded by tag: tag, written, created_at,
+  author, platform, lang, engagement), a scratch file while the others are made;
 - ``tags.parquet``: per tag key: display, posts, authors, engagement,
   first_seen, last_seen, platforms and langs (lists of {name, posts});
 - ``cooc.parquet``: tag, other, co_posts for every pair seen together
   (both directions, so one tag's partners are one slice). Counts are sums,
   so an update adjusts its parent's (+1 per new post's pair, -1 per replaced
-  post's pair) instead of pairing every post again.
+  post's pair) instead of pairing every post again;
+- ``serve/*.arrow``: the service's sorted, coded tables (indexer/serving.py).
 """
 
 from __future__ import annotations
@@ -29,24 +29,21 @@ from pathlib import Path
 
 import polars as pl
 
-from indexer.schema import COOC_FILE, COOC_MAX_TAGS, POSTINGS_FILE, POSTS_FILE, TAGS_FILE
-
-POST_COLUMNS = (
-    "uid",
-    "id",
-    "platform",
-    "created_at",
-    "author",
-    "lang",
-    "community",
-    "likes",
-    "reposts",
-    "replies",
-    "quotes",
-    "engagement",
-    "tags",
-    "written",
+from indexer import serving
+from indexer.schema import (
+    COOC_FILE,
+    COOC_MAX_TAGS,
+    COOC_RECORD,
+    POSTS_FILE,
+    POSTS_RECORD,
+    TAGS_FILE,
+    TAGS_RECORD,
 )
+
+POSTINGS_SCRATCH = "_postings.parquet"
+"""The postings (posts exploded by tag), while the tables are derived from them."""
+
+POST_COLUMNS = tuple(POSTS_RECORD.columns)
 POSTING_COLUMNS = ("tag", "written", "created_at", "author", "platform", "lang", "engagement")
 
 
@@ -165,13 +162,12 @@ def _derive(out: Path, cooc_counts: pl.LazyFrame) -> Stats:
         _empty_tables(out)
         return Stats(posts=0, tags=0, first=None, last=None)
 
-    # Not sorted here: a global sort would hold every posting in memory; the
-    # service orders them as it loads them.
-    _postings(pl.scan_parquet(out / POSTS_FILE)).sink_parquet(
-        out / POSTINGS_FILE, compression="zstd"
-    )
-    _write_tag_table(out / POSTINGS_FILE, out / TAGS_FILE)
+    scratch = out / POSTINGS_SCRATCH
+    _postings(pl.scan_parquet(out / POSTS_FILE)).sink_parquet(scratch, compression="lz4")
+    _write_tag_table(scratch, out / TAGS_FILE)
     _write_cooc(cooc_counts, out / COOC_FILE)
+    serving.write_serving(out, pl.scan_parquet(out / POSTS_FILE), pl.scan_parquet(scratch))
+    scratch.unlink()
     n_tags = pl.scan_parquet(out / TAGS_FILE).select(pl.len()).collect().item()
     return Stats(posts=n, tags=n_tags, first=first, last=last)
 
@@ -308,33 +304,7 @@ def _tag_table(postings: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _empty_tables(out: Path) -> None:
-    from indexer.validate import POST_SCHEMA
-
-    post_schema = {c: POST_SCHEMA[c] for c in POST_COLUMNS if c in POST_SCHEMA}
-    post_schema["tags"] = pl.List(pl.String())
-    post_schema["written"] = pl.List(pl.String())
-    pl.DataFrame(schema=post_schema).select(POST_COLUMNS).write_parquet(out / POSTS_FILE)
-    pl.DataFrame(
-        schema={
-            "tag": pl.String(),
-            "written": pl.String(),
-            **{c: POST_SCHEMA[c] for c in POSTING_COLUMNS[2:]},
-        }
-    ).write_parquet(out / POSTINGS_FILE)
-    counts = pl.List(pl.Struct({"name": pl.String(), "posts": pl.Int64()}))
-    pl.DataFrame(
-        schema={
-            "tag": pl.String(),
-            "display": pl.String(),
-            "posts": pl.Int64(),
-            "authors": pl.Int64(),
-            "engagement": pl.Int64(),
-            "first_seen": POST_SCHEMA["created_at"],
-            "last_seen": POST_SCHEMA["created_at"],
-            "platforms": counts,
-            "langs": counts,
-        }
-    ).write_parquet(out / TAGS_FILE)
-    pl.DataFrame(
-        schema={"tag": pl.String(), "other": pl.String(), "co_posts": pl.Int64()}
-    ).write_parquet(out / COOC_FILE)
+    for spec in (POSTS_RECORD, TAGS_RECORD, COOC_RECORD):
+        spec.frame().write_parquet(out / spec.file)
+    empty = POSTS_RECORD.frame().lazy()
+    serving.write_serving(out, empty, _postings(empty))

@@ -11,10 +11,16 @@ Layout of one generation directory::
     posts/             tantivy index, one document per post (full text, filters)
     posts.parquet      one row per post, no text: identity, time, author, community,
                        counts, tag keys (``tags``) and their spellings as written (``written``)
-    postings.parquet   one row per (post, tag key), in post order
     tags.parquet       one row per tag key: exact totals, display form, first/last seen
-    cooc.parquet       one row per co-occurring tag pair (a < b): co_posts
+    cooc.parquet       one row per co-occurring tag pair (both orders): co_posts
+    serve/*.arrow      what the service reads, as uncompressed Arrow IPC files that it
+                       memory-maps (:data:`SERVE_TABLES`): nothing is loaded into a
+                       worker's heap, and every worker shares the page cache
     rejects.ndjson     one line per rejected input row: source, line, reason, raw
+
+Every columnar file's columns and dtypes are declared here (:data:`RECORD_TABLES`,
+:data:`SERVE_TABLES`); the writers select exactly these columns and a test checks
+each written file against its declaration.
 """
 
 from __future__ import annotations
@@ -25,13 +31,20 @@ from datetime import datetime
 from pathlib import Path
 
 import msgspec
+import polars as pl
 import tantivy
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: ``posts.parquet`` gained ``written`` (what ``update`` needs to recompute
 the tables exactly from a generation and new rows).
 3: posts carry ``community`` (Reddit's subreddit): a ``posts.parquet`` column and
-the tantivy fields ``community`` (as written) and ``community_key`` (filter)."""
+the tantivy fields ``community`` (as written) and ``community_key`` (filter).
+4: the service's tables are written by the indexer, sorted and coded, as Arrow IPC
+files under ``serve/`` that the service memory-maps (was: Parquet it loaded, sorted
+and coded in every worker's heap); ``postings.parquet`` is gone."""
+
+REBUILD_HINT = "rebuild it once with 'hashtag-index build' and all its inputs"
+"""What to do with a generation of another schema version (said by every reader)."""
 
 # The index directory: ``current`` is a symlink to the published generation's
 # directory under ``generations/`` (see indexer/publish.py for how it is swapped).
@@ -42,10 +55,157 @@ GENERATIONS_DIR = "generations"
 MANIFEST_FILE = "manifest.json"
 POSTS_INDEX_DIR = "posts"
 POSTS_FILE = "posts.parquet"
-POSTINGS_FILE = "postings.parquet"
 TAGS_FILE = "tags.parquet"
 COOC_FILE = "cooc.parquet"
 REJECTS_FILE = "rejects.ndjson"
+
+# --------------------------------------------------------------------------- tables
+
+TIME = pl.Datetime("us", "UTC")
+"""Every time column: UTC microseconds."""
+NAMED_COUNTS = pl.List(pl.Struct({"name": pl.String(), "posts": pl.Int64()}))
+"""Posts per platform or language of a tag: ``[{name, posts}]``, most posts first."""
+
+
+class TableSpec(msgspec.Struct, frozen=True):
+    """One columnar file of a generation: its path, columns and dtypes, and order."""
+
+    file: str
+    """Path relative to the generation directory."""
+    columns: dict[str, pl.DataType]
+    order: str
+    """How its rows are ordered (what readers rely on)."""
+
+    def frame(self) -> pl.DataFrame:
+        """An empty frame of these columns."""
+        return pl.DataFrame(schema=self.columns)
+
+
+POSTS_RECORD = TableSpec(
+    POSTS_FILE,
+    {
+        "uid": pl.String(),
+        "id": pl.String(),
+        "platform": pl.String(),
+        "created_at": TIME,
+        "author": pl.String(),
+        "lang": pl.String(),
+        "community": pl.String(),
+        "likes": pl.Int64(),
+        "reposts": pl.Int64(),
+        "replies": pl.Int64(),
+        "quotes": pl.Int64(),
+        "engagement": pl.Int64(),
+        "tags": pl.List(pl.String()),
+        "written": pl.List(pl.String()),
+    },
+    "input order (what update and the rollups start from)",
+)
+TAGS_RECORD = TableSpec(
+    TAGS_FILE,
+    {
+        "tag": pl.String(),
+        "display": pl.String(),
+        "posts": pl.Int64(),
+        "authors": pl.Int64(),
+        "engagement": pl.Int64(),
+        "first_seen": TIME,
+        "last_seen": TIME,
+        "platforms": NAMED_COUNTS,
+        "langs": NAMED_COUNTS,
+    },
+    "posts (desc), then tag",
+)
+COOC_RECORD = TableSpec(
+    COOC_FILE,
+    {"tag": pl.String(), "other": pl.String(), "co_posts": pl.Int64()},
+    "tag, then co_posts (desc), then other; both orders of each pair",
+)
+RECORD_TABLES = (POSTS_RECORD, TAGS_RECORD, COOC_RECORD)
+"""The Parquet tables: the generation's record, from which update starts."""
+
+SERVE_DIR = "serve"
+CODE = pl.UInt32()
+"""A platform's or language's number in :data:`SERVE_CODES` (its rank by name)."""
+ROW = pl.UInt32()
+"""A tag's row in :data:`SERVE_TAGS` (its rank by key)."""
+
+SERVE_TAGS = TableSpec(
+    f"{SERVE_DIR}/tags.arrow",
+    {
+        **TAGS_RECORD.columns,
+        "postings_start": pl.Int64(),
+        "cooc_start": pl.Int64(),
+        "cooc_len": pl.Int64(),
+        "daily_start": pl.Int64(),
+        "daily_len": pl.Int64(),
+    },
+    "tag key (byte order); a tag's postings are SERVE_POSTINGS rows "
+    "postings_start .. postings_start + posts, its pairs and days likewise",
+)
+SERVE_RANKED = TableSpec(
+    f"{SERVE_DIR}/ranked.arrow",
+    {"row": ROW},
+    "the SERVE_TAGS rows by posts (desc), then tag",
+)
+SERVE_POSTINGS = TableSpec(
+    f"{SERVE_DIR}/postings.arrow",
+    {
+        "created_at": TIME,
+        "account": pl.UInt32(),
+        "engagement": pl.Int64(),
+        "platform": CODE,
+        "lang": CODE,
+    },
+    "tag row, then created_at (then the other columns): one tag's rows are one slice",
+)
+SERVE_TIMELINE = TableSpec(
+    f"{SERVE_DIR}/timeline.arrow",
+    {
+        "tag": ROW,
+        "created_at": TIME,
+        "account": pl.UInt32(),
+        "engagement": pl.Int64(),
+        "platform": CODE,
+        "lang": CODE,
+        "prev": pl.Int64(),
+        "prev_lang": pl.Int64(),
+    },
+    "created_at, then tag row (then the other columns): a time window is one slice. "
+    "prev / prev_lang: row of the previous posting of the same (tag, account) / "
+    "(tag, account, lang), -1 if none",
+)
+SERVE_DAILY = TableSpec(
+    f"{SERVE_DIR}/daily.arrow",
+    {"day": pl.Int32(), "posts": pl.Int64(), "authors": pl.Int64(), "engagement": pl.Int64()},
+    "tag row, then day (days since 1970-01-01, UTC): one row per day a tag was used",
+)
+SERVE_COOC = TableSpec(
+    f"{SERVE_DIR}/cooc.arrow",
+    {"other": ROW, "co_posts": pl.Int64()},
+    "tag row, then co_posts (desc), then other's key",
+)
+SERVE_POSTS = TableSpec(
+    f"{SERVE_DIR}/posts.arrow",
+    {"created_at": TIME, "platform": CODE, "lang": CODE},
+    "created_at (then platform, lang): every post, tagged or not",
+)
+SERVE_CODES = TableSpec(
+    f"{SERVE_DIR}/codes.arrow",
+    {"kind": pl.String(), "name": pl.String()},
+    "kind ('platform', 'lang'), then name: a value's code is its rank within its kind",
+)
+SERVE_TABLES = (
+    SERVE_TAGS,
+    SERVE_RANKED,
+    SERVE_POSTINGS,
+    SERVE_TIMELINE,
+    SERVE_DAILY,
+    SERVE_COOC,
+    SERVE_POSTS,
+    SERVE_CODES,
+)
+"""What the service memory-maps (Arrow IPC, uncompressed, polars' newest format)."""
 
 # Names of the analyzers registered on every opened index.
 TEXT_ANALYZER = "folded"

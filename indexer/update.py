@@ -58,6 +58,7 @@ from indexer.schema import (
     MANIFEST_FILE,
     POSTS_FILE,
     POSTS_INDEX_DIR,
+    REBUILD_HINT,
     REJECTS_FILE,
     SCHEMA_VERSION,
     Manifest,
@@ -177,8 +178,7 @@ def _read_parent(parent_dir: Path) -> Manifest:
     if parent.schema_version != SCHEMA_VERSION:
         raise IndexerError(
             f"generation {parent.generation} has schema version {parent.schema_version}, "
-            f"update needs {SCHEMA_VERSION}: rebuild it once with 'hashtag-index build' "
-            "and all its inputs"
+            f"update needs {SCHEMA_VERSION}: {REBUILD_HINT}"
         )
     return parent
 

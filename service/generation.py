@@ -13,6 +13,7 @@ from pathlib import Path
 import tantivy
 
 from indexer.schema import (
+    REBUILD_HINT,
     SCHEMA_VERSION,
     Manifest,
     current_generation_dir,
@@ -48,7 +49,7 @@ def load_generation(path: Path) -> Generation:
     if manifest.schema_version != SCHEMA_VERSION:
         raise GenerationError(
             f"generation {manifest.generation} has schema version {manifest.schema_version}, "
-            f"this service reads {SCHEMA_VERSION}: rebuild the index"
+            f"this service reads {SCHEMA_VERSION}: {REBUILD_HINT}"
         )
     index = open_posts_index(path)
     tables = load_tables(path)

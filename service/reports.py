@@ -57,14 +57,6 @@ def default_period(tables: Tables) -> tuple[datetime, datetime]:
     return first, last
 
 
-def _filtered(rows: pl.DataFrame, platform: str | None, lang: str | None) -> pl.DataFrame:
-    if platform is not None:
-        rows = rows.filter(pl.col("platform") == platform)
-    if lang is not None:
-        rows = rows.filter(pl.col("lang") == lang)
-    return rows
-
-
 def report_frame(
     tables: Tables,
     start: datetime,
@@ -75,12 +67,16 @@ def report_frame(
     limit: int | None = None,
 ) -> pl.DataFrame:
     """The report's rows, typed, ranked."""
-    before = _filtered(tables.window(start - (end - start), start), platform, lang)
+    before = tables.narrow(tables.window(start - (end - start), start), platform, lang)
     total = tables.posts_between(start, end, platform, lang)
-    prev = before.group_by("tag").agg(prev_posts=pl.len().cast(pl.Int64()))
+    prev = (
+        pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
+        if before is None
+        else before.group_by(row="tag").agg(prev_posts=pl.len().cast(pl.Int64()))
+    )
     ranked = (
         _per_tag(tables, start, end, platform, lang)
-        .join(prev, on="tag", how="left")
+        .join(prev, on="row", how="left")
         .with_columns(pl.col("prev_posts").fill_null(0))
         .sort(["posts", "authors", "tag"], descending=[True, True, False])
     )
@@ -95,26 +91,32 @@ def report_frame(
     ).select(COLUMNS)
 
 
+_PER_TAG = ["row", "tag", "display", "posts", "authors", "engagement", "first_seen", "last_seen"]
+
+
 def _per_tag(
     tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
 ) -> pl.DataFrame:
-    """tag, display, posts, authors, engagement, first_seen, last_seen over [start, end)."""
-    columns = ["tag", "display", "posts", "authors", "engagement", "first_seen", "last_seen"]
+    """row, tag, display, posts, authors, engagement, first_seen, last_seen over [start, end)."""
     times = tables.timeline["created_at"]
     whole = times.len() == 0 or (start <= times[0] and end > times[-1])
     if whole and platform is None and lang is None:
         # The period holds the whole generation: the build's exact totals are the answer.
-        return tables.tags_by_key.select(columns)
-    rows = _filtered(tables.window(start, end), platform, lang)
-    per_tag = rows.group_by("tag").agg(
+        return tables.tags.with_row_index("row").select(_PER_TAG)
+    rows = tables.narrow(tables.window(start, end), platform, lang)
+    if rows is None:
+        return tables.tags.clear().with_row_index("row").select(_PER_TAG)
+    per_tag = rows.group_by(row="tag").agg(
         posts=pl.len().cast(pl.Int64()),
         authors=pl.col("account").n_unique().cast(pl.Int64()),
         engagement=pl.col("engagement").sum(),
         first_seen=pl.col("created_at").min(),
         last_seen=pl.col("created_at").max(),
     )
-    display = tables.tags_by_key.select("tag", "display")
-    return per_tag.join(display, on="tag", how="left").select(columns)
+    return per_tag.with_columns(
+        tag=tables.tags["tag"].gather(per_tag["row"]),
+        display=tables.tags["display"].gather(per_tag["row"]),
+    ).select(_PER_TAG)
 
 
 def csv_chunks(frame: pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:

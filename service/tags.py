@@ -6,7 +6,6 @@ arguments; exact counts throughout.
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,22 +76,20 @@ def _summaries(rows: pl.DataFrame) -> list[TagSummary]:
     return [TagSummary(*r) for r in rows.select("tag", "display", "posts", "authors").iter_rows()]
 
 
-SMALL = 4096
-"""Up to this many matching tags, autocomplete ranks them in Python (~15 us), not polars
-(a query's fixed cost is ~100 us)."""
+def _summary(tables: Tables, row: int) -> TagSummary:
+    tags = tables.tags
+    return TagSummary(
+        tags["tag"][row], tags["display"][row], tags["posts"][row], tags["authors"][row]
+    )
 
 
 def autocomplete(tables: Tables, prefix: str, limit: int) -> list[TagSummary]:
     """Tags whose key starts with ``prefix``, most posts first (then key)."""
     lo, hi = tables.prefix_range(prefix)
     if hi - lo == len(tables.keys):  # every tag: the ranking is precomputed
-        return _summaries(tables.tags.head(limit))
-    if hi - lo > SMALL:
-        rows = tables.prefix(prefix).sort(["posts", "tag"], descending=[True, False]).head(limit)
-        return _summaries(rows)
-    summaries = tables.key_summaries
-    best = heapq.nsmallest(limit, range(lo, hi), key=lambda i: (-summaries[i][2], i))
-    return [TagSummary(*summaries[i]) for i in best]
+        return [_summary(tables, int(r)) for r in tables.ranked.head(limit)]
+    rows = tables.tags.slice(lo, hi - lo).select("tag", "display", "posts", "authors")
+    return _summaries(rows.sort(["posts", "tag"], descending=[True, False]).head(limit))
 
 
 def near_misses(
@@ -109,7 +106,7 @@ def near_misses(
         index.schema, F_TAGS, q, distance=distance, transposition_cost_one=True, prefix=True
     )
     agg = searcher.aggregate(query, {"t": {"terms": {"field": F_TAGS, "size": 500}}})
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, int, str, int]] = []
     for bucket in agg["t"]["buckets"]:
         key = str(bucket["key"])
         d = (
@@ -117,17 +114,10 @@ def near_misses(
             if len(key) > len(q)
             else _osa_distance(q, key)
         )
-        if d <= distance:
-            found.append((d, key))
-    if not found:
-        return []
-    keys = pl.DataFrame({"tag": [k for _, k in found], "_d": [d for d, _ in found]})
-    rows = (
-        tables.tags_by_key.join(keys, on="tag")
-        .sort(["_d", "posts", "tag"], descending=[False, True, False])
-        .head(limit)
-    )
-    return _summaries(rows)
+        row = tables.key_index(key) if d <= distance else None
+        if row is not None:
+            found.append((d, -int(tables.tags["posts"][row]), key, row))
+    return [_summary(tables, row) for *_, row in sorted(found)[:limit]]
 
 
 def _osa_distance(a: str, b: str) -> int:
@@ -145,9 +135,17 @@ def _osa_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
-    rows = frame.group_by(column).len().sort(["len", column], descending=[True, False])
-    return {str(k): int(v) for k, v in rows.iter_rows()}
+def _counts(frame: pl.DataFrame, column: str, names: list[str]) -> dict[str, int]:
+    """Rows per value of a coded column, most first (then name)."""
+    rows = (
+        frame.group_by(column)
+        .len()
+        .with_columns(
+            pl.col(column).replace_strict(range(len(names)), names, return_dtype=pl.String())
+        )
+    )
+    ordered = rows.sort(["len", column], descending=[True, False])
+    return {str(k): int(v) for k, v in ordered.iter_rows()}
 
 
 def detail(
@@ -179,8 +177,8 @@ def detail(
         engagement=int(rows["engagement"].sum()),
         first_seen=times[0] if rows.height else None,
         last_seen=times[-1] if rows.height else None,
-        platforms=_counts(rows, "platform"),
-        langs=_counts(rows, "lang"),
+        platforms=_counts(rows, "platform", tables.platforms),
+        langs=_counts(rows, "lang", tables.langs),
     )
 
 
@@ -228,7 +226,7 @@ def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> li
     step = INTERVAL_STEP[interval]
     n = (span.end - span.start) // step
     points = [Point(span.start + i * step, 0, 0, 0) for i in range(n)]
-    if interval == "day" and tables.daily is not None:  # precomputed per tag and day
+    if interval == "day":  # precomputed per tag and day
         first = (span.start - EPOCH).days
         for day, posts, authors, engagement in tables.tag_days(tag):
             if 0 <= day - first < n:
@@ -260,10 +258,12 @@ def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Rela
     pairs = tables.tag_cooc(tag).filter(pl.col("co_posts") >= min_support)
     if pairs.height == 0 or n == 0:
         return []
-    keys = tables.tags_by_key
-    at = keys["tag"].search_sorted(pairs["other"], side="left")
+    at = pairs["other"]
+    tags = tables.tags
     others = pairs.with_columns(
-        display=keys["display"].gather(at), posts_b=keys["posts"].gather(at)
+        other=tags["tag"].gather(at),
+        display=tags["display"].gather(at),
+        posts_b=tags["posts"].gather(at),
     )
     p_ab = pl.col("co_posts") / n
     pmi = (p_ab / ((posts_a / n) * (pl.col("posts_b") / n))).log()

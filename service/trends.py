@@ -19,10 +19,10 @@ so one account (or three) posting hundreds of times moves nothing but
 ``posts``. Every figure an item carries is exact: counts come straight from
 the postings, never from rollups.
 
-Speed: :class:`TrendIndex` (built once per :class:`~service.tables.Tables`
-and cached) turns the time-sorted postings into small integer columns: the
-tag's code and, per posting, the position of the previous posting of the
-same (tag, platform, author), and of the same (tag, platform, author, lang).
+Speed: the indexer writes the time-sorted postings with small integer columns
+(indexer/serving.py; :class:`TrendIndex` is a view of them): the tag's row and,
+per posting, the position of the previous posting of the same (tag, platform,
+author), and of the same (tag, platform, author, lang).
 "Distinct authors of a tag in the rows ``[lo, hi)``" is then "rows in
 ``[lo, hi)`` whose previous posting is before ``lo``": one vectorised pass,
 no hashing of strings, no sets. Before the generation's first posting the
@@ -41,15 +41,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import polars as pl
-from polars.datatypes import IntegerType
 
 from service.tables import Tables
-
-UNKNOWN_LANG = "und"
-"""The ``lang`` of postings that carry none (as in the tags table's ``langs``)."""
-
-UNKNOWN_PLATFORM = "unknown"
-"""The ``platform`` of postings that carry none (the indexer's default)."""
 
 ROUND_DIGITS = 3
 """Decimals kept in ``expected_authors``, ``growth`` and ``score``."""
@@ -140,14 +133,13 @@ class ResultCache:
 
 @dataclass(frozen=True)
 class TrendIndex:
-    """Integer columns over ``tables.timeline`` (same rows, same order).
+    """Integer columns of ``tables.timeline`` (the same memory-mapped rows).
 
-    ``rows`` columns: ``tag`` (row number in ``tables.tags_by_key``), ``prev`` /
-    ``prev_lang`` (timeline position of the previous posting of the same
-    (tag, platform, author) / (tag, platform, author, lang); -1 if none),
-    ``platform`` and ``lang`` codes (see ``platforms`` / ``langs``). About
-    14 bytes a posting: a quarter of the postings table.
-    ``micros`` is the timeline's ``created_at`` as integer microseconds (a view).
+    ``rows`` columns: ``tag`` (row in ``tables.tags``), ``prev`` / ``prev_lang``
+    (timeline position of the previous posting of the same (tag, account) /
+    (tag, account, lang); -1 if none), ``platform`` and ``lang`` codes (see
+    ``platforms`` / ``langs``). ``micros`` is the timeline's ``created_at`` as
+    integer microseconds (a view).
     """
 
     micros: pl.Series
@@ -162,69 +154,22 @@ class TrendIndex:
 
     @classmethod
     def build(cls, tables: Tables) -> TrendIndex:
-        """One pass over the postings (about 1 s per million postings)."""
+        """Views of the memory-mapped timeline: the indexer wrote these columns
+        (indexer/serving.py), so this copies nothing."""
         timeline = tables.timeline
-        keys = tables.tags_by_key["tag"]
-        frame = timeline.select(
-            "author",
-            platform=pl.col("platform").fill_null(UNKNOWN_PLATFORM),
-            lang=pl.col("lang").fill_null(UNKNOWN_LANG),
-            tag=pl.lit(keys.search_sorted(timeline["tag"], side="left").cast(pl.UInt32)),
-        )
-        platforms = _codes(frame["platform"])
-        langs = _codes(frame["lang"])
-        idents = frame.group_by("platform", "author").agg().with_row_index("ident")
-        frame = frame.join(idents, on=["platform", "author"], maintain_order="left")
-        frame = frame.select(
-            "tag",
-            "ident",
-            pos=pl.int_range(pl.len(), dtype=_position_type(frame.height)),
-            platform=pl.col("platform").replace_strict(
-                platforms, return_dtype=_code_type(platforms)
-            ),
-            lang=pl.col("lang").replace_strict(langs, return_dtype=_code_type(langs)),
-        )
-        rows = frame.select(
-            "tag",
-            prev=_previous(frame, ["tag", "ident"]),
-            prev_lang=_previous(frame, ["tag", "ident", "lang"]),
-            platform="platform",
-            lang="lang",
-        ).rechunk()
         return cls(
             micros=timeline["created_at"].to_physical(),
-            rows=rows,
-            keys=keys,
-            display=tables.tags_by_key["display"],
-            platforms=platforms,
-            langs=langs,
+            rows=timeline.select("tag", "prev", "prev_lang", "platform", "lang"),
+            keys=tables.tags["tag"],
+            display=tables.tags["display"],
+            platforms={name: code for code, name in enumerate(tables.platforms)},
+            langs={name: code for code, name in enumerate(tables.langs)},
         )
 
     def positions(self, times: list[int]) -> list[int]:
         """Timeline position of the first posting at or after each time (microseconds)."""
         found = self.micros.search_sorted(pl.Series(times, dtype=pl.Int64()), side="left")
         return [int(p) for p in found]
-
-
-def _codes(values: pl.Series) -> dict[str, int]:
-    return {v: i for i, v in enumerate(sorted(values.unique().to_list()))}
-
-
-def _code_type(codes: dict[str, int]) -> IntegerType:
-    return pl.UInt8() if len(codes) <= 2**8 else pl.UInt32()
-
-
-def _position_type(height: int) -> IntegerType:
-    return pl.Int32() if height < 2**31 else pl.Int64()
-
-
-def _previous(frame: pl.DataFrame, key: list[str]) -> pl.Series:
-    """Per row, the ``pos`` of the previous row with the same ``key`` (-1 if none)."""
-    ordered = frame.select(*key, "pos").sort([*key, "pos"])
-    same = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in key])
-    prev = pl.when(same).then(pl.col("pos").shift(1)).otherwise(-1)
-    out = ordered.select("pos", prev=prev.cast(frame["pos"].dtype)).sort("pos")
-    return out["prev"]
 
 
 _CACHE: dict[int, TrendIndex] = {}

@@ -10,14 +10,15 @@ import pytest
 
 from indexer import rollups
 from indexer.build import BuildOptions, build
-from indexer.schema import COOC_FILE, POSTINGS_FILE, POSTS_FILE, TAGS_FILE
+from indexer.schema import COOC_FILE, POSTS_FILE, SERVE_POSTINGS, SERVE_TABLES, TAGS_FILE
 from tests.conftest import NOW, ROOT
 
-TABLES = (POSTS_FILE, POSTINGS_FILE, TAGS_FILE, COOC_FILE)
+TABLES = (POSTS_FILE, TAGS_FILE, COOC_FILE, *(spec.file for spec in SERVE_TABLES))
 
 
 def _tables(index: Path) -> dict[str, pl.DataFrame]:
-    return {name: pl.read_parquet(index / "current" / name) for name in TABLES}
+    read = {".parquet": pl.read_parquet, ".arrow": pl.read_ipc}
+    return {name: read[Path(name).suffix](index / "current" / name) for name in TABLES}
 
 
 def test_partitioned_rollups_equal_one_pass(
@@ -27,7 +28,7 @@ def test_partitioned_rollups_equal_one_pass(
     build([sample], BuildOptions(index_dir=tmp_path / "one"), now=NOW)
     one = _tables(tmp_path / "one")
     pairs = one[COOC_FILE]["co_posts"].sum()
-    assert one[POSTINGS_FILE].height > 1000  # enough to cut in many parts
+    assert one[SERVE_POSTINGS.file].height > 1000  # enough to cut in many parts
     assert pairs > 1000
     monkeypatch.setattr(rollups, "TAG_PARTITION_ROWS", 97)
     monkeypatch.setattr(rollups, "COOC_PARTITION_ROWS", 89)

@@ -138,7 +138,14 @@ def reference(
     params: TrendParams = TrendParams(),  # noqa: B008
 ) -> list[dict[str, Any]]:
     """docs/trending.md, computed the slow way."""
-    rows = tables.timeline.with_columns(pl.col("lang").fill_null("und"))
+    timeline = tables.timeline
+    rows = timeline.select(
+        "created_at",
+        "account",
+        tag=tables.tags["tag"].gather(timeline["tag"]),
+        platform=pl.Series(tables.platforms).gather(timeline["platform"]),
+        lang=pl.Series(tables.langs).gather(timeline["lang"]),
+    )
     first = rows["created_at"].min()
     if platform is not None:
         rows = rows.filter(pl.col("platform") == platform)
@@ -147,9 +154,7 @@ def reference(
 
     def counts(lo: datetime, hi: datetime) -> dict[str, tuple[int, int]]:
         span = rows.filter(pl.col("created_at") >= lo, pl.col("created_at") < hi)
-        per_tag = span.group_by("tag").agg(
-            posts=pl.len(), authors=pl.struct("platform", "author").n_unique()
-        )
+        per_tag = span.group_by("tag").agg(posts=pl.len(), authors=pl.col("account").n_unique())
         return {tag: (p, a) for tag, p, a in per_tag.iter_rows()}
 
     start, base = as_of - window, as_of - window - baseline

@@ -32,11 +32,11 @@ from indexer.build import BuildOptions, BuildResult, build
 from indexer.errors import IndexerError, NoGenerationError
 from indexer.schema import (
     COOC_FILE,
-    POSTINGS_FILE,
     POSTS_FILE,
     POSTS_INDEX_DIR,
     REJECTS_FILE,
     SCHEMA_VERSION,
+    SERVE_TABLES,
     TAGS_FILE,
     encode_manifest,
     open_posts_index,
@@ -63,13 +63,13 @@ def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def tables(gen: Path) -> dict[str, pl.DataFrame]:
-    """Every table of a generation, in an order that does not depend on how it was made."""
-    postings = pl.read_parquet(gen / POSTINGS_FILE)
+    """Every table of a generation, in an order that does not depend on how it was made
+    (the service's tables have one order, whatever made them)."""
     return {
         "posts": _sorted(pl.read_parquet(gen / POSTS_FILE), ["uid"]),
-        "postings": _sorted(postings, postings.columns),
         "tags": _sorted(pl.read_parquet(gen / TAGS_FILE), ["tag"]),
         "cooc": _sorted(pl.read_parquet(gen / COOC_FILE), ["tag", "other"]),
+        **{spec.file: pl.read_ipc(gen / spec.file) for spec in SERVE_TABLES},
     }
 
 
@@ -613,3 +613,28 @@ def test_tantivy_never_writes_into_a_shared_file(tmp_path: Path) -> None:
         assert not path.startswith(str(parent)), (path, flags)
         if ".building-" in path and Path(path).name in linked:
             assert "O_EXCL" in flags, (path, flags)
+
+
+@pytest.mark.parametrize("command", ["serve", "report"])
+def test_serve_and_report_of_a_previous_schema_version_say_to_build(
+    tmp_path: Path, command: str
+) -> None:
+    """A v3 index (its tables loaded into every worker) is not served as v4 (memory-mapped
+    serve tables): one line naming the index, both versions and the command that rebuilds."""
+    index = tmp_path / "idx"
+    gen = run_build(index, write_ndjson(tmp_path / "a.ndjson", A_ROWS)).generation_dir
+    manifest = read_manifest(gen)
+    manifest.schema_version = SCHEMA_VERSION - 1
+    (gen / "manifest.json").write_bytes(encode_manifest(manifest))
+    extra = ["index", "--from", "2026-01-01", "--to", "2027-01-01"] if command == "report" else []
+    done = (
+        cli(command, *extra, "--index", str(index), "--port", "1")
+        if command == "serve"
+        else (cli(command, *extra, "--index", str(index)))
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"hashtag-index: error: {index}: generation {manifest.generation} has schema version "
+        f"{SCHEMA_VERSION - 1}, this version reads {SCHEMA_VERSION}: rebuild it once with "
+        "'hashtag-index build' and all its inputs\n"
+    )
