@@ -22,12 +22,11 @@ import tantivy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from indexer.globals import read_posts, read_tags  # noqa: E402
 from indexer.schema import (  # noqa: E402
     F_AUTHOR,
     F_CREATED_AT,
     F_TAGS,
-    POSTINGS_FILE,
-    TAGS_FILE,
     open_posts_index,
 )
 
@@ -46,8 +45,14 @@ def main() -> None:
     index = open_posts_index(gen)
     searcher = index.searcher()
     everything = tantivy.Query.all_query()
-    tags = pl.read_parquet(gen / TAGS_FILE)
-    postings = pl.read_parquet(gen / POSTINGS_FILE).sort("tag", "created_at")
+    tags = read_tags(gen)
+    postings = (
+        read_posts(gen)
+        .select(pl.col("tags").alias("tag"), "created_at", "author", "platform", "engagement")
+        .explode("tag")
+        .drop_nulls("tag")
+        .sort("tag", "created_at")
+    )
     top_tag = tags["tag"][0]
     rows = []
 

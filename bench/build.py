@@ -79,9 +79,10 @@ def tantivy_alone(dump: Path, generation: Path) -> dict[str, float]:
     import polars as pl
 
     from indexer.build import tantivy_json_lines
-    from indexer.schema import POSTS_FILE, open_posts_index
+    from indexer.globals import read_posts
+    from indexer.schema import open_posts_index
 
-    posts = pl.read_parquet(generation / POSTS_FILE)
+    posts = read_posts(generation)
     frame = posts.join(_texts(dump), on="uid", how="left").with_columns(
         pl.col("text").fill_null(""), _seq=pl.int_range(pl.len(), dtype=pl.Int64())
     )

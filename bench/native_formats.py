@@ -851,7 +851,7 @@ def bench_format(n: int, fmt: str, canonical_tags: pl.DataFrame | None) -> dict[
             capture_output=True,
         )
         manifest = json.loads(info.stdout)
-        tags = pl.read_parquet((index / "current" / "tags.parquet").resolve())
+        tags = read_tags((index / "current").resolve())
         tags = tags.select([*TAG_COLUMNS, "authors"]).sort("tag")
     read_s, read_rss, out = run_measured([*_self_cmd(), "--read-only", str(path)])
     read = json.loads(out)

@@ -175,10 +175,12 @@ def pick_workload(generation: Path) -> Any:
     import polars as pl
 
     from bench.peers.common import Workload
-    from indexer.schema import TAGS_FILE
+    from indexer.globals import read_tags
 
-    tags = pl.read_parquet(generation / TAGS_FILE, columns=["tag", "posts"]).sort(
-        ["posts", "tag"], descending=[True, False]
+    tags = (
+        read_tags(generation)
+        .select("tag", "posts")
+        .sort(["posts", "tag"], descending=[True, False])
     )
     keys = tags["tag"].to_list()
     n = len(keys)

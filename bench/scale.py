@@ -561,34 +561,54 @@ def compact(cfg: Config, size: int, index: Path) -> dict[str, Any] | None:
 
 
 def serve_steps(cfg: Config, size: int) -> dict[str, Any]:
-    """Readiness and memory at each worker count; latency and publish at 1 worker."""
+    """1 worker on a copy of the index (memory, latency, then publish into it); then each
+    larger worker count on the untouched index (memory), unless it would not fit."""
     base = cfg.workdir / f"index-{size}" / "base"
     served = base.parent / "served"
     copy_index(base, served)
     r: dict[str, Any] = {"serve": {}}
     try:
-        for workers in sorted(WORKER_COUNTS, reverse=True):
-            log(f"{size}: serve, {workers} worker(s)")
-            with serving(cfg.ix, served, workers, cfg.port) as srv:
-                at_ready = tree_memory(srv.proc.pid)
-                client = Client(srv.port)
-                tags = tags_from_api(client)
-                client.close()
-                bad = warm(srv.port, warm_paths(tags), connections=4 * workers)
-                mem = settled_memory(srv.proc.pid)
-                r["serve"][str(workers)] = {
-                    "ready_seconds": srv.ready_seconds,
-                    "warm_non_200": bad,
-                    "at_ready": at_ready,
-                    **mem,
-                }
-                if workers == 1:
-                    r["latency"] = latency(srv, tags, cfg.requests)
-                    r["rss_anon_after_latency"] = tree_memory(srv.proc.pid)
-                    r["publish"] = publish(cfg, srv, served, size)
+        log(f"{size}: serve, 1 worker")
+        with serving(cfg.ix, served, 1, cfg.port) as srv:
+            r["serve"]["1"], tags = serve_memory(srv, 1)
+            r["latency"] = latency(srv, tags, cfg.requests)
+            r["rss_anon_after_latency"] = tree_memory(srv.proc.pid)
+            r["publish"] = publish(cfg, srv, served, size)
     finally:
         shutil.rmtree(served, ignore_errors=True)
+    # a worker's anonymous memory as it starts serving, plus a fifth for loading transients
+    per_worker = 1.2 * max(r["serve"]["1"]["at_ready"]["workers_mib"])
+    for workers in (w for w in WORKER_COUNTS if w != 1):
+        need, available = workers * per_worker, mem_available_mib()
+        if need > 0.85 * available:
+            reason = f"needs ~{need:.0f} MiB ({workers} x 1.2 x 1 worker's), {available:.0f} free"
+            log(f"{size}: {workers} workers skipped: {reason}")
+            r["serve"][str(workers)] = {"skipped": reason}
+            continue
+        log(f"{size}: serve, {workers} workers")
+        with serving(cfg.ix, base, workers, cfg.port) as srv:
+            r["serve"][str(workers)], _ = serve_memory(srv, workers)
     return r
+
+
+def serve_memory(srv: Server, workers: int) -> tuple[dict[str, Any], list[str]]:
+    """Seconds to ready, RssAnon at ready and after every endpoint was requested (on 4
+    fresh connections per worker) once it settles; and the tags the API listed."""
+    at_ready = tree_memory(srv.proc.pid)
+    client = Client(srv.port)
+    tags = tags_from_api(client)
+    client.close()
+    bad = warm(srv.port, warm_paths(tags), connections=4 * workers)
+    mem = settled_memory(srv.proc.pid)
+    info = {"ready_seconds": srv.ready_seconds, "warm_non_200": bad, "at_ready": at_ready}
+    return info | mem, tags
+
+
+def mem_available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return float("inf")
 
 
 def latency(srv: Server, tags: list[str], n: int) -> dict[str, Any]:

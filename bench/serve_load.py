@@ -31,7 +31,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer.schema import TAGS_FILE  # noqa: E402
+from indexer.globals import read_tags  # noqa: E402
 
 LUA = """
 local paths = {}
@@ -45,7 +45,7 @@ end
 
 
 def url_sets(generation: Path, n: int = 200) -> dict[str, list[str]]:
-    tags = pl.read_parquet(generation / TAGS_FILE, columns=["tag", "posts"]).head(2000)
+    tags = read_tags(generation).select("tag", "posts").head(2000)
     manifest = json.loads((generation / "manifest.json").read_text())
     last = manifest["to"][:10]
     picks = tags["tag"].to_list()

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.tables import load_tables
-from service.trends import trend_index, trending
+from service.trends import prepare, trending
 
 PAIRS = (
     ("24h/7d", timedelta(hours=24), timedelta(days=7)),
@@ -45,15 +45,13 @@ def main() -> None:
 
     t = time.perf_counter()
     tables = load_tables((Path(args.index) / "current").resolve())
-    print(f"load tables: {time.perf_counter() - t:.2f} s, {tables.timeline.height:,} postings")
+    postings = sum(s.timeline.height for s in tables.splits)
+    print(f"load tables: {time.perf_counter() - t:.2f} s, {postings:,} postings")
     t = time.perf_counter()
-    index = trend_index(tables)
-    print(
-        f"trend index: {time.perf_counter() - t:.2f} s, "
-        f"{index.rows.estimated_size() / 1e6:.1f} MB "
-        f"(postings: {tables.postings.estimated_size() / 1e6:.1f} MB)"
-    )
-    newest = tables.timeline["created_at"][-1]
+    prepare(tables, PAIRS[0][1], PAIRS[0][2])
+    print(f"trend index of the newest {PAIRS[0][0]}: {time.perf_counter() - t:.2f} s")
+    newest = tables.last_posting
+    assert newest is not None
     cases: list[tuple[str, timedelta, timedelta, dict[str, str]]] = [
         (name, w, b, {}) for name, w, b in PAIRS
     ]

@@ -116,15 +116,16 @@ def same_generation(a: Path, b: Path) -> list[str]:
     """The differences between two generations' counts, tables and tantivy document counts."""
     import polars as pl
 
-    from indexer.schema import COOC_FILE, POSTINGS_FILE, POSTS_FILE, TAGS_FILE, open_posts_index
+    from indexer.globals import read_cooc, read_posts, read_tags
+    from indexer.schema import open_posts_index
 
     ga, gb = (a / "current").resolve(), (b / "current").resolve()
     ma, mb = manifest_of(a), manifest_of(b)
     diffs = [f"manifest {k}: {ma[k]} != {mb[k]}" for k in COUNTS if ma[k] != mb[k]]
-    keys = {POSTS_FILE: ["uid"], TAGS_FILE: ["tag"], COOC_FILE: ["tag", "other"]}
-    for name in (POSTS_FILE, POSTINGS_FILE, TAGS_FILE, COOC_FILE):
-        x, y = pl.read_parquet(ga / name), pl.read_parquet(gb / name)
-        by = keys.get(name) or list(x.columns)
+    readers = {"posts": (read_posts, ["uid"]), "tags": (read_tags, ["tag"])}
+    readers["cooc"] = (read_cooc, ["tag", "other"])
+    for name, (read, by) in readers.items():
+        x, y = read(ga), read(gb)
         if not x.sort(by).equals(y.sort(by).select(x.columns)):
             diffs.append(f"{name} differs")
     docs = [open_posts_index(g).searcher().num_docs for g in (ga, gb)]

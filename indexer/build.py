@@ -39,6 +39,7 @@ import tantivy
 
 from indexer import rollups
 from indexer.errors import IndexerError, InputError
+from indexer.globals import Changes, write_tables
 from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, ReadOptions, read_batches
 from indexer.progress import Progress, plural
 from indexer.publish import DEFAULT_KEEP, IndexDir
@@ -184,7 +185,12 @@ def _build_into(
     clock.lap("dedup+commit")
 
     progress.stage("rollups")
-    stats = rollups.write_all(spool, work, losers)
+    changes = Changes(
+        days=rollups.spooled_days(spool),
+        posts_of=lambda day: rollups.day_posts(spool, day, losers),
+        gone=pl.Series("uid", [], dtype=pl.String()),
+    )
+    stats = write_tables(work, generation, None, [], changes)
     shutil.rmtree(spool)
     clock.lap("rollups")
 
@@ -207,6 +213,7 @@ def _build_into(
         seconds=round(time.monotonic() - started, 3),
         stage_seconds=clock.seconds,
         stage_peak_rss_mib=clock.peak_rss_mib,
+        splits=stats.splits,
     )
     index.reload()
     indexed = index.searcher().num_docs
@@ -515,9 +522,10 @@ class DeleteEffects:
 
 def spooled_copies(spool: Path) -> pl.LazyFrame:
     """``uid, _seq`` of every spooled post."""
-    if not any((spool / "posts").iterdir()):
+    everything = rollups.spooled(spool)
+    if everything is None:
         return pl.LazyFrame(schema={"uid": pl.String(), "_seq": pl.Int64()})
-    return pl.scan_parquet(spool / "posts" / "*.parquet").select("uid", "_seq")
+    return everything.select("uid", "_seq")
 
 
 def delete_effects(

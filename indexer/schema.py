@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import msgspec
 import polars as pl
+import pyarrow
+import pyarrow.ipc
 import tantivy
 
 SCHEMA_VERSION = 4
@@ -54,9 +56,6 @@ GENERATIONS_DIR = "generations"
 # Files of a generation.
 MANIFEST_FILE = "manifest.json"
 POSTS_INDEX_DIR = "posts"
-POSTS_FILE = "posts.parquet"
-TAGS_FILE = "tags.parquet"
-COOC_FILE = "cooc.parquet"
 REJECTS_FILE = "rejects.ndjson"
 
 # --------------------------------------------------------------------------- tables
@@ -81,8 +80,14 @@ class TableSpec(msgspec.Struct, frozen=True):
         return pl.DataFrame(schema=self.columns)
 
 
-POSTS_RECORD = TableSpec(
-    POSTS_FILE,
+ID = pl.UInt32()
+"""A tag's, account's, platform's or language's global id: ids are given in order and
+never change or go away, so every split of every later generation can use them."""
+
+SPLITS_DIR = "splits"
+
+SPLIT_POSTS_RECORD = TableSpec(
+    "posts.parquet",
     {
         "uid": pl.String(),
         "id": pl.String(),
@@ -99,10 +104,66 @@ POSTS_RECORD = TableSpec(
         "tags": pl.List(pl.String()),
         "written": pl.List(pl.String()),
     },
-    "input order (what update and the rollups start from)",
+    "uid: the day's posts, no text (what an update rewrites the day from)",
 )
-TAGS_RECORD = TableSpec(
-    TAGS_FILE,
+SPLIT_UIDS = TableSpec("uids.arrow", {"uid": pl.String()}, "uid")
+SPLIT_POSTS = TableSpec(
+    "posts.arrow",
+    {"created_at": TIME, "platform": ID, "lang": ID},
+    "created_at (then platform, lang): every post, tagged or not",
+)
+SPLIT_POSTINGS = TableSpec(
+    "postings.arrow",
+    {
+        "tag": ID,
+        "created_at": TIME,
+        "account": ID,
+        "engagement": pl.Int64(),
+        "platform": ID,
+        "lang": ID,
+    },
+    "tag, then created_at (then the other columns): one tag's day is one slice",
+)
+SPLIT_SUMMARY = TableSpec(
+    "summary.arrow",
+    {
+        "tag": ID,
+        "posts": pl.Int64(),
+        "authors": pl.Int64(),
+        "engagement": pl.Int64(),
+        "first_seen": TIME,
+        "last_seen": TIME,
+        "postings_start": pl.Int64(),
+    },
+    "tag: one row per tag used that day; its postings are rows "
+    "postings_start .. postings_start + posts",
+)
+SPLIT_TIMELINE = TableSpec(
+    "timeline.arrow",
+    dict(SPLIT_POSTINGS.columns),
+    "created_at, then tag (then the other columns): a time window is one slice",
+)
+SPLIT_PAIRS = TableSpec(
+    "pairs.arrow",
+    {"key": pl.UInt64(), "posts": pl.Int64()},
+    "key = tag << 32 | account: the day's postings of each (tag, account)",
+)
+SPLIT_TABLES = (
+    SPLIT_POSTS_RECORD,
+    SPLIT_UIDS,
+    SPLIT_POSTS,
+    SPLIT_POSTINGS,
+    SPLIT_SUMMARY,
+    SPLIT_TIMELINE,
+    SPLIT_PAIRS,
+)
+"""The files of one split (a UTC day): Arrow IPC, uncompressed, polars' newest layout,
+memory-mapped by the service; the Parquet record is the indexer's."""
+
+NAMED_COUNTS_DOC = "lists of {name, posts}, most posts first, then name"
+
+TAGS_TABLE = TableSpec(
+    "tags.arrow",
     {
         "tag": pl.String(),
         "display": pl.String(),
@@ -113,99 +174,48 @@ TAGS_RECORD = TableSpec(
         "last_seen": TIME,
         "platforms": NAMED_COUNTS,
         "langs": NAMED_COUNTS,
-    },
-    "posts (desc), then tag",
-)
-COOC_RECORD = TableSpec(
-    COOC_FILE,
-    {"tag": pl.String(), "other": pl.String(), "co_posts": pl.Int64()},
-    "tag, then co_posts (desc), then other; both orders of each pair",
-)
-RECORD_TABLES = (POSTS_RECORD, TAGS_RECORD, COOC_RECORD)
-"""The Parquet tables: the generation's record, from which update starts."""
-
-SERVE_DIR = "serve"
-CODE = pl.UInt32()
-"""A platform's or language's number in :data:`SERVE_CODES` (its rank by name)."""
-ROW = pl.UInt32()
-"""A tag's row in :data:`SERVE_TAGS` (its rank by key)."""
-
-SERVE_TAGS = TableSpec(
-    f"{SERVE_DIR}/tags.arrow",
-    {
-        **TAGS_RECORD.columns,
-        "postings_start": pl.Int64(),
         "cooc_start": pl.Int64(),
         "cooc_len": pl.Int64(),
-        "daily_start": pl.Int64(),
-        "daily_len": pl.Int64(),
     },
-    "tag key (byte order); a tag's postings are SERVE_POSTINGS rows "
-    "postings_start .. postings_start + posts, its pairs and days likewise",
+    "tag id: row i is tag i, with exact all-time totals; a tag whose posts all went "
+    "(deleted, or replaced without it) stays with posts 0. Its pairs are COOC_TABLE rows "
+    "cooc_start .. cooc_start + cooc_len",
 )
-SERVE_RANKED = TableSpec(
-    f"{SERVE_DIR}/ranked.arrow",
-    {"row": ROW},
-    "the SERVE_TAGS rows by posts (desc), then tag",
+KEYS_TABLE = TableSpec("keys.arrow", {"tag": pl.String(), "id": ID}, "tag key (byte order)")
+RANKED_TABLE = TableSpec(
+    "ranked.arrow", {"id": ID}, "tags with posts, by posts (desc), then tag key"
 )
-SERVE_POSTINGS = TableSpec(
-    f"{SERVE_DIR}/postings.arrow",
-    {
-        "created_at": TIME,
-        "account": pl.UInt32(),
-        "engagement": pl.Int64(),
-        "platform": CODE,
-        "lang": CODE,
-    },
-    "tag row, then created_at (then the other columns): one tag's rows are one slice",
+COOC_TABLE = TableSpec(
+    "cooc.arrow",
+    {"tag": ID, "other": ID, "co_posts": pl.Int64()},
+    "tag, then co_posts (desc), then other's key; both orders of each pair",
 )
-SERVE_TIMELINE = TableSpec(
-    f"{SERVE_DIR}/timeline.arrow",
-    {
-        "tag": ROW,
-        "created_at": TIME,
-        "account": pl.UInt32(),
-        "engagement": pl.Int64(),
-        "platform": CODE,
-        "lang": CODE,
-        "prev": pl.Int64(),
-        "prev_lang": pl.Int64(),
-    },
-    "created_at, then tag row (then the other columns): a time window is one slice. "
-    "prev / prev_lang: row of the previous posting of the same (tag, account) / "
-    "(tag, account, lang), -1 if none",
+CODES_TABLE = TableSpec(
+    "codes.arrow",
+    {"kind": pl.String(), "name": pl.String(), "code": ID},
+    "kind ('platform', 'lang'), then code (the order names were first seen in)",
 )
-SERVE_DAILY = TableSpec(
-    f"{SERVE_DIR}/daily.arrow",
-    {"day": pl.Int32(), "posts": pl.Int64(), "authors": pl.Int64(), "engagement": pl.Int64()},
-    "tag row, then day (days since 1970-01-01, UTC): one row per day a tag was used",
+ACCOUNTS_TABLE = TableSpec(
+    "accounts.parquet",
+    {"platform": pl.String(), "author": pl.String(), "account": ID},
+    "account: an author is a (platform, author) pair",
 )
-SERVE_COOC = TableSpec(
-    f"{SERVE_DIR}/cooc.arrow",
-    {"other": ROW, "co_posts": pl.Int64()},
-    "tag row, then co_posts (desc), then other's key",
+SPELLINGS_TABLE = TableSpec(
+    "spellings.parquet",
+    {"tag": ID, "written": pl.String(), "n": pl.Int64()},
+    "tag, then written: posts per spelling (the display is the most frequent)",
 )
-SERVE_POSTS = TableSpec(
-    f"{SERVE_DIR}/posts.arrow",
-    {"created_at": TIME, "platform": CODE, "lang": CODE},
-    "created_at (then platform, lang): every post, tagged or not",
+GENERATION_TABLES = (
+    TAGS_TABLE,
+    KEYS_TABLE,
+    RANKED_TABLE,
+    COOC_TABLE,
+    CODES_TABLE,
+    ACCOUNTS_TABLE,
+    SPELLINGS_TABLE,
 )
-SERVE_CODES = TableSpec(
-    f"{SERVE_DIR}/codes.arrow",
-    {"kind": pl.String(), "name": pl.String()},
-    "kind ('platform', 'lang'), then name: a value's code is its rank within its kind",
-)
-SERVE_TABLES = (
-    SERVE_TAGS,
-    SERVE_RANKED,
-    SERVE_POSTINGS,
-    SERVE_TIMELINE,
-    SERVE_DAILY,
-    SERVE_COOC,
-    SERVE_POSTS,
-    SERVE_CODES,
-)
-"""What the service memory-maps (Arrow IPC, uncompressed, polars' newest format)."""
+"""The generation-wide tables: sized by the vocabulary and the authors, not the posts."""
+
 
 # Names of the analyzers registered on every opened index.
 TEXT_ANALYZER = "folded"
@@ -336,6 +346,20 @@ class SourceInfo(msgspec.Struct, kw_only=True):
     by adjustment; these rows are in ``rows``."""
 
 
+class SplitInfo(msgspec.Struct, kw_only=True):
+    """One time split of a generation (indexer/splits.py)."""
+
+    day: date
+    """The UTC day its posts were created on."""
+    path: str
+    """Its directory, relative to the generation's."""
+    posts: int
+    postings: int
+    """(post, tag key) rows."""
+    written_by: str
+    """The generation that wrote it; later ones hard-link its files."""
+
+
 class Manifest(msgspec.Struct, kw_only=True):
     """What a generation holds; ``manifest.json``."""
 
@@ -380,6 +404,18 @@ class Manifest(msgspec.Struct, kw_only=True):
     """The process's peak resident memory at the end of each pass (MiB)."""
     parent: str | None = None
     """The generation this one was updated from (``update``), if any."""
+    splits: list[SplitInfo] = msgspec.field(default_factory=list)
+    """Its time splits, by day."""
+
+
+def map_ipc(path: Path) -> pl.DataFrame:
+    """An Arrow IPC file written by the indexer, memory-mapped: polars reads it without a
+    copy (pyarrow maps it; the frame's buffers are the file's pages, shared by every
+    process that maps it). Reading a row touches only its pages."""
+    table = pyarrow.ipc.open_file(pyarrow.memory_map(str(path))).read_all()
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def current_generation_dir(index_dir: Path) -> Path | None:

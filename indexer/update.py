@@ -17,8 +17,9 @@ matters: old posts are never decoded, tagged or indexed again.
             generation (never copied, never written: see :func:`link_posts_index`),
             the replaced posts are deleted by ``uid`` term, the new documents
             added, one commit;
-4. rollups  polars makes the tables from the parent's tables and the new rows
-            (:func:`indexer.rollups.write_update`); the rejects file is the
+4. rollups  the days the new and gone posts fall on are rewritten, every other
+            split hard-linked, and the generation-wide tables updated from the
+            changes (:func:`indexer.globals.write_tables`); the rejects file is the
             parent's plus the new rejects;
 then the manifest (``parent`` = the old generation) is written and the new
 generation published like a build's, under the same lock.
@@ -51,18 +52,21 @@ from indexer.build import (
     tantivy_json_lines,
 )
 from indexer.errors import IndexerError
+from indexer.globals import POST_COLUMNS, Changes, found_in, write_tables
 from indexer.progress import Progress
 from indexer.publish import IndexDir
 from indexer.schema import (
     F_UID,
     MANIFEST_FILE,
-    POSTS_FILE,
     POSTS_INDEX_DIR,
     REBUILD_HINT,
     REJECTS_FILE,
     SCHEMA_VERSION,
+    SPLIT_UIDS,
     Manifest,
+    SplitInfo,
     encode_manifest,
+    map_ipc,
     open_posts_index,
     read_manifest,
 )
@@ -70,7 +74,7 @@ from indexer.sources import Warn, expand_inputs, sha256_of
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
-SPOOL_COLUMNS = (*rollups.POST_COLUMNS, "text", "_seq")
+SPOOL_COLUMNS = (*POST_COLUMNS, "text", "_seq")
 """What the update spools per new post: the table columns, the text (for tantivy), ``_seq``."""
 
 _COPIED = frozenset({"meta.json", ".managed.json"})
@@ -207,11 +211,11 @@ def _update_into(
 ) -> tuple[Manifest, Figures]:
     """Write the new generation into ``work``; its manifest is returned, not written."""
     spool = work / SPOOL
-    (spool / "posts").mkdir(parents=True)
+    (spool / "posts" / "new").mkdir(parents=True)
     clock = StageClock()
 
     def sink(posts: pl.DataFrame, name: str) -> None:
-        posts.select(SPOOL_COLUMNS).write_parquet(spool / "posts" / name, compression="lz4")
+        posts.select(SPOOL_COLUMNS).write_parquet(spool / "posts" / "new" / name, compression="lz4")
 
     read = read_inputs(
         files,
@@ -228,20 +232,33 @@ def _update_into(
     clock.lap("read")
 
     progress.stage("dedup")
-    published = pl.scan_parquet(parent_dir / POSTS_FILE).select("uid")
+    deleted = read.deletes["uid"].unique()
+    published = held_by(parent_dir, parent.splits, deleted).to_frame().lazy()
     effects = delete_effects(spooled_copies(spool), read.deletes, published)
-    new_posts = _new_posts(spool, effects)
-    new_uids = new_posts.select("uid").collect()
-    replaced = _replaced(parent_dir, new_uids)
+    new_posts = _new_posts(spool, effects).collect()
+    new_uids = new_posts.select("uid")
+    replaced = held_by(parent_dir, parent.splits, new_uids["uid"]).to_frame()
     gone = pl.concat([replaced.select("uid"), effects.published]).unique()
     clock.lap("dedup")
 
     progress.stage("index", new_uids.height)
-    indexed = _index(parent_dir, work, new_posts, gone, options, progress)
+    indexed = _index(parent_dir, work, new_posts.lazy(), gone, options, progress)
     clock.lap("index")
 
     progress.stage("rollups")
-    stats = rollups.write_update(parent_dir, new_posts, gone, work)
+    by_day = {
+        day: part
+        for (day,), part in new_posts.select(POST_COLUMNS)
+        .with_columns(_day=pl.col("created_at").dt.date())
+        .partition_by("_day", as_dict=True, include_key=False)
+        .items()
+    }
+    changes = Changes(
+        days=sorted(by_day),
+        posts_of=lambda day: by_day[day],
+        gone=gone["uid"],
+    )
+    stats = write_tables(work, generation, parent_dir, parent.splits, changes)
     _write_rejects(parent_dir / REJECTS_FILE, work / NEW_REJECTS, work / REJECTS_FILE)
     shutil.rmtree(spool)
     clock.lap("rollups")
@@ -286,6 +303,7 @@ def _update_into(
         stage_seconds=clock.seconds,
         stage_peak_rss_mib=clock.peak_rss_mib,
         parent=parent.generation,
+        splits=stats.splits,
     )
     return manifest, figures
 
@@ -293,7 +311,7 @@ def _update_into(
 def _new_posts(spool: Path, effects: DeleteEffects) -> pl.LazyFrame:
     """The spooled new posts, one per uid (the highest ``_seq``: the later copy), but
     those a later delete event removes."""
-    if not any((spool / "posts").iterdir()):
+    if not any((spool / "posts" / "new").iterdir()):
         schema = {
             **POST_SCHEMA,
             "tags": pl.List(pl.String()),
@@ -302,14 +320,19 @@ def _new_posts(spool: Path, effects: DeleteEffects) -> pl.LazyFrame:
         }
         return pl.LazyFrame(schema=schema).select(SPOOL_COLUMNS)
     losers = pl.concat([rollups.losers(spool), effects.removed])
-    posts = pl.scan_parquet(spool / "posts" / "*.parquet")
+    posts = pl.scan_parquet(spool / "posts" / "new" / "*.parquet")
     return posts.join(losers.lazy(), on="_seq", how="anti") if losers.height else posts
 
 
-def _replaced(parent_dir: Path, new_uids: pl.DataFrame) -> pl.DataFrame:
-    """The uids of the parent's posts that a new copy replaces."""
-    old = pl.scan_parquet(parent_dir / POSTS_FILE).select("uid")
-    return old.join(new_uids.lazy(), on="uid", how="semi").collect()
+def held_by(parent_dir: Path, splits: list[SplitInfo], uids: pl.Series) -> pl.Series:
+    """The ``uids`` the parent generation holds: a binary search in each split's sorted
+    uids (memory-mapped: only the pages searched are read), not a scan of its posts."""
+    wanted = uids.unique().sort()
+    found = [pl.Series("uid", [], dtype=pl.String())]
+    for split in splits if wanted.len() else []:
+        column = map_ipc(parent_dir / split.path / SPLIT_UIDS.file)["uid"]
+        found.append(wanted.filter(found_in(column, wanted).is_not_null()))
+    return pl.concat(found).rename("uid")
 
 
 def _index(

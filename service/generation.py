@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import tantivy
@@ -21,9 +22,13 @@ from indexer.schema import (
     read_manifest,
 )
 from service.tables import Tables, load_tables
-from service.trends import trend_index
+from service.trends import prepare
 
 log = logging.getLogger("hashtag_index.service")
+
+DEFAULT_WINDOW = timedelta(hours=24)
+DEFAULT_BASELINE = timedelta(days=7)
+"""The trending question asked most (the API's defaults): its index is built at load."""
 
 
 class GenerationError(Exception):
@@ -52,8 +57,9 @@ def load_generation(path: Path) -> Generation:
             f"this service reads {SCHEMA_VERSION}: {REBUILD_HINT}"
         )
     index = open_posts_index(path)
-    tables = load_tables(path)
-    trend_index(tables)  # built here, before the swap, not on the first request
+    tables = load_tables(path, manifest)
+    # built here, before the swap, not on the first request
+    prepare(tables, DEFAULT_WINDOW, DEFAULT_BASELINE)
     return Generation(
         path=path,
         manifest=manifest,

@@ -49,12 +49,11 @@ _TIME = "%Y-%m-%dT%H:%M:%SZ"
 def default_period(tables: Tables) -> tuple[datetime, datetime]:
     """Whole UTC days covering the generation: midnight of the first post's day to the
     midnight after the last post."""
-    times = tables.posts["created_at"]
-    if times.len() == 0:
+    if tables.first_post is None or tables.last_post is None:
         raise ValueError("empty generation")
-    first = times[0].replace(hour=0, minute=0, second=0, microsecond=0)
-    last = times[-1].replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    return first, last
+    first = tables.first_post.replace(hour=0, minute=0, second=0, microsecond=0)
+    last = tables.last_post.replace(hour=0, minute=0, second=0, microsecond=0)
+    return first, last + timedelta(days=1)
 
 
 def report_frame(
@@ -98,11 +97,11 @@ def _per_tag(
     tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
 ) -> pl.DataFrame:
     """row, tag, display, posts, authors, engagement, first_seen, last_seen over [start, end)."""
-    times = tables.timeline["created_at"]
-    whole = times.len() == 0 or (start <= times[0] and end > times[-1])
+    first, last = tables.first_posting, tables.last_posting
+    whole = first is None or last is None or (start <= first and end > last)
     if whole and platform is None and lang is None:
         # The period holds the whole generation: the build's exact totals are the answer.
-        return tables.tags.with_row_index("row").select(_PER_TAG)
+        return tables.tags.with_row_index("row").filter(pl.col("posts") > 0).select(_PER_TAG)
     rows = tables.narrow(tables.window(start, end), platform, lang)
     if rows is None:
         return tables.tags.clear().with_row_index("row").select(_PER_TAG)

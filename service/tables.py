@@ -1,21 +1,28 @@
 """The columnar side of a generation, memory-mapped by the service.
 
-The indexer writes the service's tables sorted and coded (indexer/serving.py,
-declared in indexer/schema.py's ``SERVE_TABLES``) as uncompressed Arrow IPC;
-here pyarrow memory-maps each file and polars reads it without a copy. So a
-worker's heap holds none of the history: pages come from the page cache,
-shared by every worker, and loading a generation costs milliseconds whatever
-its size. Every read is a slice, never a scan:
+The indexer writes a generation as time splits (one per UTC day) plus tables
+over the whole vocabulary (indexer/schema.py declares them all) as
+uncompressed Arrow IPC; here pyarrow memory-maps each file and polars reads it
+without a copy. A worker's heap holds none of the history: pages come from
+the page cache, shared by every worker and by the generation before a swap,
+and loading a generation costs milliseconds whatever its size.
 
-- ``tags``: one row per tag key, sorted by key (a tag's **row**), with exact
-  totals and the offsets of its postings, pairs and days;
-- ``postings``: one row per (post, tag key), sorted by tag row then time, so
-  one tag's rows are ``postings.slice(start, posts)``;
-- ``timeline``: the same rows sorted by time, so a time window is one slice,
-  with the trend columns (service/trends.py);
-- ``daily``: per tag and UTC day (days since the epoch): posts, distinct authors,
-  engagement; ``cooc``: the tags seen with each tag, by co_posts;
-- ``posts``: created_at, platform, lang of every post (tagged or not), by time.
+Generation-wide, by tag **id** (ids only grow, so splits of older generations
+keep them):
+
+- ``tags``: row ``i`` is tag ``i``: key, display and exact all-time totals (a tag
+  whose posts all went stays, with ``posts`` 0, and is treated as unknown);
+- ``keys``: every key, sorted, with its id (:meth:`Tables.key_index`, prefixes);
+- ``ranked``: the ids of tags with posts by posts (desc), then key;
+- ``cooc``: tag, other, co_posts, one slice per tag.
+
+Per split (a day), so a question reads only the days its range covers:
+
+- ``postings`` by tag then time and ``summary`` per tag (exact posts, distinct
+  authors, engagement and where its postings start): one tag's day is a slice;
+- ``timeline``: the postings by time: a window is a slice;
+- ``posts``: created_at, platform, lang of every post (tagged or not).
+
 Platforms and languages are codes (``platforms[code]``, ``langs[code]``); an
 author is an ``account``: one number per (platform, author), so the same handle
 on two platforms is two people. All times are ``Datetime("us", "UTC")``.
@@ -26,91 +33,170 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, overload
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.ipc
 
 from indexer.schema import (
-    SERVE_CODES,
-    SERVE_COOC,
-    SERVE_DAILY,
-    SERVE_POSTINGS,
-    SERVE_POSTS,
-    SERVE_RANKED,
-    SERVE_TAGS,
-    SERVE_TIMELINE,
+    CODES_TABLE,
+    COOC_TABLE,
+    KEYS_TABLE,
+    RANKED_TABLE,
+    SPLIT_POSTINGS,
+    SPLIT_POSTS,
+    SPLIT_SUMMARY,
+    SPLIT_TIMELINE,
+    TAGS_TABLE,
+    Manifest,
     TableSpec,
+    map_ipc,
 )
 
 DAILY_COLUMNS = ("day", "posts", "authors", "engagement")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class _Keys(Sequence[str]):
-    """The tag keys of the memory-mapped tags table as a sequence for :mod:`bisect`:
-    a lookup reads ~20 keys (about 20 us), not the table."""
+class _Column(Sequence[Any]):
+    """One column of a memory-mapped table as a sequence for :mod:`bisect`: a lookup
+    reads ~20 values (about 5 us), not the column."""
 
-    def __init__(self, keys: pa.Array) -> None:
-        self._keys = keys
+    def __init__(self, values: pa.Array) -> None:
+        self._values = values
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._values)
 
     @overload
-    def __getitem__(self, i: int) -> str: ...
+    def __getitem__(self, i: int) -> Any: ...
     @overload
-    def __getitem__(self, i: slice) -> Sequence[str]: ...
-    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+    def __getitem__(self, i: slice) -> Sequence[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
-            return self._keys[i].to_pylist()  # type: ignore[no-any-return]
-        return self._keys[i].as_py()  # type: ignore[no-any-return]
+            return self._values[i].to_pylist()
+        return self._values[i].as_py()
 
 
-def map_table(generation_dir: Path, spec: TableSpec) -> tuple[pl.DataFrame, pa.Table]:
-    """The table ``spec`` of a generation, memory-mapped: as polars and as pyarrow."""
-    source = pa.memory_map(str(generation_dir / spec.file))
-    table = pyarrow.ipc.open_file(source).read_all()
-    frame = pl.from_arrow(table, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
+def mapped(directory: Path, spec: TableSpec) -> pl.DataFrame:
+    """A table of the generation, memory-mapped, checked against its declaration."""
+    frame = map_ipc(directory / spec.file)
     if frame.schema != pl.Schema(spec.columns):
-        raise ValueError(f"{spec.file}: columns {frame.schema} are not {spec.columns}")
-    return frame, table
+        raise ValueError(f"{directory / spec.file}: columns {frame.schema} are not {spec.columns}")
+    return frame
+
+
+def _arrow(series: pl.Series) -> pa.Array:
+    """The series (one chunk, as the indexer writes them) as pyarrow: no copy."""
+    return series.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+@dataclass(frozen=True)
+class Split:
+    """One day of the generation, memory-mapped."""
+
+    day: date
+    postings: pl.DataFrame
+    summary: pl.DataFrame
+    timeline: pl.DataFrame
+    posts: pl.DataFrame
+    tag_ids: Sequence[int]
+    """``summary``'s tag column, for :mod:`bisect`."""
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC)
+
+    def summary_row(self, tag_id: int) -> int | None:
+        i = bisect.bisect_left(self.tag_ids, tag_id)
+        return i if i < len(self.tag_ids) and self.tag_ids[i] == tag_id else None
+
+    def tag_postings(self, tag_id: int) -> pl.DataFrame:
+        i = self.summary_row(tag_id)
+        if i is None:
+            return self.postings.clear()
+        start = int(self.summary["postings_start"][i])
+        return self.postings.slice(start, int(self.summary["posts"][i]))
+
+
+def load_split(directory: Path, day: date) -> Split:
+    summary = mapped(directory, SPLIT_SUMMARY)
+    return Split(
+        day=day,
+        postings=mapped(directory, SPLIT_POSTINGS),
+        summary=summary,
+        timeline=mapped(directory, SPLIT_TIMELINE),
+        posts=mapped(directory, SPLIT_POSTS),
+        tag_ids=_Column(_arrow(summary["tag"])),
+    )
 
 
 @dataclass(frozen=True)
 class Tables:
     tags: pl.DataFrame
+    """By id: key, display, exact totals, cooc offsets."""
+    keys: Sequence[str]
+    """Every tag key, sorted, for :mod:`bisect`."""
+    key_ids: pl.Series
+    """The id of ``keys[i]``."""
     ranked: pl.Series
-    """``tags`` rows by posts (desc), then key."""
-    postings: pl.DataFrame
-    timeline: pl.DataFrame
-    daily: pl.DataFrame
+    """Ids of the tags with posts, by posts (desc), then key."""
     cooc: pl.DataFrame
-    posts: pl.DataFrame
     platforms: list[str]
     """Platform names by code."""
     langs: list[str]
     """Language names by code."""
-    keys: Sequence[str]
-    """Every tag key, sorted (``tags`` order), for :mod:`bisect`."""
-
-    def key_index(self, tag: str) -> int | None:
-        """The row of a tag key in ``tags``, or None."""
-        i = bisect.bisect_left(self.keys, tag)
-        return i if i < len(self.keys) and self.keys[i] == tag else None
+    splits: list[Split]
+    """By day."""
+    total_posts: int
+    first_post: datetime | None
+    last_post: datetime | None
 
     @property
-    def total_posts(self) -> int:
-        return self.posts.height
+    def first_posting(self) -> datetime | None:
+        """The time of the generation's first tagged post."""
+        for split in self.splits:
+            if split.timeline.height:
+                return split.timeline["created_at"][0]  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def last_posting(self) -> datetime | None:
+        for split in reversed(self.splits):
+            if split.timeline.height:
+                return split.timeline["created_at"][-1]  # type: ignore[no-any-return]
+        return None
+
+    def key_index(self, tag: str) -> int | None:
+        """The id of a tag key with posts, or None."""
+        i = bisect.bisect_left(self.keys, tag)
+        if i >= len(self.keys) or self.keys[i] != tag:
+            return None
+        tag_id = int(self.key_ids[i])
+        return tag_id if self.tags["posts"][tag_id] > 0 else None
 
     def platform_code(self, name: str) -> int | None:
         return _code(self.platforms, name)
 
     def lang_code(self, name: str) -> int | None:
         return _code(self.langs, name)
+
+    def covering(self, start: datetime | None, end: datetime | None) -> list[Split]:
+        """The splits holding posts with ``start <= created_at < end``."""
+        lo = 0 if start is None else bisect.bisect_left(self._days, start.astimezone(UTC).date())
+        hi = (
+            len(self.splits)
+            if end is None
+            else bisect.bisect_right(
+                self._days, (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+            )
+        )
+        return self.splits[lo:hi]
+
+    @property
+    def _days(self) -> list[date]:
+        return [s.day for s in self.splits]
 
     def posts_between(
         self,
@@ -120,9 +206,11 @@ class Tables:
         lang: str | None = None,
     ) -> int:
         """Posts with ``start <= created_at < end``, narrowed by platform and lang."""
-        rows = _between(self.posts, start, end)
-        filtered = self.narrow(rows, platform, lang)
-        return 0 if filtered is None else filtered.height
+        total = 0
+        for split in self.covering(start, end):
+            rows = self.narrow(between(split.posts, start, end), platform, lang)
+            total += 0 if rows is None else rows.height
+        return total
 
     def narrow(
         self, rows: pl.DataFrame, platform: str | None, lang: str | None
@@ -146,72 +234,91 @@ class Tables:
         i = self.key_index(tag)
         return None if i is None else self.tags.row(i, named=True)
 
-    def tag_postings(self, tag: str) -> pl.DataFrame:
-        """The postings of one tag key, sorted by time (empty if unknown)."""
+    def tag_postings(
+        self, tag: str, start: datetime | None = None, end: datetime | None = None
+    ) -> pl.DataFrame:
+        """The postings of one tag key in ``[start, end)``, by time (empty if unknown)."""
         i = self.key_index(tag)
-        if i is None:
-            return self.postings.clear()
-        return self.postings.slice(self._at("postings_start", i), self._at("posts", i))
-
-    def _at(self, column: str, i: int) -> int:
-        return int(self.tags.get_column(column)[i])
+        if i is None or not self.splits:
+            return SPLIT_POSTINGS.frame()
+        parts = [between(s.tag_postings(i), start, end) for s in self.covering(start, end)]
+        return pl.concat([SPLIT_POSTINGS.frame(), *parts], rechunk=False)
 
     def tag_cooc(self, tag: str) -> pl.DataFrame:
-        """Tags seen with ``tag``: other (row), co_posts (desc)."""
+        """Tags seen with ``tag``: tag, other (ids), co_posts (desc)."""
         i = self.key_index(tag)
         if i is None:
             return self.cooc.clear()
-        return self.cooc.slice(self._at("cooc_start", i), self._at("cooc_len", i))
+        start, n = int(self.tags["cooc_start"][i]), int(self.tags["cooc_len"][i])
+        return self.cooc.slice(start, n)
 
     def window(self, start: datetime | None, end: datetime | None) -> pl.DataFrame:
         """Timeline rows with ``start <= created_at < end`` (open ends allowed), by time."""
-        return _between(self.timeline, start, end)
+        parts = [between(s.timeline, start, end) for s in self.covering(start, end)]
+        return pl.concat([SPLIT_TIMELINE.frame(), *parts], rechunk=False)
 
     def tag_days(self, tag: str) -> list[tuple[int, int, int, int]]:
-        """``(day, posts, authors, engagement)`` of each UTC day a tag was used, in order."""
+        """``(day, posts, authors, engagement)`` of each UTC day a tag was used, in order
+        (``day``: days since 1970-01-01): each split's summary row of the tag."""
         i = self.key_index(tag)
         if i is None:
             return []
-        days = self.daily.slice(self._at("daily_start", i), self._at("daily_len", i))
-        return list(days.iter_rows())
+        days = []
+        for split in self.splits:
+            row = split.summary_row(i)
+            if row is not None:
+                posts, authors, engagement = split.summary.row(row)[1:4]
+                days.append(((split.start - EPOCH).days, posts, authors, engagement))
+        return days
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
-        """``keys[lo:hi]`` (and ``tags`` rows lo..hi) start with ``prefix``."""
+        """``keys[lo:hi]`` start with ``prefix``."""
         lo = bisect.bisect_left(self.keys, prefix)
         return lo, bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)
 
     def prefix(self, prefix: str) -> pl.DataFrame:
-        """Tags-table rows whose key starts with ``prefix`` (key order)."""
+        """Tags-table rows (with posts) whose key starts with ``prefix``, key order."""
         lo, hi = self.prefix_range(prefix)
-        return self.tags.slice(lo, max(0, hi - lo))
+        rows = self.tags.select("tag", "display", "posts", "authors").gather(
+            self.key_ids.slice(lo, max(0, hi - lo))
+        )
+        return rows.filter(pl.col("posts") > 0)
 
 
 def _code(names: list[str], name: str) -> int | None:
-    i = bisect.bisect_left(names, name)
-    return i if i < len(names) and names[i] == name else None
+    try:
+        return names.index(name)
+    except ValueError:
+        return None
 
 
-def _between(rows: pl.DataFrame, start: datetime | None, end: datetime | None) -> pl.DataFrame:
+def between(rows: pl.DataFrame, start: datetime | None, end: datetime | None) -> pl.DataFrame:
     """Rows of a time-sorted frame with ``start <= created_at < end``."""
+    if start is None and end is None:
+        return rows
     times = rows["created_at"]
     lo = 0 if start is None else int(times.search_sorted(start, side="left"))
     hi = rows.height if end is None else int(times.search_sorted(end, side="left"))
     return rows.slice(lo, max(0, hi - lo))
 
 
-def load_tables(generation_dir: Path) -> Tables:
-    """Map a generation's serve tables (milliseconds; nothing is copied into the heap)."""
-    tags, tags_arrow = map_table(generation_dir, SERVE_TAGS)
-    codes, _ = map_table(generation_dir, SERVE_CODES)
+def load_tables(generation_dir: Path, manifest: Manifest | None = None) -> Tables:
+    """Map a generation's tables (milliseconds; nothing is copied into the heap)."""
+    from indexer.schema import read_manifest
+
+    manifest = manifest or read_manifest(generation_dir)
+    keys = mapped(generation_dir, KEYS_TABLE)
+    codes = mapped(generation_dir, CODES_TABLE)
     return Tables(
-        tags=tags,
-        ranked=map_table(generation_dir, SERVE_RANKED)[0]["row"],
-        postings=map_table(generation_dir, SERVE_POSTINGS)[0],
-        timeline=map_table(generation_dir, SERVE_TIMELINE)[0],
-        daily=map_table(generation_dir, SERVE_DAILY)[0],
-        cooc=map_table(generation_dir, SERVE_COOC)[0],
-        posts=map_table(generation_dir, SERVE_POSTS)[0],
-        platforms=codes.filter(pl.col("kind") == "platform")["name"].to_list(),
-        langs=codes.filter(pl.col("kind") == "lang")["name"].to_list(),
-        keys=_Keys(tags_arrow.column("tag").combine_chunks()),
+        tags=mapped(generation_dir, TAGS_TABLE),
+        keys=_Column(_arrow(keys["tag"])),
+        key_ids=keys["id"],
+        ranked=mapped(generation_dir, RANKED_TABLE)["id"],
+        cooc=mapped(generation_dir, COOC_TABLE),
+        platforms=codes.filter(pl.col("kind") == "platform").sort("code")["name"].to_list(),
+        langs=codes.filter(pl.col("kind") == "lang").sort("code")["name"].to_list(),
+        splits=[load_split(generation_dir / s.path, s.day) for s in manifest.splits],
+        total_posts=manifest.posts,
+        first_post=manifest.from_,
+        last_post=manifest.to,
     )

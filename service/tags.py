@@ -88,7 +88,7 @@ def autocomplete(tables: Tables, prefix: str, limit: int) -> list[TagSummary]:
     lo, hi = tables.prefix_range(prefix)
     if hi - lo == len(tables.keys):  # every tag: the ranking is precomputed
         return [_summary(tables, int(r)) for r in tables.ranked.head(limit)]
-    rows = tables.tags.slice(lo, hi - lo).select("tag", "display", "posts", "authors")
+    rows = tables.prefix(prefix)
     return _summaries(rows.sort(["posts", "tag"], descending=[True, False]).head(limit))
 
 
@@ -167,7 +167,7 @@ def detail(
             platforms={d["name"]: d["posts"] for d in row["platforms"]},
             langs={d["name"]: d["posts"] for d in row["langs"]},
         )
-    rows = _between(tables.tag_postings(tag), start, end)
+    rows = tables.tag_postings(tag, start, end)
     times = rows["created_at"]
     return TagDetail(
         tag=tag,
@@ -232,7 +232,7 @@ def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> li
             if 0 <= day - first < n:
                 points[day - first] = Point(points[day - first].t, posts, authors, engagement)
         return points
-    rows = _between(tables.tag_postings(tag), span.start, span.end)
+    rows = tables.tag_postings(tag, span.start, span.end)
     step_us = step // timedelta(microseconds=1)
     start_us = (span.start - EPOCH) // timedelta(microseconds=1)
     per = rows.group_by(b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us).agg(

@@ -12,10 +12,9 @@ import tantivy
 
 from indexer.build import BuildResult
 from indexer.errors import InputError
+from indexer.globals import read_posts, read_tags
 from indexer.schema import (
-    POSTS_FILE,
     REJECTS_FILE,
-    TAGS_FILE,
     open_posts_index,
     read_manifest,
 )
@@ -64,11 +63,11 @@ def test_later_copy_wins_everywhere(tmp_path: Path, run_build: Build) -> None:
     )
     result = run_build(dump)
     gen = result.generation_dir
-    posts = pl.read_parquet(gen / POSTS_FILE)
+    posts = read_posts(gen)
     assert posts.select("uid", "likes", "tags").to_dicts() == [
         {"uid": "x:1", "likes": 9, "tags": ["new"]}
     ]
-    assert pl.read_parquet(gen / TAGS_FILE)["tag"].to_list() == ["new"]
+    assert read_tags(gen)["tag"].to_list() == ["new"]
     index = open_posts_index(gen)
     searcher = index.searcher()
     assert searcher.num_docs == 1
@@ -109,7 +108,7 @@ def test_tag_table_is_exact(tmp_path: Path, run_build: Build) -> None:
         post(5, "#Straße", author="dan", platform="mastodon", created_at="2026-09-30T23:00:00Z"),
     ]
     gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
-    tags = {r["tag"]: r for r in pl.read_parquet(gen / TAGS_FILE).to_dicts()}
+    tags = {r["tag"]: r for r in read_tags(gen).to_dicts()}
     py = tags["python"]
     assert (py["display"], py["posts"], py["authors"], py["engagement"]) == ("Python", 4, 3, 10)
     assert py["first_seen"].isoformat() == "2026-10-01T12:00:00+00:00"
@@ -121,7 +120,7 @@ def test_tag_table_is_exact(tmp_path: Path, run_build: Build) -> None:
         {"name": "und", "posts": 1},
     ]
     assert tags["strasse"]["display"] == "Straße"
-    postings = pl.read_parquet(gen / POSTS_FILE).explode("tags")
+    postings = read_posts(gen).explode("tags")
     assert postings.filter(pl.col("tags") == "python").height == 4  # post 4 counts once
 
 
@@ -132,7 +131,7 @@ def test_own_tag_list_wins_over_text(tmp_path: Path, run_build: Build) -> None:
         post(3, "explicitly none #alpha", hashtags=[]),
     ]
     gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
-    posts = pl.read_parquet(gen / POSTS_FILE).sort("id")
+    posts = read_posts(gen).sort("id")
     assert posts["tags"].to_list() == [["beta", "gamma"], ["alpha"], []]
 
 
@@ -151,7 +150,7 @@ def test_timestamps_become_utc(
 ) -> None:
     dump = write_ndjson(tmp_path / "a.ndjson", [post(1, "#t", created_at=value)])
     gen = run_build(dump).generation_dir
-    assert pl.read_parquet(gen / POSTS_FILE)["created_at"][0].isoformat() == expected
+    assert read_posts(gen)["created_at"][0].isoformat() == expected
 
 
 def test_missing_input_fails_and_publishes_nothing(

@@ -91,7 +91,7 @@ def test_killed_build_leaves_the_published_generation_intact(tmp_path: Path) -> 
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        building = list((index / "generations").glob(".building-*/_spool/posts/*.parquet"))
+        building = list((index / "generations").glob(".building-*/_spool/posts/*/*.parquet"))
         if building:
             break
         time.sleep(0.01)
@@ -145,7 +145,7 @@ def test_disk_full_fails_cleanly_and_keeps_the_published_generation(tmp_path: Pa
     small = tmp_path / "small"
     small.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(small)], capture_output=True
     )
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root)")

@@ -14,8 +14,9 @@ from litestar.testing import TestClient
 
 from indexer.cli import main
 from indexer.errors import InputError
+from indexer.globals import read_posts
 from indexer.ingest import check_mapping, load_mapping_file, parse_column_map
-from indexer.schema import POSTS_FILE, read_manifest
+from indexer.schema import read_manifest
 from service.app import create_app
 from service.settings import Settings
 
@@ -39,7 +40,7 @@ def run(*args: str) -> int:
 
 
 def posts_of(index: Path) -> list[dict[str, Any]]:
-    posts = pl.read_parquet(index / "current" / POSTS_FILE).sort("uid")
+    posts = read_posts((index / "current").resolve()).sort("uid")
     return posts.select("uid", "created_at", "author", "likes", "tags").to_dicts()
 
 
@@ -126,7 +127,7 @@ def test_parquet_export_with_a_mapping_file_and_no_id_column(tmp_path: Path) -> 
     expected_id = hashlib.blake2b(
         b"10/14/2026 08:29\x1fanna\x1fGuten Morgen #Kaffee", digest_size=8
     ).hexdigest()
-    posts = pl.read_parquet(index / "current" / POSTS_FILE).sort("created_at")
+    posts = read_posts((index / "current").resolve()).sort("created_at")
     assert posts.select("id", "created_at", "author", "lang", "tags").to_dicts()[0] == {
         "id": expected_id,
         "created_at": utc(2026, 10, 14, 6, 29),  # 08:29 in Berlin (CEST) is 06:29 UTC

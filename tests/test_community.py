@@ -19,8 +19,9 @@ from litestar.testing import TestClient
 
 from indexer.build import BuildOptions, build
 from indexer.cli import main
+from indexer.globals import read_posts
 from indexer.native.reddit import Reddit
-from indexer.schema import POSTS_FILE, community_key, read_manifest
+from indexer.schema import community_key, read_manifest
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import NOW, post, write_ndjson
@@ -29,7 +30,7 @@ REDDIT = Path(__file__).resolve().parent / "fixtures" / "native" / "reddit"
 
 
 def communities(index: Path) -> dict[str, str | None]:
-    posts = pl.read_parquet(index / "current" / POSTS_FILE)
+    posts = read_posts((index / "current").resolve())
     return dict(zip(posts["uid"], posts["community"], strict=True))
 
 

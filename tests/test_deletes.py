@@ -10,14 +10,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.cli import main
-from indexer.schema import POSTS_FILE, TAGS_FILE, open_posts_index
+from indexer.globals import read_posts, read_tags
+from indexer.schema import open_posts_index
 from tests.conftest import post
 from tests.test_update import Row, assert_same_generation, check_split, run_build, run_update
 
@@ -96,12 +96,12 @@ def test_a_delete_removes_the_copies_read_before_it(tmp_path: Path) -> None:
     assert m.posts == m.read - m.rejected - m.duplicates - m.deleted
     assert m.sources[0].deletes == 4
     gen = result.generation_dir
-    posts = pl.read_parquet(gen / POSTS_FILE).sort("uid")
+    posts = read_posts(gen).sort("uid")
     assert posts.select("uid", "tags").rows() == [
         (uid(BOB, "b1"), ["kept"]),
         (uid(BOB, "b2"), ["again"]),
     ]
-    tags = pl.read_parquet(gen / TAGS_FILE)
+    tags = read_tags(gen)
     assert dict(tags.select("tag", "posts").rows()) == {"kept": 1, "again": 1}
     assert tantivy_tag_counts(gen) == {"kept": 1, "again": 1}  # no ghost postings
     index = open_posts_index(gen)

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from indexer.build import BuildResult
 from indexer.errors import InputError
+from indexer.globals import read_posts
 from indexer.ingest import read_batches
-from indexer.schema import POSTS_FILE, REJECTS_FILE
+from indexer.schema import REJECTS_FILE
 from indexer.sources import detect_format, expand_inputs, iter_line_blocks
 from tests.conftest import post, write_ndjson
 
@@ -30,7 +31,7 @@ ROWS = [
 
 
 def _posts(result: BuildResult) -> list[dict[str, object]]:
-    frame = pl.read_parquet(result.generation_dir / POSTS_FILE).sort("uid")
+    frame = read_posts(result.generation_dir).sort("uid")
     return frame.select("uid", "author", "engagement", "tags").to_dicts()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from indexer.build import BuildResult
-from indexer.schema import POSTS_FILE
+from indexer.globals import read_posts
 from tests.conftest import ROOT
 
 Build = Callable[..., BuildResult]
@@ -27,7 +27,7 @@ def test_real_x_exports_build_with_nothing_rejected(run_build: Build) -> None:
     }
     # streaming_lines.json holds one tweet twice: the later copy wins.
     assert (m.read, m.rejected, m.duplicates, m.posts) == (681, 0, 1, 680)
-    posts = pl.read_parquet(result.generation_dir / POSTS_FILE)
+    posts = read_posts(result.generation_dir)
     assert posts["platform"].unique().to_list() == ["x"]
     assert posts["uid"].n_unique() == 680
     assert posts.filter(pl.col("tags").list.len() > 0).height > 100
@@ -48,7 +48,7 @@ def test_native_fixtures_build_in_one_mixed_directory(run_build: Build) -> None:
         "RS_sample.ndjson": "reddit",
     }
     assert m.rejected == 1
-    posts = pl.read_parquet(result.generation_dir / POSTS_FILE)
+    posts = read_posts(result.generation_dir)
     assert posts.group_by("platform").len().sort("platform").rows() == [
         ("bluesky", 1),
         ("mastodon", 6),

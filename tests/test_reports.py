@@ -15,6 +15,7 @@ import pytest
 from litestar.testing import TestClient
 
 from indexer.build import BuildOptions, build
+from indexer.globals import read_posts
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import NOW, ROOT, post, write_ndjson
@@ -187,7 +188,6 @@ def test_openapi_documents_every_endpoint_and_parameter(client: TestClient[Any])
 def test_whole_generation_report_matches_a_brute_force_count(tmp_path: Path) -> None:
     import polars as pl
 
-    from indexer.schema import POSTS_FILE
     from service.reports import report_frame
     from service.tables import load_tables
 
@@ -198,7 +198,7 @@ def test_whole_generation_report_matches_a_brute_force_count(tmp_path: Path) -> 
     frame = report_frame(tables, start, end).select(
         "tag", "posts", "authors", "engagement", "first_seen", "last_seen"
     )
-    posts = pl.read_parquet(gen.generation_dir / POSTS_FILE).explode("tags")
+    posts = read_posts(gen.generation_dir).explode("tags")
     brute = (
         posts.filter(pl.col("tags").is_not_null())
         .group_by(tag="tags")

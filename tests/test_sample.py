@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from indexer.build import BuildOptions, BuildResult, build
-from indexer.schema import POSTS_FILE, TAGS_FILE
+from indexer.globals import read_posts, read_tags
 from tests.conftest import NOW, ROOT
 
 
@@ -34,7 +34,7 @@ def test_sample_counts(sample: BuildResult) -> None:
 
 
 def test_sample_posts_per_platform_and_authors(sample: BuildResult) -> None:
-    posts = pl.read_parquet(sample.generation_dir / POSTS_FILE)
+    posts = read_posts(sample.generation_dir)
     per_platform = dict(posts.group_by("platform").len().iter_rows())
     assert per_platform == {"x": 2538, "reddit": 936, "bluesky": 880, "mastodon": 646}
     assert posts.select(pl.struct("platform", "author").n_unique()).item() == 1520
@@ -54,5 +54,5 @@ def test_sample_posts_per_platform_and_authors(sample: BuildResult) -> None:
 def test_sample_planted_tags(
     sample: BuildResult, tag: str, display: str, posts: int, authors: int
 ) -> None:
-    tags = pl.read_parquet(sample.generation_dir / TAGS_FILE).filter(pl.col("tag") == tag)
+    tags = read_tags(sample.generation_dir).filter(pl.col("tag") == tag)
     assert tags.select("display", "posts", "authors").row(0) == (display, posts, authors)

@@ -1,6 +1,7 @@
-"""The service's memory-mapped tables (written by indexer/serving.py) must hold
-exactly what the generation's record (posts.parquet) says, in the declared
-layout, and mapping them must not copy them into the heap."""
+"""The service's memory-mapped tables (time splits and generation-wide tables,
+written by indexer/splits.py and indexer/globals.py) must hold exactly what the
+generation's posts say, in the declared layout, and mapping them must not copy
+them into the heap."""
 
 from __future__ import annotations
 
@@ -14,16 +15,12 @@ import polars as pl
 import pytest
 
 from indexer.build import BuildOptions, build
-from indexer.schema import (
-    COOC_FILE,
-    POSTS_FILE,
-    RECORD_TABLES,
-    SERVE_TABLES,
-    SERVE_TIMELINE,
-)
-from indexer.serving import write_table
+from indexer.globals import read_cooc, read_posts, read_tags
+from indexer.schema import GENERATION_TABLES, SPLIT_TABLES, SPLIT_TIMELINE, read_manifest
+from indexer.splits import write_table
 from service import tags
 from service.tables import Tables, load_tables
+from service.trends import TrendIndex
 from tests.conftest import NOW, ROOT
 
 
@@ -42,7 +39,7 @@ def tables(generation: Path) -> Tables:
 @pytest.fixture(scope="module")
 def plain(generation: Path) -> pl.DataFrame:
     """The postings the plain way: the record's posts exploded by tag key."""
-    posts = pl.read_parquet(generation / POSTS_FILE)
+    posts = read_posts(generation)
     return (
         posts.select(
             pl.col("tags").alias("tag"), "created_at", "author", "platform", "lang", "engagement"
@@ -52,14 +49,25 @@ def plain(generation: Path) -> pl.DataFrame:
     )
 
 
+def _schema(path: Path) -> dict[str, pl.DataType]:
+    if path.suffix == ".parquet":
+        return dict(pl.read_parquet_schema(path))
+    return dict(pl.read_ipc_schema(path))
+
+
 def test_every_file_matches_its_declaration(generation: Path) -> None:
-    for spec in RECORD_TABLES:
-        assert pl.read_parquet_schema(generation / spec.file) == dict(spec.columns), spec.file
-    for spec in SERVE_TABLES:
-        assert pl.read_ipc_schema(generation / spec.file) == dict(spec.columns), spec.file
-    assert sorted(p.name for p in (generation / "serve").iterdir()) == sorted(
-        Path(spec.file).name for spec in SERVE_TABLES
-    )
+    for spec in GENERATION_TABLES:
+        assert _schema(generation / spec.file) == dict(spec.columns), spec.file
+    splits = read_manifest(generation).splits
+    assert len(splits) == 28  # the sample's October days
+    assert [s.day for s in splits] == sorted(s.day for s in splits)
+    for split in splits:
+        directory = generation / split.path
+        assert sorted(p.name for p in directory.iterdir()) == sorted(s.file for s in SPLIT_TABLES)
+        for spec in SPLIT_TABLES:
+            assert _schema(directory / spec.file) == dict(spec.columns), spec.file
+        times = pl.read_ipc(directory / "timeline.arrow")["created_at"]
+        assert (times.dt.date() == split.day).all()
 
 
 def decoded(tables: Tables, rows: pl.DataFrame) -> pl.DataFrame:
@@ -88,26 +96,21 @@ def test_every_tag_slice_is_its_postings(tables: Tables, plain: pl.DataFrame) ->
 
 
 def test_the_timeline_is_the_postings_by_time(tables: Tables) -> None:
-    timeline = tables.timeline
+    timeline = tables.window(None, None)
     assert timeline["created_at"].is_sorted()
-    by_tag = tables.postings.with_columns(
-        tag=pl.Series(range(len(tables.keys)), dtype=pl.UInt32()).gather(
-            pl.Series([i for i in range(len(tables.keys)) for _ in range(tables.tags["posts"][i])])
-        )
-    )
-    columns = ["tag", "created_at", "account", "engagement", "platform", "lang"]
-    assert timeline.select(columns).sort(pl.all()).equals(by_tag.select(columns).sort(pl.all()))
-    # prev: the previous posting of the same (tag, account), by position
+    by_tag = pl.concat([s.postings for s in tables.splits])
+    assert timeline.sort(pl.all()).equals(by_tag.sort(pl.all()))
+    # the trend index's prev: the previous posting of the same (tag, account), by position
+    index = TrendIndex.build(tables, tables.splits)
     last: dict[tuple[int, int], int] = {}
-    for pos, (tag, account, prev) in enumerate(
-        timeline.select("tag", "account", "prev").iter_rows()
-    ):
+    rows = zip(timeline["tag"], timeline["account"], index.rows["prev"], strict=True)
+    for pos, (tag, account, prev) in enumerate(rows):
         assert prev == last.get((tag, account), -1)
         last[(tag, account)] = pos
 
 
 def test_pairs_are_the_records_pairs(generation: Path, tables: Tables) -> None:
-    record = pl.read_parquet(generation / COOC_FILE)
+    record = read_cooc(generation)
     assert record.height > 100
     for key in tables.keys:
         expected = record.filter(pl.col("tag") == key).select("other", "co_posts")
@@ -124,12 +127,13 @@ def test_unknown_keys_find_nothing(tables: Tables, key: str) -> None:
     assert tables.tag_days(key) == []
 
 
-def test_autocomplete_ranks_like_a_polars_sort(tables: Tables) -> None:
+def test_autocomplete_ranks_like_a_polars_sort(generation: Path, tables: Tables) -> None:
     prefixes = [*sorted({k[:n] for k in tables.keys for n in (1, 2, 3)}), "", "zzzz"]
     expected = {}
     for prefix in prefixes:
         rows = (
-            tables.tags.filter(pl.col("tag").str.starts_with(prefix))
+            read_tags(generation)
+            .filter(pl.col("tag").str.starts_with(prefix))
             .sort(["posts", "tag"], descending=[True, False])
             .head(10)
             .select("tag", "display", "posts", "authors")
@@ -166,8 +170,7 @@ MAP_PROBE = """
 import sys
 from pathlib import Path
 import polars as pl
-from indexer.schema import SERVE_TIMELINE
-from service.tables import map_table
+from indexer.schema import map_ipc
 
 def anon_kib() -> int:
     for line in open("/proc/self/status"):
@@ -175,15 +178,16 @@ def anon_kib() -> int:
             return int(line.split()[1])
     raise SystemExit("no RssAnon")
 
+map_ipc(Path(sys.argv[2]) / "timeline.arrow").sum()  # the libraries' own first allocations
 before = anon_kib()
-frame, _ = map_table(Path(sys.argv[1]), SERVE_TIMELINE)
+frame = map_ipc(Path(sys.argv[1]) / "timeline.arrow")
 total = frame.select(pl.all().to_physical().sum())  # reads every page
 print(anon_kib() - before)
 """
 
 
 def test_mapping_a_table_copies_nothing_into_the_heap(tmp_path: Path) -> None:
-    """A worker's heap must not grow with the history: 1M timeline rows (48 MB) mapped and
+    """A worker's heap must not grow with the history: 1M timeline rows (32 MB) mapped and
     read end to end add less than a tenth of their size to the process's anonymous memory."""
     n = 1_000_000
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -197,16 +201,15 @@ def test_mapping_a_table_copies_nothing_into_the_heap(tmp_path: Path) -> None:
             "engagement": pl.int_range(n, eager=True),
             "platform": pl.int_range(n, eager=True) % 4,
             "lang": pl.int_range(n, eager=True) % 30,
-            "prev": pl.int_range(n, eager=True) - 1,
-            "prev_lang": pl.int_range(n, eager=True) - 1,
         }
     )
-    (tmp_path / "serve").mkdir()
-    write_table(frame, SERVE_TIMELINE, tmp_path)
-    size_kib = (tmp_path / SERVE_TIMELINE.file).stat().st_size // 1024
-    assert size_kib > 40_000
+    write_table(frame, SPLIT_TIMELINE, tmp_path)
+    (tmp_path / "small").mkdir()
+    write_table(frame.head(1000), SPLIT_TIMELINE, tmp_path / "small")
+    size_kib = (tmp_path / SPLIT_TIMELINE.file).stat().st_size // 1024
+    assert size_kib > 30_000
     probe = subprocess.run(
-        [sys.executable, "-c", MAP_PROBE, str(tmp_path)],
+        [sys.executable, "-c", MAP_PROBE, str(tmp_path), str(tmp_path / "small")],
         capture_output=True,
         text=True,
         check=True,

@@ -138,7 +138,7 @@ def reference(
     params: TrendParams = TrendParams(),  # noqa: B008
 ) -> list[dict[str, Any]]:
     """docs/trending.md, computed the slow way."""
-    timeline = tables.timeline
+    timeline = tables.window(None, None)
     rows = timeline.select(
         "created_at",
         "account",

@@ -30,14 +30,15 @@ from polars.testing import assert_frame_equal
 
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.errors import IndexerError, NoGenerationError
+from indexer.globals import read_cooc, read_posts, read_tags
 from indexer.schema import (
-    COOC_FILE,
-    POSTS_FILE,
+    ACCOUNTS_TABLE,
+    CODES_TABLE,
+    KEYS_TABLE,
     POSTS_INDEX_DIR,
     REJECTS_FILE,
     SCHEMA_VERSION,
-    SERVE_TABLES,
-    TAGS_FILE,
+    SPLIT_TABLES,
     encode_manifest,
     open_posts_index,
     read_manifest,
@@ -63,14 +64,52 @@ def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def tables(gen: Path) -> dict[str, pl.DataFrame]:
-    """Every table of a generation, in an order that does not depend on how it was made
-    (the service's tables have one order, whatever made them)."""
+    """Every table of a generation, with ids decoded (a build and an update give tags
+    and authors other ids), in an order that does not depend on how it was made."""
     return {
-        "posts": _sorted(pl.read_parquet(gen / POSTS_FILE), ["uid"]),
-        "tags": _sorted(pl.read_parquet(gen / TAGS_FILE), ["tag"]),
-        "cooc": _sorted(pl.read_parquet(gen / COOC_FILE), ["tag", "other"]),
-        **{spec.file: pl.read_ipc(gen / spec.file) for spec in SERVE_TABLES},
+        "posts": _sorted(read_posts(gen), ["uid"]),
+        "tags": _sorted(read_tags(gen), ["tag"]),
+        "cooc": _sorted(read_cooc(gen), ["tag", "other"]),
+        **split_views(gen),
     }
+
+
+def split_views(gen: Path) -> dict[str, pl.DataFrame]:
+    """Each split's postings, summary, timeline and pairs, ids decoded, sorted."""
+    keys = pl.read_ipc(gen / KEYS_TABLE.file).sort("id")["tag"]
+    accounts = pl.read_parquet(gen / ACCOUNTS_TABLE.file).sort("account")
+    people = accounts.select(person=pl.concat_str("platform", "author", separator=":"))["person"]
+    codes = pl.read_ipc(gen / CODES_TABLE.file)
+    names = {
+        k: codes.filter(pl.col("kind") == k).sort("code")["name"] for k in ("platform", "lang")
+    }
+
+    def decoded(frame: pl.DataFrame) -> pl.DataFrame:
+        out = frame
+        coded = {c for c, t in frame.schema.items() if t.is_integer()}
+        if "tag" in coded:
+            out = out.with_columns(tag=keys.gather(frame["tag"]))
+        if "account" in coded:
+            out = out.with_columns(account=people.gather(frame["account"]))
+        for kind in ("platform", "lang"):
+            if kind in coded:
+                out = out.with_columns(names[kind].gather(frame[kind]).alias(kind))
+        if "key" in frame.columns:
+            out = out.select(
+                tag=keys.gather(frame["key"] // (1 << 32)),
+                account=people.gather(frame["key"] % (1 << 32)),
+                posts="posts",
+            )
+        return out.drop("postings_start", strict=False).sort(pl.all())
+
+    views: dict[str, pl.DataFrame] = {}
+    manifest = read_manifest(gen)
+    for split in manifest.splits:
+        for spec in SPLIT_TABLES:
+            path = gen / split.path / spec.file
+            frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
+            views[f"{split.day}/{spec.file}"] = decoded(frame)
+    return views
 
 
 def uids(searcher: tantivy.Searcher, query: tantivy.Query) -> set[str]:
@@ -538,7 +577,7 @@ def _big_dump(path: Path, n: int) -> Path:
     return write_ndjson(path, (post(i, f"post {i} #tag{i % 50} #common") for i in range(n)))
 
 
-@pytest.mark.parametrize("marker", ["_spool/posts/*.parquet", f"{POSTS_INDEX_DIR}/meta.json"])
+@pytest.mark.parametrize("marker", ["_spool/posts/new/*.parquet", f"{POSTS_INDEX_DIR}/meta.json"])
 def test_killed_update_leaves_the_published_generation_intact(tmp_path: Path, marker: str) -> None:
     index = tmp_path / "idx"
     small = write_ndjson(tmp_path / "small.ndjson", [post(1, "#kept"), post(2, "#kept")])

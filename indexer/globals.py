@@ -1,0 +1,546 @@
+"""A generation's tables: its time splits and the generation-wide tables over them.
+
+:func:`write_tables` makes every table of a new generation from its parent's
+(none for a build) and the changes: new posts (deduplicated) and the uids of
+posts that are gone (replaced by a new copy, or deleted). A build is the same
+call with no parent, so ``build A; update B`` and ``build A B`` agree by
+construction (a test checks it, ids aside).
+
+1. **ids**: new tag keys, authors (``(platform, author)``), platforms and
+   languages get the next ids; old ids never change (indexer/splits.py).
+2. **splits**: the days the changes touch are rewritten from their old posts
+   minus the gone ones plus the new ones; every other split is hard-linked.
+3. **totals per tag** (tags.arrow): posts, engagement, per-platform and
+   per-language posts and spellings are sums, so the parent's totals minus the
+   touched days' old aggregates plus their new ones; first/last seen are
+   re-read from the split summaries of the tags touched; distinct authors
+   change by the (tag, account) pairs whose count crosses zero, found by a
+   binary search of the touched pairs in every other split's ``pairs.arrow``.
+4. **co-occurrence**: the parent's pair counts, +1 per pair of each new post,
+   -1 per pair of each gone one.
+The cost follows the days touched and the vocabulary, not the posts of the
+history; the generation-wide tables are rewritten whole (their size grows with
+tags, authors and tag pairs, not with posts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from indexer.schema import (
+    ACCOUNTS_TABLE,
+    CODES_TABLE,
+    COOC_MAX_TAGS,
+    COOC_TABLE,
+    KEYS_TABLE,
+    RANKED_TABLE,
+    SPELLINGS_TABLE,
+    SPLIT_PAIRS,
+    SPLIT_POSTS_RECORD,
+    SPLIT_SUMMARY,
+    SPLIT_UIDS,
+    TAGS_TABLE,
+    SplitInfo,
+    TableSpec,
+    map_ipc,
+    read_manifest,
+)
+from indexer.splits import (
+    UNKNOWN_LANG,
+    UNKNOWN_PLATFORM,
+    link_split,
+    postings_of,
+    split_path,
+    write_split,
+    write_table,
+)
+
+POST_COLUMNS = tuple(SPLIT_POSTS_RECORD.columns)
+
+
+@dataclass
+class Stats:
+    posts: int
+    tags: int
+    first: datetime | None
+    last: datetime | None
+    splits: list[SplitInfo]
+
+
+def read_table(directory: Path | None, spec: TableSpec) -> pl.DataFrame:
+    """A generation's table, read whole (an empty frame of its columns without one)."""
+    path = None if directory is None else directory / spec.file
+    if path is None or not path.exists():
+        return spec.frame()
+    return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
+
+
+def found_in(sorted_column: pl.Series, wanted: pl.Series) -> pl.Series:
+    """Per value of ``wanted``, its row in ``sorted_column`` (null if absent): a binary
+    search, so only the pages it reads of a memory-mapped column are read."""
+    n = sorted_column.len()
+    if n == 0 or wanted.len() == 0:
+        return pl.Series(values=[None] * wanted.len(), dtype=pl.Int64())
+    at = sorted_column.search_sorted(wanted, side="left").cast(pl.Int64())
+    safe = at.clip(0, n - 1)
+    hit = (at < n) & (sorted_column.gather(safe) == wanted)
+    return pl.select(pl.when(hit).then(safe).otherwise(None)).to_series()
+
+
+@dataclass
+class Changes:
+    """What a build or update changes: new posts by UTC day, and uids gone from the parent."""
+
+    days: list[date]
+    """The days of the new posts."""
+    posts_of: Callable[[date], pl.DataFrame]
+    """A day's new posts (deduplicated; :data:`POST_COLUMNS`)."""
+    gone: pl.Series
+    """uids of the parent's posts to remove (replaced by a new copy, or deleted)."""
+
+
+@dataclass
+class Ids:
+    """The generation's id tables: tag keys, accounts, platform and language codes."""
+
+    keys: pl.DataFrame
+    """tag, id (id order)."""
+    accounts: pl.DataFrame
+    """platform, author, account."""
+    codes: pl.DataFrame
+    """kind, name, code."""
+
+    def extend(self, posts: pl.DataFrame) -> None:
+        """Give the next ids to the tag keys, authors, platforms and languages of ``posts``
+        that have none (new values in sorted order, so the result does not depend on
+        the order posts come in within one call)."""
+        postings = postings_of(posts)
+        new_keys = postings.select("tag").unique().join(self.keys, on="tag", how="anti")
+        if new_keys.height:
+            self.keys = pl.concat(
+                [self.keys, _numbered(new_keys.sort("tag"), "id", self.keys.height)]
+            )
+        people = postings.select("platform", "author").unique()
+        new_people = people.join(self.accounts, on=["platform", "author"], how="anti")
+        if new_people.height:
+            numbered = _numbered(new_people.sort(pl.all()), "account", self.accounts.height)
+            self.accounts = pl.concat([self.accounts, numbered])
+        for kind, column, missing in (
+            ("platform", "platform", UNKNOWN_PLATFORM),
+            ("lang", "lang", UNKNOWN_LANG),
+        ):
+            known = self.codes.filter(pl.col("kind") == kind)
+            names = posts.select(name=pl.col(column).fill_null(missing)).unique()
+            new = names.join(known.select("name"), on="name", how="anti").sort("name")
+            if new.height:
+                numbered = _numbered(new, "code", known.height).select(
+                    kind=pl.lit(kind), name="name", code="code"
+                )
+                self.codes = pl.concat([self.codes, numbered])
+
+    def of(self, kind: str) -> pl.DataFrame:
+        return self.codes.filter(pl.col("kind") == kind).select("name", "code")
+
+
+def _numbered(frame: pl.DataFrame, name: str, start: int) -> pl.DataFrame:
+    ids = pl.int_range(start, start + frame.height, dtype=pl.UInt32(), eager=True)
+    return frame.with_columns(ids.alias(name))
+
+
+def aggregates(posts: pl.DataFrame, keys: pl.DataFrame, sign: int) -> dict[str, pl.DataFrame]:
+    """Per tag id, ``sign`` times the additive totals of ``posts``: ``totals`` (posts,
+    engagement), ``platforms`` / ``langs`` (name, posts), ``spellings`` (written, n)."""
+    postings = postings_of(posts).join(keys.rename({"id": "tid"}), on="tag")
+    n = pl.len().cast(pl.Int64()) * sign
+    return {
+        "totals": postings.group_by(tag="tid").agg(
+            posts=n, engagement=pl.col("engagement").sum() * sign
+        ),
+        "platforms": postings.group_by(tag="tid", name="platform").agg(posts=n),
+        "langs": postings.group_by(tag="tid", name="lang").agg(posts=n),
+        "spellings": postings.group_by(tag="tid", written="written").agg(n=n),
+    }
+
+
+def cooc_pairs(posts: pl.DataFrame, keys: pl.DataFrame, sign: int) -> pl.DataFrame:
+    """``tag, other, co_posts`` (ids; ``sign`` each) for every ordered pair of distinct tag
+    keys of a post, among its first :data:`COOC_MAX_TAGS`."""
+    ranked = (
+        posts.select(pl.col("uid"), pl.col("tags").list.head(COOC_MAX_TAGS).alias("tag"))
+        .explode("tag", empty_as_null=False)
+        .drop_nulls("tag")
+        .join(keys, on="tag")
+        .select("uid", tag="id")
+    )
+    return (
+        ranked.join(ranked.rename({"tag": "other"}), on="uid")
+        .filter(pl.col("tag") != pl.col("other"))
+        .group_by("tag", "other")
+        .agg(co_posts=pl.len().cast(pl.Int64()) * sign)
+    )
+
+
+def write_tables(
+    out: Path,
+    generation: str,
+    parent: Path | None,
+    parent_splits: list[SplitInfo],
+    changes: Changes,
+) -> Stats:
+    """Write the splits and generation-wide tables of a generation into ``out``."""
+    ids = Ids(
+        keys=read_table(parent, KEYS_TABLE).sort("id").select("tag", "id"),
+        accounts=read_table(parent, ACCOUNTS_TABLE),
+        codes=read_table(parent, CODES_TABLE),
+    )
+    for day in changes.days:
+        ids.extend(changes.posts_of(day))
+    platforms, langs = ids.of("platform"), ids.of("lang")
+
+    gone_by_day = _gone_by_day(parent, parent_splits, changes.gone)
+    touched = sorted(set(changes.days) | set(gone_by_day))
+    old_splits = {s.day: s for s in parent_splits}
+    parts: dict[str, list[pl.DataFrame]] = {}
+    cooc_deltas: list[pl.DataFrame] = []
+    pair_deltas: list[pl.DataFrame] = []
+    splits: list[SplitInfo] = []
+    new_summaries: list[pl.DataFrame] = []
+    for day in touched:
+        old = (
+            pl.read_parquet(parent / old_splits[day].path / SPLIT_POSTS_RECORD.file)
+            if parent is not None and day in old_splits
+            else SPLIT_POSTS_RECORD.frame()
+        )
+        gone = gone_by_day.get(day)
+        removed, kept = None, old
+        if gone is not None:
+            removed = old.filter(pl.col("uid").is_in(gone.implode()))
+            kept = old.filter(~pl.col("uid").is_in(gone.implode()))
+        new = changes.posts_of(day) if day in changes.days else SPLIT_POSTS_RECORD.frame()
+        posts = pl.concat([kept, new.select(POST_COLUMNS)])
+        for name, frame in aggregates(old, ids.keys, -1).items():
+            parts.setdefault(name, []).append(frame)
+        for name, frame in aggregates(posts, ids.keys, 1).items():
+            parts.setdefault(name, []).append(frame)
+        cooc_deltas.append(cooc_pairs(new, ids.keys, 1))
+        if removed is not None:
+            cooc_deltas.append(cooc_pairs(removed, ids.keys, -1))
+        if day in old_splits:
+            old_pairs = pl.read_ipc(parent / old_splits[day].path / SPLIT_PAIRS.file)  # type: ignore[operator]
+            pair_deltas.append(old_pairs.select("key", before="posts", after=pl.lit(0, pl.Int64())))
+        if posts.height:
+            directory = out / split_path(day)
+            write_split(directory, posts, ids.keys, ids.accounts, platforms, langs)
+            pairs = pl.read_ipc(directory / SPLIT_PAIRS.file)
+            pair_deltas.append(pairs.select("key", before=pl.lit(0, pl.Int64()), after="posts"))
+            new_summaries.append(
+                pl.read_ipc(directory / SPLIT_SUMMARY.file).with_columns(_day=pl.lit(day))
+            )
+            splits.append(_split_info(day, posts, generation))
+    untouched = [s for s in parent_splits if s.day not in set(touched)]
+    for split in untouched:
+        assert parent is not None
+        link_split(parent / split.path, out / split.path)
+        splits.append(split)
+    splits.sort(key=lambda s: s.day)
+
+    tags = _tags_table(parent, out, ids, parts, pair_deltas, new_summaries, set(touched), untouched)
+    cooc = _cooc_table(parent, ids, cooc_deltas)
+    tags = _with_cooc_offsets(tags, cooc)
+    write_table(tags, TAGS_TABLE, out)
+    keys_sorted = ids.keys.sort("tag")
+    write_table(keys_sorted, KEYS_TABLE, out)
+    write_table(
+        tags.with_row_index("id")
+        .filter(pl.col("posts") > 0)
+        .sort(["posts", "tag"], descending=[True, False])
+        .select("id"),
+        RANKED_TABLE,
+        out,
+    )
+    write_table(cooc, COOC_TABLE, out)
+    write_table(ids.codes, CODES_TABLE, out)
+    write_table(ids.accounts, ACCOUNTS_TABLE, out)
+    n_posts = sum(s.posts for s in splits)
+    times = [
+        pl.read_ipc(out / s.path / "posts.arrow", columns=["created_at"])["created_at"]
+        for s in (splits[:1] + splits[-1:])
+    ]
+    return Stats(
+        posts=n_posts,
+        tags=int((tags["posts"] > 0).sum()),
+        first=times[0].min() if splits else None,  # type: ignore[arg-type]
+        last=times[-1].max() if splits else None,  # type: ignore[arg-type]
+        splits=splits,
+    )
+
+
+def _split_info(day: date, posts: pl.DataFrame, generation: str) -> SplitInfo:
+    return SplitInfo(
+        day=day,
+        path=split_path(day),
+        posts=posts.height,
+        postings=int(posts["tags"].list.len().sum()),
+        written_by=generation,
+    )
+
+
+def _gone_by_day(
+    parent: Path | None, splits: list[SplitInfo], gone: pl.Series
+) -> dict[date, pl.Series]:
+    """The parent's days that hold a gone uid, with those uids."""
+    found: dict[date, pl.Series] = {}
+    if parent is None or gone.len() == 0:
+        return found
+    wanted = gone.unique().sort()
+    for split in splits:
+        uids = map_ipc(parent / split.path / SPLIT_UIDS.file)["uid"]
+        hits = wanted.filter(found_in(uids, wanted).is_not_null())
+        if hits.len():
+            found[split.day] = hits
+    return found
+
+
+def _summed(frames: list[pl.DataFrame], by: list[str], values: list[str]) -> pl.DataFrame:
+    return pl.concat(frames, how="vertical_relaxed").group_by(by).agg(pl.col(values).sum())
+
+
+def _named_counts(rows: pl.DataFrame, column: str) -> pl.DataFrame:
+    """tag, ``column``: ``[{name, posts}]`` by posts (desc), then name; rows with posts."""
+    return (
+        rows.filter(pl.col("posts") > 0)
+        .sort(["tag", "posts", "name"], descending=[False, True, False])
+        .group_by("tag", maintain_order=True)
+        .agg(pl.struct("name", "posts").alias(column))
+    )
+
+
+def _tags_table(
+    parent: Path | None,
+    out: Path,
+    ids: Ids,
+    parts: dict[str, list[pl.DataFrame]],
+    pair_deltas: list[pl.DataFrame],
+    new_summaries: list[pl.DataFrame],
+    touched_days: set[date],
+    untouched: list[SplitInfo],
+) -> pl.DataFrame:
+    """The id-ordered tags table: the parent's totals plus the touched days' changes."""
+    old = read_table(parent, TAGS_TABLE).with_row_index("tag_id").rename({"tag": "key"})
+    old = old.rename({"tag_id": "tag"}).with_columns(pl.col("tag").cast(pl.UInt32()))
+    empty = {name: [TAG_PART_SCHEMAS[name]] for name in TAG_PART_SCHEMAS}
+    parts = {name: empty[name] + parts.get(name, []) for name in TAG_PART_SCHEMAS}
+    totals = _summed(
+        [old.select("tag", "posts", "engagement"), *parts["totals"]],
+        ["tag"],
+        ["posts", "engagement"],
+    )
+    counted: dict[str, pl.DataFrame] = {}
+    for column in ("platforms", "langs"):
+        before = old.select("tag", column).explode(column).drop_nulls(column).unnest(column)
+        counted[column] = _named_counts(
+            _summed([before, *parts[column]], ["tag", "name"], ["posts"]), column
+        )
+    spellings = _summed(
+        [read_table(parent, SPELLINGS_TABLE), *parts["spellings"]], ["tag", "written"], ["n"]
+    ).filter(pl.col("n") > 0)
+    write_table(spellings.sort("tag", "written"), SPELLINGS_TABLE, out)
+    display = (
+        spellings.sort(["tag", "n", "written"], descending=[False, True, False])
+        .group_by("tag", maintain_order=True)
+        .agg(display=pl.col("written").first())
+    )
+    authors = old.select("tag", "authors").join(
+        _authors_change(out, pair_deltas, untouched), on="tag", how="full", coalesce=True
+    )
+    authors = authors.select(
+        "tag", authors=pl.col("authors").fill_null(0) + pl.col("change").fill_null(0)
+    )
+    seen = _seen(out, old, new_summaries, touched_days, untouched)
+    base = ids.keys.sort("id").select(tag=pl.col("id"), key=pl.col("tag"))
+    table = (
+        base.join(totals, on="tag", how="left")
+        .join(authors, on="tag", how="left")
+        .join(display, on="tag", how="left")
+        .join(old.select("tag", old_display="display"), on="tag", how="left")
+        .join(seen, on="tag", how="left")
+        .join(counted["platforms"], on="tag", how="left")
+        .join(counted["langs"], on="tag", how="left")
+        .sort("tag")
+    )
+    none = pl.lit([], dtype=TAGS_TABLE.columns["platforms"])
+    return table.select(
+        tag="key",
+        display=pl.coalesce("display", "old_display", "key"),
+        posts=pl.col("posts").fill_null(0),
+        authors=pl.col("authors").fill_null(0),
+        engagement=pl.col("engagement").fill_null(0),
+        first_seen="first_seen",
+        last_seen="last_seen",
+        platforms=pl.col("platforms").fill_null(none),
+        langs=pl.col("langs").fill_null(none),
+    )
+
+
+TAG_PART_SCHEMAS = {
+    "totals": pl.DataFrame(
+        schema={"tag": pl.UInt32(), "posts": pl.Int64(), "engagement": pl.Int64()}
+    ),
+    "platforms": pl.DataFrame(
+        schema={"tag": pl.UInt32(), "name": pl.String(), "posts": pl.Int64()}
+    ),
+    "langs": pl.DataFrame(schema={"tag": pl.UInt32(), "name": pl.String(), "posts": pl.Int64()}),
+    "spellings": pl.DataFrame(schema={"tag": pl.UInt32(), "written": pl.String(), "n": pl.Int64()}),
+}
+
+
+def _authors_change(
+    out: Path, pair_deltas: list[pl.DataFrame], untouched: list[SplitInfo]
+) -> pl.DataFrame:
+    """tag, change: how many (tag, account) pairs start or stop having posts.
+
+    ``pair_deltas``: key, before, after counts of the touched days (old and new
+    versions). A pair's count elsewhere is found by binary search in every untouched
+    split's pairs (memory-mapped, so only the pages searched are read)."""
+    schema = {"key": pl.UInt64(), "before": pl.Int64(), "after": pl.Int64()}
+    changed = (
+        pl.concat([pl.DataFrame(schema=schema), *pair_deltas], how="vertical_relaxed")
+        .group_by("key")
+        .agg(pl.col("before", "after").sum())
+        .filter(pl.col("before") != pl.col("after"))
+        .sort("key")
+    )
+    elsewhere = pl.Series("u", [0] * changed.height, dtype=pl.Int64())
+    for split in untouched:
+        pairs = map_ipc(out / split.path / SPLIT_PAIRS.file)
+        rows = found_in(pairs["key"], changed["key"])
+        elsewhere = elsewhere + pairs["posts"].gather(rows).fill_null(0)
+    return (
+        changed.with_columns(u=elsewhere)
+        .group_by(tag=(pl.col("key") // (1 << 32)).cast(pl.UInt32()))
+        .agg(
+            change=(
+                (pl.col("after") + pl.col("u") > 0).cast(pl.Int64())
+                - (pl.col("before") + pl.col("u") > 0).cast(pl.Int64())
+            ).sum()
+        )
+    )
+
+
+def _seen(
+    out: Path,
+    old: pl.DataFrame,
+    new_summaries: list[pl.DataFrame],
+    touched_days: set[date],
+    untouched: list[SplitInfo],
+) -> pl.DataFrame:
+    """tag, first_seen, last_seen of every tag.
+
+    A tag's old first (last) post stays the first (last) unless its day was touched;
+    then, if the touched days' new first (last) is not on that day, the untouched
+    splits are searched for the tag."""
+    time = TAGS_TABLE.columns["first_seen"]
+    summaries = pl.concat(
+        [
+            pl.DataFrame(schema={"tag": pl.UInt32(), "first_seen": time, "last_seen": time}),
+            *(s.select("tag", "first_seen", "last_seen") for s in new_summaries),
+        ]
+    )
+    now = summaries.group_by("tag").agg(tf=pl.col("first_seen").min(), tl=pl.col("last_seen").max())
+    days = pl.Series(sorted(touched_days), dtype=pl.Date())
+    frame = old.select("tag", of=pl.col("first_seen"), ol=pl.col("last_seen")).join(
+        now, on="tag", how="full", coalesce=True
+    )
+    in_touched = {
+        c: pl.col(c).dt.date().is_in(days.implode()).fill_null(False) for c in ("of", "ol")
+    }
+    frame = frame.with_columns(
+        need=(in_touched["of"] & (pl.col("tf").dt.date() != pl.col("of").dt.date()).fill_null(True))
+        | (in_touched["ol"] & (pl.col("tl").dt.date() != pl.col("ol").dt.date()).fill_null(True)),
+        bf=pl.when(in_touched["of"]).then(None).otherwise(pl.col("of")),
+        bl=pl.when(in_touched["ol"]).then(None).otherwise(pl.col("ol")),
+    )
+    wanted = frame.filter("need")["tag"].sort()
+    uf = pl.Series("uf", [None] * wanted.len(), dtype=time)
+    ul = pl.Series("ul", [None] * wanted.len(), dtype=time)
+    for split in untouched if wanted.len() else []:
+        summary = map_ipc(out / split.path / SPLIT_SUMMARY.file)
+        rows = found_in(summary["tag"], wanted)
+        uf = pl.select(pl.min_horizontal(uf, summary["first_seen"].gather(rows))).to_series()
+        ul = pl.select(pl.max_horizontal(ul, summary["last_seen"].gather(rows))).to_series()
+    searched = pl.DataFrame({"tag": wanted, "uf": uf, "ul": ul})
+    return frame.join(searched, on="tag", how="left").select(
+        "tag",
+        first_seen=pl.min_horizontal("bf", "tf", "uf"),
+        last_seen=pl.max_horizontal("bl", "tl", "ul"),
+    )
+
+
+def _cooc_table(parent: Path | None, ids: Ids, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+    """The parent's pair counts plus the deltas; pairs above 0, by tag, co_posts (desc),
+    then the other tag's key."""
+    summed = (
+        pl.concat([read_table(parent, COOC_TABLE), *deltas], how="vertical_relaxed")
+        .group_by("tag", "other")
+        .agg(pl.col("co_posts").sum())
+        .filter(pl.col("co_posts") > 0)
+    )
+    keys = ids.keys.select(other="id", other_key="tag")
+    return (
+        summed.join(keys, on="other")
+        .sort(["tag", "co_posts", "other_key"], descending=[False, True, False])
+        .select("tag", "other", "co_posts")
+    )
+
+
+def _with_cooc_offsets(tags: pl.DataFrame, cooc: pl.DataFrame) -> pl.DataFrame:
+    runs = cooc["tag"].rle()
+    lengths = runs.struct.field("len").cast(pl.Int64())
+    offsets = pl.DataFrame(
+        {
+            "id": runs.struct.field("value").cast(pl.UInt32()),
+            "cooc_start": lengths.cum_sum() - lengths,
+            "cooc_len": lengths,
+        }
+    )
+    return (
+        tags.with_row_index("id")
+        .join(offsets, on="id", how="left")
+        .with_columns(pl.col("cooc_start", "cooc_len").fill_null(0))
+        .drop("id")
+    )
+
+
+def read_posts(generation_dir: Path) -> pl.DataFrame:
+    """Every post of a generation (no text), from its splits' records, by uid."""
+    manifest = read_manifest(generation_dir)
+    frames = [
+        pl.read_parquet(generation_dir / s.path / SPLIT_POSTS_RECORD.file) for s in manifest.splits
+    ]
+    return pl.concat([SPLIT_POSTS_RECORD.frame(), *frames]).sort("uid")
+
+
+def read_tags(generation_dir: Path) -> pl.DataFrame:
+    """The tags of a generation with posts: tag, display, posts, authors, engagement,
+    first_seen, last_seen, platforms, langs; by posts (desc), then tag."""
+    tags = pl.read_ipc(generation_dir / TAGS_TABLE.file)
+    return (
+        tags.filter(pl.col("posts") > 0)
+        .drop("cooc_start", "cooc_len")
+        .sort(["posts", "tag"], descending=[True, False])
+    )
+
+
+def read_cooc(generation_dir: Path) -> pl.DataFrame:
+    """tag, other, co_posts (tag keys) of a generation, by tag, co_posts (desc), other."""
+    cooc = pl.read_ipc(generation_dir / COOC_TABLE.file)
+    keys = pl.read_ipc(generation_dir / KEYS_TABLE.file)
+    by_id = keys.sort("id")["tag"]
+    return cooc.select(
+        tag=by_id.gather(cooc["tag"]), other=by_id.gather(cooc["other"]), co_posts="co_posts"
+    ).sort(["tag", "co_posts", "other"], descending=[False, True, False])

@@ -1,0 +1,185 @@
+"""Time splits: the posts of one UTC day and every table the service reads of them.
+
+A generation's posts are cut by UTC day of ``created_at``; each day is one
+**split**, a directory ``splits/<YYYY-MM-DD>/`` that is written once, in full,
+from that day's posts (:func:`write_split`) and never changed. An ``update``
+rewrites only the days its new, replaced and deleted posts fall on and hard-links
+every other split's files into the new generation (:func:`link_split`), so its
+cost follows the new data and the size of a day, never the history.
+
+A split refers to tags, authors, platforms and languages by the generation's
+global ids (indexer/globals.py), which only ever grow: a split written by an
+older generation stays valid in every later one. Its files
+(:data:`~indexer.schema.SPLIT_TABLES`):
+
+- ``posts.parquet``: the day's posts (the record an update rewrites the day from);
+- ``uids.arrow``: the posts' uids, sorted (an update finds replaced and deleted
+  posts with a binary search per split);
+- ``postings.arrow``: one row per (post, tag) by tag then time, and ``summary.arrow``,
+  per tag: exact posts, distinct authors, engagement, first/last seen and where its
+  postings start: one tag's day is one slice;
+- ``timeline.arrow``: the postings by time: a window is one slice;
+- ``posts.arrow``: every post's time, platform and language (tagged or not);
+- ``pairs.arrow``: per (tag, account), the day's postings, keyed
+  ``tag << 32 | account``: an update counts all-time distinct authors from these.
+Ties are broken by every column, so the same posts give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from indexer.schema import (
+    SPLIT_PAIRS,
+    SPLIT_POSTINGS,
+    SPLIT_POSTS,
+    SPLIT_POSTS_RECORD,
+    SPLIT_SUMMARY,
+    SPLIT_TIMELINE,
+    SPLIT_UIDS,
+    SPLITS_DIR,
+    TableSpec,
+)
+
+UNKNOWN_PLATFORM = "unknown"
+UNKNOWN_LANG = "und"
+"""What a missing platform or language counts as (the validator's defaults)."""
+
+
+def split_name(day: date) -> str:
+    return day.isoformat()
+
+
+def split_path(day: date) -> str:
+    """A split's directory, relative to its generation's."""
+    return f"{SPLITS_DIR}/{split_name(day)}"
+
+
+def write_table(frame: pl.DataFrame, spec: TableSpec, directory: Path) -> None:
+    """Write ``frame`` as ``spec`` declares it: its columns, in order, of its dtypes, as
+    uncompressed Arrow IPC in one record batch (Parquet for ``.parquet`` files)."""
+    frame = frame.select([pl.col(c).cast(t) for c, t in spec.columns.items()]).rechunk()
+    path = directory / spec.file
+    if path.suffix == ".parquet":
+        frame.write_parquet(path, compression="zstd")
+        return
+    frame.write_ipc(
+        path,
+        compression="uncompressed",
+        compat_level=pl.CompatLevel.newest(),
+        record_batch_size=max(1, frame.height),  # one chunk: slices and searches stay fast
+    )
+
+
+def postings_of(posts: pl.DataFrame) -> pl.DataFrame:
+    """One row per (post, tag key): tag, written, created_at, author, platform, lang,
+    engagement (missing platform and language named as the validator names them)."""
+    return (
+        posts.select(
+            pl.col("tags").alias("tag"),
+            "written",
+            "created_at",
+            "author",
+            platform=pl.col("platform").fill_null(UNKNOWN_PLATFORM),
+            lang=pl.col("lang").fill_null(UNKNOWN_LANG),
+            engagement="engagement",
+        )
+        .explode("tag", "written", empty_as_null=False)
+        .drop_nulls("tag")
+    )
+
+
+def write_split(
+    directory: Path,
+    posts: pl.DataFrame,
+    tag_ids: pl.DataFrame,
+    accounts: pl.DataFrame,
+    platforms: pl.DataFrame,
+    langs: pl.DataFrame,
+) -> None:
+    """Write one day's split from its posts (:data:`SPLIT_POSTS_RECORD` columns).
+
+    ``tag_ids``: ``tag, id``; ``accounts``: ``platform, author, account``;
+    ``platforms`` / ``langs``: ``name, code``; each covers every value of ``posts``.
+    """
+    directory.mkdir(parents=True)
+    write_table(posts.sort("uid"), SPLIT_POSTS_RECORD, directory)
+    write_table(posts.select(pl.col("uid").sort()), SPLIT_UIDS, directory)
+    write_table(
+        posts.select(
+            "created_at",
+            platform=_code(pl.col("platform").fill_null(UNKNOWN_PLATFORM), platforms),
+            lang=_code(pl.col("lang").fill_null(UNKNOWN_LANG), langs),
+        ).sort(pl.all()),
+        SPLIT_POSTS,
+        directory,
+    )
+    raw = postings_of(posts)
+    coded = (
+        raw.join(tag_ids.rename({"id": "tag_id"}), on="tag")
+        .join(accounts, on=["platform", "author"])
+        .select(
+            tag=pl.col("tag_id"),
+            created_at="created_at",
+            account="account",
+            engagement="engagement",
+            platform=_code(pl.col("platform"), platforms),
+            lang=_code(pl.col("lang"), langs),
+        )
+    )
+    by_tag = coded.sort("tag", "created_at", "account", "engagement", "platform", "lang")
+    write_table(by_tag, SPLIT_POSTINGS, directory)
+    summary = (
+        by_tag.with_row_index("start")
+        .group_by("tag", maintain_order=True)
+        .agg(
+            posts=pl.len(),
+            authors=pl.col("account").n_unique(),
+            engagement=pl.col("engagement").sum(),
+            first_seen=pl.col("created_at").min(),
+            last_seen=pl.col("created_at").max(),
+            postings_start=pl.col("start").first(),
+        )
+    )
+    write_table(summary, SPLIT_SUMMARY, directory)
+    write_table(
+        by_tag.sort("created_at", "tag", "account", "engagement", "platform", "lang"),
+        SPLIT_TIMELINE,
+        directory,
+    )
+    pairs = (
+        by_tag.group_by("tag", "account")
+        .agg(posts=pl.len())
+        .select(key=pair_key(pl.col("tag"), pl.col("account")), posts="posts")
+        .sort("key")
+    )
+    write_table(pairs, SPLIT_PAIRS, directory)
+
+
+def pair_key(tag: pl.Expr, account: pl.Expr) -> pl.Expr:
+    """``tag << 32 | account``: one exact 64-bit key per (tag, account)."""
+    return (tag.cast(pl.UInt64()) * (1 << 32)) + account.cast(pl.UInt64())
+
+
+def _code(values: pl.Expr, codes: pl.DataFrame) -> pl.Expr:
+    return values.replace_strict(codes["name"], codes["code"], return_dtype=pl.UInt32())
+
+
+def link_split(source: Path, target: Path) -> None:
+    """Make ``target`` hold ``source``'s files without copying them (hard links: split
+    files are never written again); copies only where the filesystem cannot link."""
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copyfile(path, target / path.name)
+
+
+def day_of(t: datetime) -> date:
+    return t.date()
