@@ -851,6 +851,8 @@ def bench_format(n: int, fmt: str, canonical_tags: pl.DataFrame | None) -> dict[
             capture_output=True,
         )
         manifest = json.loads(info.stdout)
+        from indexer.globals import read_tags
+
         tags = read_tags((index / "current").resolve())
         tags = tags.select([*TAG_COLUMNS, "authors"]).sort("tag")
     read_s, read_rss, out = run_measured([*_self_cmd(), "--read-only", str(path)])

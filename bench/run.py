@@ -172,7 +172,6 @@ class Ours:
 
 def pick_workload(generation: Path) -> Any:
     """Questions of varied difficulty, from our generation's tag table."""
-    import polars as pl
 
     from bench.peers.common import Workload
     from indexer.globals import read_tags

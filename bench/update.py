@@ -114,7 +114,6 @@ def manifest_of(index: Path) -> dict[str, Any]:
 
 def same_generation(a: Path, b: Path) -> list[str]:
     """The differences between two generations' counts, tables and tantivy document counts."""
-    import polars as pl
 
     from indexer.globals import read_cooc, read_posts, read_tags
     from indexer.schema import open_posts_index
