@@ -39,7 +39,8 @@ the environment ``uv run --project ROOT`` syncs. Results go to ``--save``
 (default bench/results/scale-<date>-<label>.json, label = the root's git short
 hash); a markdown table is printed, with ``--baseline`` beside a saved run's
 figures and the ratio new/old. Timings on a shared machine are noisy; memory
-figures are the ones to compare.
+figures are the ones to compare. ``--show PATH`` prints a saved run's table again
+(with ``--baseline``, beside another's).
 """
 
 from __future__ import annotations
@@ -269,17 +270,29 @@ def tree_memory(pid: int) -> dict[str, Any]:
     }
 
 
-def settled_memory(pid: int, timeout: float = 30.0) -> dict[str, Any]:
-    """tree_memory once two readings a second apart agree within 1% (or at the timeout)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    with suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def settled_memory(pid: int, workers: int = 0, timeout: float = 900.0) -> dict[str, Any]:
+    """tree_memory once the server is quiet: at least ``workers`` descendants, none of its
+    processes used more than 0.05 CPU seconds in the last second (every worker has loaded
+    its generation) and the total moved by less than 1% (or at the timeout, flagged)."""
     deadline = time.monotonic() + timeout
-    last = tree_memory(pid)
+    last, cpu = tree_memory(pid), {p: cpu_seconds(p) for p in [pid, *descendants(pid)]}
     while time.monotonic() < deadline:
         time.sleep(1.0)
-        now = tree_memory(pid)
-        if abs(now["total_mib"] - last["total_mib"]) <= 0.01 * last["total_mib"]:
+        now, procs = tree_memory(pid), [pid, *descendants(pid)]
+        busy = [p for p in procs if cpu_seconds(p) - cpu.get(p, 0.0) > 0.05]
+        steady = abs(now["total_mib"] - last["total_mib"]) <= 0.01 * last["total_mib"]
+        if len(procs) > workers and not busy and steady:
             return now
-        last = now
-    return last
+        last, cpu = now, {p: cpu_seconds(p) for p in procs}
+    return last | {"not_settled": True}
 
 
 # --- HTTP ------------------------------------------------------------------
@@ -340,6 +353,7 @@ def free_port(start: int) -> int:
 class Server:
     proc: subprocess.Popen[bytes]
     port: int
+    started: float
     ready_seconds: float
 
 
@@ -355,12 +369,19 @@ def serving(ix: Indexer, index: Path, workers: int, port: int) -> Iterator[Serve
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_oom_first,
     )
     try:
         ready = wait_ready(proc, port, started)
-        yield Server(proc, port, ready)
+        yield Server(proc, port, started, ready)
     finally:
         stop(proc)
+
+
+def _oom_first() -> None:
+    """In the server's process (inherited by its workers): if memory runs out, the kernel
+    kills these first, not other work on the machine."""
+    Path("/proc/self/oom_score_adj").write_text("1000")
 
 
 def wait_ready(proc: subprocess.Popen[bytes], port: int, started: float) -> float:
@@ -576,12 +597,13 @@ def serve_steps(cfg: Config, size: int) -> dict[str, Any]:
             r["publish"] = publish(cfg, srv, served, size)
     finally:
         shutil.rmtree(served, ignore_errors=True)
-    # a worker's anonymous memory as it starts serving, plus a fifth for loading transients
-    per_worker = 1.2 * max(r["serve"]["1"]["at_ready"]["workers_mib"])
+    # a worker's anonymous memory as it starts serving (the server runs with
+    # oom_score_adj 1000: should it still run out, its workers are the ones killed)
+    per_worker = max(r["serve"]["1"]["at_ready"]["workers_mib"])
     for workers in (w for w in WORKER_COUNTS if w != 1):
         need, available = workers * per_worker, mem_available_mib()
-        if need > 0.85 * available:
-            reason = f"needs ~{need:.0f} MiB ({workers} x 1.2 x 1 worker's), {available:.0f} free"
+        if need > 0.9 * available:
+            reason = f"needs ~{need:.0f} MiB ({workers} x 1 worker's), {available:.0f} available"
             log(f"{size}: {workers} workers skipped: {reason}")
             r["serve"][str(workers)] = {"skipped": reason}
             continue
@@ -599,8 +621,17 @@ def serve_memory(srv: Server, workers: int) -> tuple[dict[str, Any], list[str]]:
     tags = tags_from_api(client)
     client.close()
     bad = warm(srv.port, warm_paths(tags), connections=4 * workers)
-    mem = settled_memory(srv.proc.pid)
-    info = {"ready_seconds": srv.ready_seconds, "warm_non_200": bad, "at_ready": at_ready}
+    settled_memory(srv.proc.pid, workers)
+    all_loaded = time.monotonic() - srv.started
+    # again, now that every worker is accepting connections
+    bad += warm(srv.port, warm_paths(tags), connections=4 * workers)
+    mem = settled_memory(srv.proc.pid, workers)
+    info = {
+        "ready_seconds": srv.ready_seconds,
+        "all_loaded_seconds": all_loaded,
+        "warm_non_200": bad,
+        "at_ready": at_ready,
+    }
     return info | mem, tags
 
 
@@ -640,7 +671,7 @@ def publish(cfg: Config, srv: Server, index: Path, size: int) -> dict[str, Any]:
         swap = time.monotonic() - exited if new != old else None
         after = tree_memory(srv.proc.pid)
         warm(srv.port, warm_paths(tags_from_api(client)), connections=2)
-        settled = settled_memory(srv.proc.pid)
+        settled = settled_memory(srv.proc.pid, 1)
     finally:
         client.close()
     return {
@@ -699,6 +730,7 @@ def figures(r: dict[str, Any]) -> list[tuple[str, float | None, str]]:
         s = r.get("serve", {}).get(w)
         rows += [
             (f"serve {w}w: seconds to ready", _get(s, "ready_seconds"), ".2f"),
+            (f"serve {w}w: seconds until all workers idle", _get(s, "all_loaded_seconds"), ".2f"),
             (f"serve {w}w: RssAnon total MiB", _get(s, "total_mib"), ".0f"),
             (f"serve {w}w: RssAnon per worker MiB", _get(s, "per_worker_mib"), ".0f"),
             (f"serve {w}w: RssAnon at ready MiB", _get(s, "at_ready", "total_mib"), ".0f"),
@@ -789,6 +821,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--save", type=Path, help="results JSON (default bench/results/scale-...)")
     ap.add_argument("--baseline", type=Path, help="a saved results JSON to compare with")
     ap.add_argument("--port", type=int, default=8790, help="first port to try for the server")
+    ap.add_argument("--show", type=Path, help="only print the table of a saved results JSON")
     return ap.parse_args()
 
 
@@ -799,6 +832,9 @@ def main() -> None:
     now = datetime.now(UTC)
     save = args.save or HERE / "bench" / "results" / f"scale-{now:%Y-%m-%d}-{label}.json"
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    if args.show:
+        print(report(json.loads(args.show.read_text()), baseline))
+        return
     args.workdir.mkdir(parents=True, exist_ok=True)
     cfg = Config(
         Indexer(resolve_indexer(root), root),

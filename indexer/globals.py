@@ -25,6 +25,7 @@ tags, authors and tag pairs, not with posts).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -207,7 +208,7 @@ def write_tables(
     old_splits = {s.day: s for s in parent_splits}
     parts: dict[str, list[pl.DataFrame]] = {}
     cooc_deltas: list[pl.DataFrame] = []
-    pair_deltas: list[pl.DataFrame] = []
+    pair_files: list[tuple[Path, str]] = []
     splits: list[SplitInfo] = []
     new_summaries: list[pl.DataFrame] = []
     for day in touched:
@@ -231,13 +232,12 @@ def write_tables(
         if removed is not None:
             cooc_deltas.append(cooc_pairs(removed, ids.keys, -1))
         if day in old_splits:
-            old_pairs = pl.read_ipc(parent / old_splits[day].path / SPLIT_PAIRS.file)  # type: ignore[operator]
-            pair_deltas.append(old_pairs.select("key", before="posts", after=pl.lit(0, pl.Int64())))
+            assert parent is not None
+            pair_files.append((parent / old_splits[day].path / SPLIT_PAIRS.file, "before"))
         if posts.height:
             directory = out / split_path(day)
             write_split(directory, posts, ids.keys, ids.accounts, platforms, langs)
-            pairs = pl.read_ipc(directory / SPLIT_PAIRS.file)
-            pair_deltas.append(pairs.select("key", before=pl.lit(0, pl.Int64()), after="posts"))
+            pair_files.append((directory / SPLIT_PAIRS.file, "after"))
             new_summaries.append(
                 pl.read_ipc(directory / SPLIT_SUMMARY.file).with_columns(_day=pl.lit(day))
             )
@@ -249,7 +249,7 @@ def write_tables(
         splits.append(split)
     splits.sort(key=lambda s: s.day)
 
-    tags = _tags_table(parent, out, ids, parts, pair_deltas, new_summaries, set(touched), untouched)
+    tags = _tags_table(parent, out, ids, parts, pair_files, new_summaries, set(touched), untouched)
     cooc = _cooc_table(parent, ids, cooc_deltas)
     tags = _with_cooc_offsets(tags, cooc)
     write_table(tags, TAGS_TABLE, out)
@@ -325,7 +325,7 @@ def _tags_table(
     out: Path,
     ids: Ids,
     parts: dict[str, list[pl.DataFrame]],
-    pair_deltas: list[pl.DataFrame],
+    pair_files: list[tuple[Path, str]],
     new_summaries: list[pl.DataFrame],
     touched_days: set[date],
     untouched: list[SplitInfo],
@@ -356,7 +356,7 @@ def _tags_table(
         .agg(display=pl.col("written").first())
     )
     authors = old.select("tag", "authors").join(
-        _authors_change(out, pair_deltas, untouched), on="tag", how="full", coalesce=True
+        _authors_change(out, pair_files, untouched), on="tag", how="full", coalesce=True
     )
     authors = authors.select(
         "tag", authors=pl.col("authors").fill_null(0) + pl.col("change").fill_null(0)
@@ -399,24 +399,68 @@ TAG_PART_SCHEMAS = {
 }
 
 
+PAIR_PARTITION_ROWS = 4_000_000
+"""Pair rows summed at a time when authors are counted (a build reads every day's pairs:
+cut into ranges of keys of about this many rows, memory stays bounded)."""
+
+
 def _authors_change(
-    out: Path, pair_deltas: list[pl.DataFrame], untouched: list[SplitInfo]
+    out: Path, pair_files: list[tuple[Path, str]], untouched: list[SplitInfo]
 ) -> pl.DataFrame:
     """tag, change: how many (tag, account) pairs start or stop having posts.
 
-    ``pair_deltas``: key, before, after counts of the touched days (old and new
-    versions). A pair's count elsewhere is found by binary search in every untouched
-    split's pairs (memory-mapped, so only the pages searched are read)."""
+    ``pair_files``: the touched days' pairs files, old (``before``) and new
+    (``after``) versions. A pair's count elsewhere is found by binary search in
+    every untouched split's pairs (memory-mapped, so only the pages searched are
+    read). Keys are taken a range at a time (:data:`PAIR_PARTITION_ROWS`)."""
+    mapped = [(map_ipc(path), role) for path, role in pair_files]
+    total = sum(frame.height for frame, _ in mapped)
+    parts = max(1, -(-total // PAIR_PARTITION_ROWS))
+    bounds = _key_bounds(mapped, parts)
+    changes = [
+        _authors_change_in(mapped, lo, hi, out, untouched) for lo, hi in itertools.pairwise(bounds)
+    ]
+    empty = pl.DataFrame(schema={"tag": pl.UInt32(), "change": pl.Int64()})
+    return _summed([empty, *changes], ["tag"], ["change"])
+
+
+def _key_bounds(mapped: list[tuple[pl.DataFrame, str]], parts: int) -> list[int]:
+    """``parts + 1`` increasing key bounds, cut at tag boundaries (a tag's pairs stay in one
+    range), from quantiles of the largest file's keys."""
+    top = 1 << 64
+    if parts == 1 or not mapped:
+        return [0, top]
+    largest = max(mapped, key=lambda m: m[0].height)[0]["key"]
+    cuts = {(int(largest[largest.len() * k // parts]) >> 32) << 32 for k in range(1, parts)}
+    return [0, *sorted(c for c in cuts if c > 0), top]
+
+
+def _authors_change_in(
+    mapped: list[tuple[pl.DataFrame, str]],
+    lo: int,
+    hi: int,
+    out: Path,
+    untouched: list[SplitInfo],
+) -> pl.DataFrame:
     schema = {"key": pl.UInt64(), "before": pl.Int64(), "after": pl.Int64()}
+    frames = [pl.DataFrame(schema=schema)]
+    zero = pl.lit(0, pl.Int64())
+    for frame, role in mapped:
+        keys = frame["key"]
+        start = int(keys.search_sorted(lo, side="left"))
+        end = keys.len() if hi >= 1 << 64 else int(keys.search_sorted(hi, side="left"))
+        part = frame.slice(start, end - start)
+        counts = {"before": zero, "after": zero, role: pl.col("posts")}
+        frames.append(part.select("key", **counts))
     changed = (
-        pl.concat([pl.DataFrame(schema=schema), *pair_deltas], how="vertical_relaxed")
+        pl.concat(frames, how="vertical_relaxed")
         .group_by("key")
         .agg(pl.col("before", "after").sum())
         .filter(pl.col("before") != pl.col("after"))
         .sort("key")
     )
     elsewhere = pl.Series("u", [0] * changed.height, dtype=pl.Int64())
-    for split in untouched:
+    for split in untouched if changed.height else []:
         pairs = map_ipc(out / split.path / SPLIT_PAIRS.file)
         rows = found_in(pairs["key"], changed["key"])
         elsewhere = elsewhere + pairs["posts"].gather(rows).fill_null(0)

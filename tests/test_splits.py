@@ -1,0 +1,73 @@
+"""Time splits: a build cuts posts by UTC day, counts authors over every day in bounded
+pieces, and an update rewrites only the days it touches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from indexer import globals as generation_tables
+from indexer.build import BuildOptions, build
+from indexer.globals import read_tags
+from indexer.schema import read_manifest
+from indexer.update import update
+from tests.conftest import NOW, ROOT, post, write_ndjson
+
+
+def test_authors_counted_in_key_ranges_equal_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = str(ROOT / "data" / "sample")
+    one = build([sample], BuildOptions(index_dir=tmp_path / "one"), now=NOW).generation_dir
+    monkeypatch.setattr(generation_tables, "PAIR_PARTITION_ROWS", 97)
+    parts = build([sample], BuildOptions(index_dir=tmp_path / "parts"), now=NOW).generation_dir
+    expected = read_tags(one)
+    assert expected["authors"].sum() > 3000
+    assert read_tags(parts).equals(expected)
+
+
+def test_an_update_rewrites_only_the_days_it_touches(tmp_path: Path) -> None:
+    """New posts of one day, a new copy of a post of another day: those two days are
+    written anew, every other day's files are the parent's (the same inodes)."""
+    index = tmp_path / "index"
+    first = write_ndjson(
+        tmp_path / "a.ndjson",
+        [
+            post(i, f"#t{i % 3} day {i}", created_at=f"2026-10-{1 + i:02d}T10:00:00Z")
+            for i in range(6)
+        ],
+    )
+    parent = build([str(first)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    later = write_ndjson(
+        tmp_path / "b.ndjson",
+        [
+            post(100, "#late", created_at="2026-10-03T23:00:00Z"),
+            post(4, "#edited copy", created_at="2026-10-05T10:00:00Z"),
+        ],
+    )
+    child = update([str(later)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    before = {s.day.isoformat(): s for s in read_manifest(parent).splits}
+    after = {s.day.isoformat(): s for s in read_manifest(child).splits}
+    assert sorted(after) == sorted(before) == [f"2026-10-{d:02d}" for d in range(1, 7)]
+    touched = {"2026-10-03", "2026-10-05"}
+    for day, split in after.items():
+        files = sorted((child / split.path).iterdir())
+        shared = [
+            f for f in files if os.stat(f).st_ino == os.stat(parent / split.path / f.name).st_ino
+        ]
+        if day in touched:
+            assert split.written_by == read_manifest(child).generation
+            assert shared == [], day
+        else:
+            assert split.written_by == read_manifest(parent).generation
+            assert len(shared) == len(files) == 7, day
+    tags = read_tags(child).select("tag", "posts")
+    assert dict(tags.iter_rows()) == {"t0": 2, "t1": 1, "t2": 2, "late": 1, "edited": 1}
+    assert after["2026-10-03"].posts == 2
+    assert after["2026-10-05"].posts == 1
+    assert pl.read_ipc(child / after["2026-10-05"].path / "uids.arrow")["uid"].to_list() == [
+        "unknown:4"
+    ]
