@@ -28,6 +28,7 @@ and serve trends, tag statistics and reports over HTTP.
 Typical use:
   hashtag-index build dumps/            index every dump under dumps/
   hashtag-index update dumps/           add the dumps not indexed yet
+  hashtag-index compact                 rewrite the days updates patched
   hashtag-index info                    what the published index holds
   hashtag-index serve                   serve the HTTP API on port 8000
 
@@ -282,6 +283,22 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _add_ingest_options(u)
 
+    c = sub.add_parser(
+        "compact",
+        help="rewrite the days an update patched (same answers, smaller files)",
+        description=COMPACT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_index_option(c)
+    c.add_argument(
+        "--keep",
+        type=int,
+        default=3,
+        metavar="N",
+        help="generations to keep on disk, the new one included (default: 3)",
+    )
+    c.add_argument("--quiet", action="store_true", help="no progress display")
+
     i = sub.add_parser(
         "info", help="show the published generation's manifest", description=INFO_HELP
     )
@@ -409,6 +426,46 @@ def cmd_update(args: argparse.Namespace) -> int:
     for s in result.skipped:
         print(f"skipped {s.path}: already ingested (sha256 {s.sha256[:12]}…)", file=sys.stderr)
     print(update_summary_line(result))
+    return 0
+
+
+COMPACT_HELP = """\
+Rewrite the days of the published generation that updates patched, and publish
+the result atomically (the same answers; nothing else is rewritten).
+
+A generation keeps its posts in one split per UTC day. When an update takes
+posts away from a day and adds none to it (new copies of old posts, deletes),
+it patches that day: its files are hard-linked and a list of the gone posts is
+written beside them, which every reader leaves out. compact writes each such
+day anew without them. An update itself rewrites a day once more than a tenth
+of its posts would be gone, so compact is housekeeping, not a necessity: run it
+after large deletes, or on a schedule.
+
+Examples:
+  hashtag-index compact
+  hashtag-index compact --index /srv/index --keep 2
+"""
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from indexer.compact import compact
+    from indexer.progress import Progress
+
+    if args.keep < 1:
+        raise IndexerError("--keep must be at least 1")
+    progress = Progress(enabled=False if args.quiet else None)
+    result = compact(
+        _index_dir(args.index), now=datetime.now(UTC), keep=args.keep, progress=progress
+    )
+    m = result.manifest
+    if not result.published:
+        print(f"nothing to compact: no day of generation {m.generation} is patched")
+    else:
+        print(
+            f"generation {m.generation} (compact of {m.parent}): rewrote "
+            f"{plural(result.days, 'day')} without {plural(result.removed, 'removed post')}, "
+            f"{m.seconds:.1f} s"
+        )
     return 0
 
 
@@ -582,6 +639,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "build": cmd_build,
+    "compact": cmd_compact,
     "schedule": cmd_schedule,
     "update": cmd_update,
     "info": cmd_info,

@@ -42,6 +42,7 @@ from indexer.schema import (
     RANKED_TABLE,
     SPELLINGS_TABLE,
     SPLIT_PAIRS,
+    SPLIT_POSTS,
     SPLIT_POSTS_RECORD,
     SPLIT_SUMMARY,
     SPLIT_UIDS,
@@ -55,7 +56,11 @@ from indexer.splits import (
     UNKNOWN_LANG,
     UNKNOWN_PLATFORM,
     link_split,
+    pair_key,
+    patch_split,
     postings_of,
+    read_record,
+    removed_posts,
     split_path,
     write_split,
     write_table,
@@ -211,9 +216,33 @@ def write_tables(
     pair_files: list[tuple[Path, str]] = []
     splits: list[SplitInfo] = []
     new_summaries: list[pl.DataFrame] = []
+    patched: list[SplitInfo] = []
+    pair_deltas: list[pl.DataFrame] = []
     for day in touched:
+        directory = out / split_path(day)
+        gone = gone_by_day.get(day)
+        if parent is not None and day in old_splits and day not in changes.days:
+            assert gone is not None
+            removed = patch_split(parent / old_splits[day].path, directory, gone)
+            if removed is not None:
+                for name, frame in aggregates(removed, ids.keys, -1).items():
+                    parts.setdefault(name, []).append(frame)
+                cooc_deltas.append(cooc_pairs(removed, ids.keys, -1))
+                pair_deltas.append(_pair_counts(removed, ids).rename({"posts": "before"}))
+                new_summaries.append(pl.read_ipc(directory / SPLIT_SUMMARY.file))
+                was = old_splits[day]
+                patched.append(
+                    SplitInfo(
+                        day=day,
+                        path=was.path,
+                        posts=was.posts - removed.height,
+                        postings=was.postings - int(removed["tags"].list.len().sum()),
+                        written_by=generation,
+                    )
+                )
+                continue
         old = (
-            pl.read_parquet(parent / old_splits[day].path / SPLIT_POSTS_RECORD.file)
+            read_record(parent / old_splits[day].path)
             if parent is not None and day in old_splits
             else SPLIT_POSTS_RECORD.frame()
         )
@@ -235,7 +264,6 @@ def write_tables(
             assert parent is not None
             pair_files.append((parent / old_splits[day].path / SPLIT_PAIRS.file, "before"))
         if posts.height:
-            directory = out / split_path(day)
             write_split(directory, posts, ids.keys, ids.accounts, platforms, langs)
             pair_files.append((directory / SPLIT_PAIRS.file, "after"))
             new_summaries.append(
@@ -247,9 +275,19 @@ def write_tables(
         assert parent is not None
         link_split(parent / split.path, out / split.path)
         splits.append(split)
+    splits.extend(patched)
     splits.sort(key=lambda s: s.day)
 
-    tags = _tags_table(parent, out, ids, parts, pair_files, new_summaries, set(touched), untouched)
+    tags = _tags_table(
+        parent,
+        out,
+        ids,
+        parts,
+        (pair_files, pair_deltas),
+        new_summaries,
+        set(touched),
+        untouched + patched,
+    )
     cooc = _cooc_table(parent, ids, cooc_deltas)
     tags = _with_cooc_offsets(tags, cooc)
     write_table(tags, TAGS_TABLE, out)
@@ -267,16 +305,33 @@ def write_tables(
     write_table(ids.codes, CODES_TABLE, out)
     write_table(ids.accounts, ACCOUNTS_TABLE, out)
     n_posts = sum(s.posts for s in splits)
-    times = [
-        pl.read_ipc(out / s.path / "posts.arrow", columns=["created_at"])["created_at"]
-        for s in (splits[:1] + splits[-1:])
-    ]
+    times = [_live_times(out / s.path) for s in (splits[:1] + splits[-1:])]
     return Stats(
         posts=n_posts,
         tags=int((tags["posts"] > 0).sum()),
         first=times[0].min() if splits else None,  # type: ignore[arg-type]
         last=times[-1].max() if splits else None,  # type: ignore[arg-type]
         splits=splits,
+    )
+
+
+def _live_times(directory: Path) -> pl.Series:
+    """created_at of a split's live posts."""
+    posts = pl.read_ipc(directory / SPLIT_POSTS.file, columns=["created_at", "post"])
+    removed = removed_posts(directory)
+    if removed is not None:
+        posts = posts.filter(~pl.col("post").is_in(removed.implode()))
+    return posts["created_at"]
+
+
+def _pair_counts(posts: pl.DataFrame, ids: Ids) -> pl.DataFrame:
+    """key, posts: the postings of ``posts`` per (tag, account) pair key."""
+    return (
+        postings_of(posts)
+        .join(ids.keys.rename({"id": "tid"}), on="tag")
+        .join(ids.accounts, on=["platform", "author"])
+        .group_by(key=pair_key(pl.col("tid"), pl.col("account")))
+        .agg(posts=pl.len().cast(pl.Int64()))
     )
 
 
@@ -325,7 +380,7 @@ def _tags_table(
     out: Path,
     ids: Ids,
     parts: dict[str, list[pl.DataFrame]],
-    pair_files: list[tuple[Path, str]],
+    pairs: tuple[list[tuple[Path, str]], list[pl.DataFrame]],
     new_summaries: list[pl.DataFrame],
     touched_days: set[date],
     untouched: list[SplitInfo],
@@ -356,7 +411,7 @@ def _tags_table(
         .agg(display=pl.col("written").first())
     )
     authors = old.select("tag", "authors").join(
-        _authors_change(out, pair_files, untouched), on="tag", how="full", coalesce=True
+        _authors_change(out, *pairs, untouched), on="tag", how="full", coalesce=True
     )
     authors = authors.select(
         "tag", authors=pl.col("authors").fill_null(0) + pl.col("change").fill_null(0)
@@ -405,20 +460,28 @@ cut into ranges of keys of about this many rows, memory stays bounded)."""
 
 
 def _authors_change(
-    out: Path, pair_files: list[tuple[Path, str]], untouched: list[SplitInfo]
+    out: Path,
+    pair_files: list[tuple[Path, str]],
+    pair_deltas: list[pl.DataFrame],
+    searched: list[SplitInfo],
 ) -> pl.DataFrame:
     """tag, change: how many (tag, account) pairs start or stop having posts.
 
     ``pair_files``: the touched days' pairs files, old (``before``) and new
     (``after``) versions. A pair's count elsewhere is found by binary search in
     every untouched split's pairs (memory-mapped, so only the pages searched are
-    read). Keys are taken a range at a time (:data:`PAIR_PARTITION_ROWS`)."""
+    read). ``pair_deltas``: key, before (a patched day's removed postings of the pair; its
+    new pairs file is among the ``searched``), after 0. Keys are taken a range at a time
+    (:data:`PAIR_PARTITION_ROWS`)."""
     mapped = [(map_ipc(path), role) for path, role in pair_files]
+    mapped += [
+        (d.with_columns(after=pl.lit(0, pl.Int64())).sort("key"), "delta") for d in pair_deltas
+    ]
     total = sum(frame.height for frame, _ in mapped)
     parts = max(1, -(-total // PAIR_PARTITION_ROWS))
     bounds = _key_bounds(mapped, parts)
     changes = [
-        _authors_change_in(mapped, lo, hi, out, untouched) for lo, hi in itertools.pairwise(bounds)
+        _authors_change_in(mapped, lo, hi, out, searched) for lo, hi in itertools.pairwise(bounds)
     ]
     empty = pl.DataFrame(schema={"tag": pl.UInt32(), "change": pl.Int64()})
     return _summed([empty, *changes], ["tag"], ["change"])
@@ -450,6 +513,9 @@ def _authors_change_in(
         start = int(keys.search_sorted(lo, side="left"))
         end = keys.len() if hi >= 1 << 64 else int(keys.search_sorted(hi, side="left"))
         part = frame.slice(start, end - start)
+        if role == "delta":
+            frames.append(part.select("key", "before", "after"))
+            continue
         counts = {"before": zero, "after": zero, role: pl.col("posts")}
         frames.append(part.select("key", **counts))
     changed = (
@@ -563,9 +629,7 @@ def _with_cooc_offsets(tags: pl.DataFrame, cooc: pl.DataFrame) -> pl.DataFrame:
 def read_posts(generation_dir: Path) -> pl.DataFrame:
     """Every post of a generation (no text), from its splits' records, by uid."""
     manifest = read_manifest(generation_dir)
-    frames = [
-        pl.read_parquet(generation_dir / s.path / SPLIT_POSTS_RECORD.file) for s in manifest.splits
-    ]
+    frames = [read_record(generation_dir / s.path) for s in manifest.splits]
     return pl.concat([SPLIT_POSTS_RECORD.frame(), *frames]).sort("uid")
 
 

@@ -109,8 +109,9 @@ SPLIT_POSTS_RECORD = TableSpec(
 SPLIT_UIDS = TableSpec("uids.arrow", {"uid": pl.String()}, "uid")
 SPLIT_POSTS = TableSpec(
     "posts.arrow",
-    {"created_at": TIME, "platform": ID, "lang": ID},
-    "created_at (then platform, lang): every post, tagged or not",
+    {"created_at": TIME, "platform": ID, "lang": ID, "post": ID},
+    "created_at (then platform, lang, post): every post, tagged or not. ``post`` is the "
+    "post's row in posts.parquet (and uids.arrow): how SPLIT_REMOVED names it",
 )
 SPLIT_POSTINGS = TableSpec(
     "postings.arrow",
@@ -121,6 +122,7 @@ SPLIT_POSTINGS = TableSpec(
         "engagement": pl.Int64(),
         "platform": ID,
         "lang": ID,
+        "post": ID,
     },
     "tag, then created_at (then the other columns): one tag's day is one slice",
 )
@@ -134,9 +136,11 @@ SPLIT_SUMMARY = TableSpec(
         "first_seen": TIME,
         "last_seen": TIME,
         "postings_start": pl.Int64(),
+        "postings_len": pl.Int64(),
     },
-    "tag: one row per tag used that day; its postings are rows "
-    "postings_start .. postings_start + posts",
+    "tag: one row per tag used that day, counts of its live postings; its rows of "
+    "postings.arrow are postings_start .. postings_start + postings_len (removed ones "
+    "included, see SPLIT_REMOVED)",
 )
 SPLIT_TIMELINE = TableSpec(
     "timeline.arrow",
@@ -159,6 +163,15 @@ SPLIT_TABLES = (
 )
 """The files of one split (a UTC day): Arrow IPC, uncompressed, polars' newest layout,
 memory-mapped by the service; the Parquet record is the indexer's."""
+
+SPLIT_REMOVED = TableSpec(
+    "removed.arrow",
+    {"post": ID},
+    "post: rows of posts.parquet that are gone (replaced or deleted) since the day was "
+    "written. Only in a split an update patched instead of rewriting (a day that lost a "
+    "few posts and gained none): every reader leaves these posts' rows out; summary.arrow "
+    "and pairs.arrow are already without them; compact rewrites the day without them",
+)
 
 NAMED_COUNTS_DOC = "lists of {name, posts}, most posts first, then name"
 

@@ -39,11 +39,13 @@ from indexer.schema import (
     SPLIT_POSTINGS,
     SPLIT_POSTS,
     SPLIT_POSTS_RECORD,
+    SPLIT_REMOVED,
     SPLIT_SUMMARY,
     SPLIT_TIMELINE,
     SPLIT_UIDS,
     SPLITS_DIR,
     TableSpec,
+    map_ipc,
 )
 
 UNKNOWN_PLATFORM = "unknown"
@@ -76,7 +78,7 @@ def write_table(frame: pl.DataFrame, spec: TableSpec, directory: Path) -> None:
     )
 
 
-def postings_of(posts: pl.DataFrame) -> pl.DataFrame:
+def postings_of(posts: pl.DataFrame, *extra: str) -> pl.DataFrame:
     """One row per (post, tag key): tag, written, created_at, author, platform, lang,
     engagement (missing platform and language named as the validator names them)."""
     return (
@@ -85,9 +87,10 @@ def postings_of(posts: pl.DataFrame) -> pl.DataFrame:
             "written",
             "created_at",
             "author",
-            platform=pl.col("platform").fill_null(UNKNOWN_PLATFORM),
-            lang=pl.col("lang").fill_null(UNKNOWN_LANG),
-            engagement="engagement",
+            pl.col("platform").fill_null(UNKNOWN_PLATFORM),
+            pl.col("lang").fill_null(UNKNOWN_LANG),
+            "engagement",
+            *extra,
         )
         .explode("tag", "written", empty_as_null=False)
         .drop_nulls("tag")
@@ -108,18 +111,20 @@ def write_split(
     ``platforms`` / ``langs``: ``name, code``; each covers every value of ``posts``.
     """
     directory.mkdir(parents=True)
-    write_table(posts.sort("uid"), SPLIT_POSTS_RECORD, directory)
-    write_table(posts.select(pl.col("uid").sort()), SPLIT_UIDS, directory)
+    posts = posts.sort("uid").with_row_index("post")
+    write_table(posts, SPLIT_POSTS_RECORD, directory)
+    write_table(posts.select("uid"), SPLIT_UIDS, directory)
     write_table(
         posts.select(
             "created_at",
             platform=_code(pl.col("platform").fill_null(UNKNOWN_PLATFORM), platforms),
             lang=_code(pl.col("lang").fill_null(UNKNOWN_LANG), langs),
+            post="post",
         ).sort(pl.all()),
         SPLIT_POSTS,
         directory,
     )
-    raw = postings_of(posts)
+    raw = postings_of(posts, "post")
     coded = (
         raw.join(tag_ids.rename({"id": "tag_id"}), on="tag")
         .join(accounts, on=["platform", "author"])
@@ -130,35 +135,90 @@ def write_split(
             engagement="engagement",
             platform=_code(pl.col("platform"), platforms),
             lang=_code(pl.col("lang"), langs),
+            post="post",
         )
     )
-    by_tag = coded.sort("tag", "created_at", "account", "engagement", "platform", "lang")
+    by_tag = coded.sort(POSTINGS_ORDER)
     write_table(by_tag, SPLIT_POSTINGS, directory)
-    summary = (
-        by_tag.with_row_index("start")
-        .group_by("tag", maintain_order=True)
-        .agg(
-            posts=pl.len(),
-            authors=pl.col("account").n_unique(),
-            engagement=pl.col("engagement").sum(),
-            first_seen=pl.col("created_at").min(),
-            last_seen=pl.col("created_at").max(),
-            postings_start=pl.col("start").first(),
-        )
+    write_table(by_tag.sort(TIMELINE_ORDER), SPLIT_TIMELINE, directory)
+    write_derived(directory, by_tag, None)
+
+
+POSTINGS_ORDER = ["tag", "created_at", "account", "engagement", "platform", "lang", "post"]
+TIMELINE_ORDER = ["created_at", "tag", "account", "engagement", "platform", "lang", "post"]
+
+
+def write_derived(directory: Path, by_tag: pl.DataFrame, removed: pl.Series | None) -> None:
+    """``summary.arrow`` and ``pairs.arrow`` of a split's postings (by tag, time): slices
+    over every row of the file, counts over the live ones (not in ``removed``)."""
+    rows = by_tag.with_row_index("start")
+    slices = rows.group_by("tag", maintain_order=True).agg(
+        postings_start=pl.col("start").first(), postings_len=pl.len()
     )
-    write_table(summary, SPLIT_SUMMARY, directory)
-    write_table(
-        by_tag.sort("created_at", "tag", "account", "engagement", "platform", "lang"),
-        SPLIT_TIMELINE,
-        directory,
+    live = rows if removed is None else rows.filter(~pl.col("post").is_in(removed.implode()))
+    counts = live.group_by("tag", maintain_order=True).agg(
+        posts=pl.len(),
+        authors=pl.col("account").n_unique(),
+        engagement=pl.col("engagement").sum(),
+        first_seen=pl.col("created_at").min(),
+        last_seen=pl.col("created_at").max(),
     )
+    write_table(counts.join(slices, on="tag", maintain_order="left"), SPLIT_SUMMARY, directory)
     pairs = (
-        by_tag.group_by("tag", "account")
+        live.group_by("tag", "account")
         .agg(posts=pl.len())
         .select(key=pair_key(pl.col("tag"), pl.col("account")), posts="posts")
         .sort("key")
     )
     write_table(pairs, SPLIT_PAIRS, directory)
+
+
+def removed_posts(directory: Path) -> pl.Series | None:
+    """The split's removed post rows (:data:`SPLIT_REMOVED`), or None if it has none."""
+    path = directory / SPLIT_REMOVED.file
+    return pl.read_ipc(path)["post"] if path.exists() else None
+
+
+def read_record(directory: Path) -> pl.DataFrame:
+    """A split's live posts (its record without the removed ones)."""
+    record = pl.read_parquet(directory / SPLIT_POSTS_RECORD.file)
+    removed = removed_posts(directory)
+    if removed is None:
+        return record
+    keep = ~pl.int_range(record.height, dtype=pl.UInt32()).is_in(removed.implode())
+    return record.filter(keep)
+
+
+PATCH_MAX_REMOVED = 0.1
+"""A day that loses posts and gains none is patched (removed.arrow, new summary and
+pairs; every other file hard-linked) while at most this share of its posts is removed;
+beyond, it is rewritten."""
+
+
+def patch_split(source: Path, target: Path, gone: pl.Series) -> pl.DataFrame | None:
+    """Make ``target`` the split ``source`` without the posts whose uid is in ``gone``,
+    by listing them in removed.arrow: the postings, timeline and records are hard-linked.
+    Returns the posts removed (record rows), or None when the day should be rewritten
+    instead (too large a share removed)."""
+    uids = map_ipc(source / SPLIT_UIDS.file)["uid"]
+    at = uids.search_sorted(gone.unique().sort(), side="left")
+    wanted = gone.unique().sort()
+    inside = at < uids.len()
+    hits = at.filter(inside).filter(uids.gather(at.filter(inside)) == wanted.filter(inside))
+    before = removed_posts(source)
+    removed = pl.concat([hits.cast(pl.UInt32()), *([] if before is None else [before])])
+    removed = removed.unique().sort().rename("post")
+    if removed.len() > PATCH_MAX_REMOVED * uids.len() or removed.len() == uids.len():
+        return None  # rewritten instead (a day without posts is no split)
+    target.mkdir(parents=True)
+    for name in (SPLIT_POSTS_RECORD, SPLIT_UIDS, SPLIT_POSTS, SPLIT_POSTINGS, SPLIT_TIMELINE):
+        _link(source / name.file, target / name.file)
+    write_table(removed.to_frame(), SPLIT_REMOVED, target)
+    write_derived(target, map_ipc(source / SPLIT_POSTINGS.file), removed)
+    record = pl.read_parquet(source / SPLIT_POSTS_RECORD.file)
+    return record.filter(
+        pl.int_range(record.height, dtype=pl.UInt32()).is_in(hits.cast(pl.UInt32()).implode())
+    )
 
 
 def pair_key(tag: pl.Expr, account: pl.Expr) -> pl.Expr:
@@ -175,10 +235,14 @@ def link_split(source: Path, target: Path) -> None:
     files are never written again); copies only where the filesystem cannot link."""
     target.mkdir(parents=True)
     for path in source.iterdir():
-        try:
-            os.link(path, target / path.name)
-        except OSError:
-            shutil.copyfile(path, target / path.name)
+        _link(path, target / path.name)
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def day_of(t: datetime) -> date:

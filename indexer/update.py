@@ -71,6 +71,7 @@ from indexer.schema import (
     read_manifest,
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
+from indexer.splits import removed_posts
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
@@ -330,8 +331,13 @@ def held_by(parent_dir: Path, splits: list[SplitInfo], uids: pl.Series) -> pl.Se
     wanted = uids.unique().sort()
     found = [pl.Series("uid", [], dtype=pl.String())]
     for split in splits if wanted.len() else []:
-        column = map_ipc(parent_dir / split.path / SPLIT_UIDS.file)["uid"]
-        found.append(wanted.filter(found_in(column, wanted).is_not_null()))
+        directory = parent_dir / split.path
+        rows = found_in(map_ipc(directory / SPLIT_UIDS.file)["uid"], wanted)
+        held = rows.is_not_null()
+        removed = removed_posts(directory)  # rows of posts gone since the day was written
+        if removed is not None:
+            held &= ~rows.cast(pl.UInt32()).is_in(removed.implode()).fill_null(False)
+        found.append(wanted.filter(held))
     return pl.concat(found).rename("uid")
 
 

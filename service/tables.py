@@ -47,6 +47,7 @@ from indexer.schema import (
     RANKED_TABLE,
     SPLIT_POSTINGS,
     SPLIT_POSTS,
+    SPLIT_REMOVED,
     SPLIT_SUMMARY,
     SPLIT_TIMELINE,
     TAGS_TABLE,
@@ -103,6 +104,15 @@ class Split:
     posts: pl.DataFrame
     tag_ids: Sequence[int]
     """``summary``'s tag column, for :mod:`bisect`."""
+    removed: pl.Series | None = None
+    """Posts (rows of the day's record) gone since the day was written: their rows of
+    postings, timeline and posts are left out (SPLIT_REMOVED); None: none."""
+
+    def live(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """``rows`` of this split without the removed posts' rows."""
+        if self.removed is None:
+            return rows
+        return rows.filter(~pl.col("post").is_in(self.removed.implode()))
 
     @property
     def start(self) -> datetime:
@@ -117,11 +127,12 @@ class Split:
         if i is None:
             return self.postings.clear()
         start = int(self.summary["postings_start"][i])
-        return self.postings.slice(start, int(self.summary["posts"][i]))
+        return self.live(self.postings.slice(start, int(self.summary["postings_len"][i])))
 
 
 def load_split(directory: Path, day: date) -> Split:
     summary = mapped(directory, SPLIT_SUMMARY)
+    removed = directory / SPLIT_REMOVED.file
     return Split(
         day=day,
         postings=mapped(directory, SPLIT_POSTINGS),
@@ -129,6 +140,7 @@ def load_split(directory: Path, day: date) -> Split:
         timeline=mapped(directory, SPLIT_TIMELINE),
         posts=mapped(directory, SPLIT_POSTS),
         tag_ids=_Column(_arrow(summary["tag"])),
+        removed=mapped(directory, SPLIT_REMOVED)["post"] if removed.exists() else None,
     )
 
 
@@ -208,7 +220,7 @@ class Tables:
         """Posts with ``start <= created_at < end``, narrowed by platform and lang."""
         total = 0
         for split in self.covering(start, end):
-            rows = self.narrow(between(split.posts, start, end), platform, lang)
+            rows = self.narrow(split.live(between(split.posts, start, end)), platform, lang)
             total += 0 if rows is None else rows.height
         return total
 
@@ -254,7 +266,7 @@ class Tables:
 
     def window(self, start: datetime | None, end: datetime | None) -> pl.DataFrame:
         """Timeline rows with ``start <= created_at < end`` (open ends allowed), by time."""
-        parts = [between(s.timeline, start, end) for s in self.covering(start, end)]
+        parts = [s.live(between(s.timeline, start, end)) for s in self.covering(start, end)]
         return pl.concat([SPLIT_TIMELINE.frame(), *parts], rechunk=False)
 
     def tag_days(self, tag: str) -> list[tuple[int, int, int, int]]:

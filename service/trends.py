@@ -158,7 +158,7 @@ class TrendIndex:
     @classmethod
     def build(cls, tables: Tables, splits: list[Split]) -> TrendIndex:
         """One sort-based pass over the splits' postings (about 1 s per million)."""
-        frame = pl.concat([SPLIT_TIMELINE.frame(), *(s.timeline for s in splits)])
+        frame = pl.concat([SPLIT_TIMELINE.frame(), *(s.live(s.timeline) for s in splits)])
         frame = frame.select("tag", "account", "platform", "lang", "created_at")
         first = tables.first_posting
         position = pl.Int32() if frame.height < 2**31 else pl.Int64()

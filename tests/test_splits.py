@@ -71,3 +71,38 @@ def test_an_update_rewrites_only_the_days_it_touches(tmp_path: Path) -> None:
     assert pl.read_ipc(child / after["2026-10-05"].path / "uids.arrow")["uid"].to_list() == [
         "unknown:4"
     ]
+
+
+def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
+    """A day that only loses a post (its new copy is on another day) is patched, not
+    rewritten; answers equal a full build; compact rewrites it without the list of gone
+    posts and changes no answer; a second compact has nothing to do."""
+    from tests.test_update import assert_same_generation, cli
+
+    days = [
+        post(i, f"#d{i % 20} #all", created_at=f"2026-10-0{1 + i % 3}T10:00:00Z") for i in range(60)
+    ]
+    a = write_ndjson(tmp_path / "a.ndjson", days)
+    b = write_ndjson(
+        tmp_path / "b.ndjson",
+        [post(1, "#moved #all", created_at="2026-10-09T10:00:00Z"), post(99, "#new")],
+    )
+    full = build([str(a), str(b)], BuildOptions(index_dir=tmp_path / "full"), now=NOW)
+    index = tmp_path / "index"
+    build([str(a)], BuildOptions(index_dir=index), now=NOW)
+    updated = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    by_day = {s.day.isoformat(): s for s in read_manifest(updated).splits}
+    patched = updated / by_day["2026-10-02"].path  # post 1's old day lost it, gained nothing
+    assert pl.read_ipc(patched / "removed.arrow")["post"].len() == 1
+    assert by_day["2026-10-02"].posts == 19
+    assert_same_generation(updated, full.generation_dir)
+
+    done = cli("compact", "--index", str(index), "--quiet")
+    assert done.returncode == 0, done.stderr
+    compacted = (index / "current").resolve()
+    assert done.stdout.startswith(f"generation {compacted.name} (compact of {updated.name}): ")
+    assert "rewrote 1 day without 1 removed post" in done.stdout
+    assert not list(compacted.glob("splits/*/removed.arrow"))
+    assert_same_generation(compacted, full.generation_dir)
+    again = cli("compact", "--index", str(index))
+    assert again.stdout == f"nothing to compact: no day of generation {compacted.name} is patched\n"

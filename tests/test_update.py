@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from indexer import splits
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.errors import IndexerError, NoGenerationError
 from indexer.globals import read_cooc, read_posts, read_tags
@@ -38,11 +39,14 @@ from indexer.schema import (
     POSTS_INDEX_DIR,
     REJECTS_FILE,
     SCHEMA_VERSION,
+    SPLIT_POSTS_RECORD,
     SPLIT_TABLES,
+    SPLIT_UIDS,
     encode_manifest,
     open_posts_index,
     read_manifest,
 )
+from indexer.splits import read_record, removed_posts
 from indexer.update import UpdateResult, update
 from tests.conftest import NOW, ROOT, post, write_ndjson
 
@@ -100,14 +104,24 @@ def split_views(gen: Path) -> dict[str, pl.DataFrame]:
                 account=people.gather(frame["key"] % (1 << 32)),
                 posts="posts",
             )
-        return out.drop("postings_start", strict=False).sort(pl.all())
+        return out.drop("postings_start", "postings_len", "post", strict=False).sort(pl.all())
 
     views: dict[str, pl.DataFrame] = {}
     manifest = read_manifest(gen)
     for split in manifest.splits:
-        for spec in SPLIT_TABLES:
-            path = gen / split.path / spec.file
-            frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
+        directory = gen / split.path
+        removed = removed_posts(directory)
+        gone = pl.Series("post", [], dtype=pl.UInt32()) if removed is None else removed
+        for spec in SPLIT_TABLES:  # what a reader sees: the live posts' rows
+            path = directory / spec.file
+            if spec is SPLIT_POSTS_RECORD:
+                frame = read_record(directory)
+            elif spec is SPLIT_UIDS:
+                frame = pl.read_ipc(path).with_row_index("post")
+            else:
+                frame = pl.read_ipc(path)
+            if "post" in frame.columns:
+                frame = frame.filter(~pl.col("post").is_in(gone.implode()))
             views[f"{split.day}/{spec.file}"] = decoded(frame)
     return views
 
@@ -184,19 +198,27 @@ def run_update(index_dir: Path, *inputs: Path, **options: Any) -> UpdateResult:
 
 def check_split(root: Path, parts: list[list[list[Row]]]) -> UpdateResult:
     """``parts[0]`` (files of rows) is built, each later part is an update; the result
-    must equal one build of every file. Returns the last update."""
+    must equal one build of every file, whether the days that only lose posts are
+    rewritten or patched (indexer.splits.patch_split). Returns the last update."""
     files = [
         [write_ndjson(root / f"in/p{i}-f{j}.ndjson", rows) for j, rows in enumerate(part)]
         for i, part in enumerate(parts)
     ]
-    run_build(root / "updated", *files[0])
-    result = None
-    for part in files[1:]:
-        result = run_update(root / "updated", *part)
-        assert result.published
     full = run_build(root / "built", *(f for part in files for f in part))
+    default = splits.PATCH_MAX_REMOVED
+    result = None
+    for mode, limit in (("rewritten", 0.0), ("patched", 1.0)):
+        splits.PATCH_MAX_REMOVED = limit
+        try:
+            run_build(root / mode, *files[0])
+            for part in files[1:]:
+                result = run_update(root / mode, *part)
+                assert result.published
+        finally:
+            splits.PATCH_MAX_REMOVED = default
+        assert result is not None
+        assert_same_generation(result.generation_dir, full.generation_dir)
     assert result is not None
-    assert_same_generation(result.generation_dir, full.generation_dir)
     return result
 
 

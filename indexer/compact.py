@@ -1,0 +1,136 @@
+"""``hashtag-index compact``: rewrite the patched days of the published generation.
+
+An update patches a day that only loses posts (replaced by a copy on another
+day, or deleted) instead of rewriting it: the day's files are hard-linked and
+``removed.arrow`` lists the posts every reader leaves out (indexer/splits.py).
+Readers then filter those rows, and the files still hold them. ``compact``
+publishes a generation in which every such day is written anew from its live
+posts; every other file (tantivy's segments, the other days, the
+generation-wide tables) is hard-linked. Its answers are the same; the patched
+days' files shrink and need no filter. An update rewrites a day instead of
+patching it once more than :data:`~indexer.splits.PATCH_MAX_REMOVED` of its
+posts would be removed, so patches never grow past that without ``compact``.
+
+Like a build, it writes into a new directory and publishes with one atomic
+swap under the index's lock: a kill leaves the published generation as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from indexer.globals import read_table
+from indexer.progress import Progress
+from indexer.publish import DEFAULT_KEEP, IndexDir
+from indexer.schema import (
+    ACCOUNTS_TABLE,
+    CODES_TABLE,
+    GENERATION_TABLES,
+    KEYS_TABLE,
+    MANIFEST_FILE,
+    POSTS_INDEX_DIR,
+    REJECTS_FILE,
+    SPLIT_REMOVED,
+    Manifest,
+    SplitInfo,
+    encode_manifest,
+)
+from indexer.splits import link_split, read_record, removed_posts, write_split
+
+
+@dataclass
+class CompactResult:
+    manifest: Manifest
+    """The published generation's manifest: the new one, or the old one if nothing changed."""
+    generation_dir: Path
+    published: bool
+    days: int = 0
+    """Days rewritten."""
+    removed: int = 0
+    """Removed posts' rows left out of them."""
+    pruned: list[Path] = field(default_factory=list)
+
+
+def compact(
+    index_dir: Path,
+    *,
+    now: datetime,
+    keep: int = DEFAULT_KEEP,
+    progress: Progress | None = None,
+) -> CompactResult:
+    """Publish the current generation with every patched day rewritten (if there is one)."""
+    from indexer.update import _read_parent, link_posts_index
+
+    started = time.monotonic()
+    progress = progress or Progress(enabled=False)
+    index = IndexDir(index_dir)
+    with index.lock():
+        index.clean_abandoned()
+        parent_dir = index.require_current()
+        parent = _read_parent(parent_dir)
+        patched = [s for s in parent.splits if (parent_dir / s.path / SPLIT_REMOVED.file).exists()]
+        if not patched:
+            return CompactResult(parent, parent_dir, published=False)
+        removed = 0
+        try:
+            with index.building(now) as (generation, work):
+                progress.stage("compact", len(parent.splits))
+                link_posts_index(parent_dir / POSTS_INDEX_DIR, work / POSTS_INDEX_DIR)
+                for name in [spec.file for spec in GENERATION_TABLES] + [REJECTS_FILE]:
+                    _link(parent_dir / name, work / name)
+                keys = read_table(parent_dir, KEYS_TABLE).select("tag", "id")
+                accounts = read_table(parent_dir, ACCOUNTS_TABLE)
+                codes = read_table(parent_dir, CODES_TABLE)
+                platforms, langs = (
+                    codes.filter(codes["kind"] == kind).select("name", "code")
+                    for kind in ("platform", "lang")
+                )
+                splits: list[SplitInfo] = []
+                for done, split in enumerate(parent.splits, 1):
+                    source = parent_dir / split.path
+                    if split in patched:
+                        gone = removed_posts(source)
+                        removed += 0 if gone is None else gone.len()
+                        posts = read_record(source)
+                        write_split(work / split.path, posts, keys, accounts, platforms, langs)
+                        split = SplitInfo(
+                            day=split.day,
+                            path=split.path,
+                            posts=split.posts,
+                            postings=split.postings,
+                            written_by=generation,
+                        )
+                    else:
+                        link_split(source, work / split.path)
+                    splits.append(split)
+                    progress.update(done, done)
+                manifest = Manifest(
+                    **{
+                        **{f: getattr(parent, f) for f in parent.__struct_fields__},
+                        "generation": generation,
+                        "built_at": now.astimezone(UTC),
+                        "seconds": round(time.monotonic() - started, 3),
+                        "stage_seconds": {},
+                        "stage_peak_rss_mib": {},
+                        "parent": parent.generation,
+                        "splits": splits,
+                    }
+                )
+                (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
+                final = index.publish(work, generation)
+        finally:
+            progress.close()
+        pruned = index.prune(keep)
+    return CompactResult(manifest, final, True, len(patched), removed, pruned)
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
