@@ -68,7 +68,9 @@ def write_table(frame: pl.DataFrame, spec: TableSpec, directory: Path) -> None:
     frame = frame.select([pl.col(c).cast(t) for c, t in spec.columns.items()]).rechunk()
     path = directory / spec.file
     if path.suffix == ".parquet":
-        frame.write_parquet(path, compression="zstd")
+        # Small row groups: a record is sorted by uid, so reading a few posts by uid
+        # (a patch) decodes only their groups (statistics), not the day.
+        frame.write_parquet(path, compression="zstd", row_group_size=RECORD_GROUP_ROWS)
         return
     frame.write_ipc(
         path,
@@ -76,6 +78,10 @@ def write_table(frame: pl.DataFrame, spec: TableSpec, directory: Path) -> None:
         compat_level=pl.CompatLevel.newest(),
         record_batch_size=max(1, frame.height),  # one chunk: slices and searches stay fast
     )
+
+
+RECORD_GROUP_ROWS = 8192
+"""Rows per Parquet row group of a split's record."""
 
 
 def postings_of(posts: pl.DataFrame, *extra: str) -> pl.DataFrame:
@@ -214,11 +220,51 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> pl.DataFrame | N
     for name in (SPLIT_POSTS_RECORD, SPLIT_UIDS, SPLIT_POSTS, SPLIT_POSTINGS, SPLIT_TIMELINE):
         _link(source / name.file, target / name.file)
     write_table(removed.to_frame(), SPLIT_REMOVED, target)
-    write_derived(target, map_ipc(source / SPLIT_POSTINGS.file), removed)
-    record = pl.read_parquet(source / SPLIT_POSTS_RECORD.file)
-    return record.filter(
-        pl.int_range(record.height, dtype=pl.UInt32()).is_in(hits.cast(pl.UInt32()).implode())
+    _patch_derived(source, target, hits.cast(pl.UInt32()), removed)
+    found = wanted.filter(inside).filter(uids.gather(at.filter(inside)) == wanted.filter(inside))
+    return (
+        pl.scan_parquet(source / SPLIT_POSTS_RECORD.file)
+        .filter(pl.col("uid").is_in(found.implode()))
+        .collect()
     )
+
+
+def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Series) -> None:
+    """summary.arrow and pairs.arrow of ``source`` without the posts ``hits``: only the
+    tags and pairs of those posts change; the rest is copied as it is."""
+    postings = map_ipc(source / SPLIT_POSTINGS.file)
+    gone = postings.filter(pl.col("post").is_in(hits.implode()))
+    tags = gone["tag"].unique()
+    summary = map_ipc(source / SPLIT_SUMMARY.file)
+    changed = summary.filter(pl.col("tag").is_in(tags.implode()))
+    parts = [
+        postings.slice(start, n)
+        for start, n in changed.select("postings_start", "postings_len").iter_rows()
+    ]
+    rows = pl.concat(parts).with_row_index("i")
+    # postings_start/len stay: the file is the same; counts are of the live rows
+    live = rows.filter(~pl.col("post").is_in(removed.implode()))
+    counts = live.group_by("tag").agg(
+        posts=pl.len(),
+        authors=pl.col("account").n_unique(),
+        engagement=pl.col("engagement").sum(),
+        first_seen=pl.col("created_at").min(),
+        last_seen=pl.col("created_at").max(),
+    )
+    renewed = changed.select("tag", "postings_start", "postings_len").join(counts, on="tag")
+    summary = pl.concat(
+        [summary.filter(~pl.col("tag").is_in(tags.implode())), renewed.select(summary.columns)],
+        how="vertical_relaxed",
+    ).sort("tag")
+    write_table(summary, SPLIT_SUMMARY, target)
+    pairs = map_ipc(source / SPLIT_PAIRS.file)
+    lost = gone.group_by(key=pair_key(pl.col("tag"), pl.col("account"))).agg(lost=pl.len())
+    pairs = (
+        pairs.join(lost, on="key", how="left", maintain_order="left")
+        .select("key", posts=pl.col("posts") - pl.col("lost").fill_null(0).cast(pl.Int64()))
+        .filter(pl.col("posts") > 0)
+    )
+    write_table(pairs, SPLIT_PAIRS, target)
 
 
 def pair_key(tag: pl.Expr, account: pl.Expr) -> pl.Expr:
