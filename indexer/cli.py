@@ -15,7 +15,13 @@ import msgspec
 from indexer.errors import IndexerError
 from indexer.progress import plural
 from indexer.publish import IndexDir, default_index_dir
-from indexer.schema import REBUILD_HINT, SCHEMA_VERSION, Manifest, read_manifest
+from indexer.schema import (
+    REBUILD_HINT,
+    SCHEMA_VERSION,
+    SPLIT_REMOVED,
+    Manifest,
+    read_manifest,
+)
 
 if TYPE_CHECKING:
     from indexer.build import BuildOptions
@@ -532,6 +538,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if manifest.skipped:
         print(f"skipped      {plural(manifest.skipped, 'record')} (not posts; by source below)")
     print(f"time span    {span}")
+    print(f"splits       {_splits_line(gen_dir, manifest)}")
     print(f"sources      {len(manifest.sources)}")
     for s in manifest.sources:
         print(
@@ -545,6 +552,18 @@ def cmd_info(args: argparse.Namespace) -> int:
         for note, n in s.notes.items():
             print(f"      adjusted {n}: {note}")
     return 0
+
+
+def _splits_line(gen_dir: Path, manifest: Manifest) -> str:
+    """How many days, their span, and how many an update patched (compact rewrites those)."""
+    splits = manifest.splits
+    if not splits:
+        return "none"
+    line = f"{plural(len(splits), 'day')} ({splits[0].day} .. {splits[-1].day})"
+    patched = sum((gen_dir / s.path / SPLIT_REMOVED.file).exists() for s in splits)
+    if patched:
+        line += f", {patched} patched ('hashtag-index compact' rewrites them)"
+    return line
 
 
 def _fmt(t: datetime | None) -> str:

@@ -97,6 +97,8 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
     assert by_day["2026-10-02"].posts == 19
     assert_same_generation(updated, full.generation_dir)
 
+    info = cli("info", "--index", str(index)).stdout
+    assert "splits       4 days (2026-10-01 .. 2026-10-09), 1 patched" in info
     done = cli("compact", "--index", str(index), "--quiet")
     assert done.returncode == 0, done.stderr
     compacted = (index / "current").resolve()
@@ -104,5 +106,9 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
     assert "rewrote 1 day without 1 removed post" in done.stdout
     assert not list(compacted.glob("splits/*/removed.arrow"))
     assert_same_generation(compacted, full.generation_dir)
+    assert (
+        "splits       4 days (2026-10-01 .. 2026-10-09)\n"
+        in cli("info", "--index", str(index)).stdout
+    )
     again = cli("compact", "--index", str(index))
     assert again.stdout == f"nothing to compact: no day of generation {compacted.name} is patched\n"
