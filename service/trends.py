@@ -159,7 +159,7 @@ class TrendIndex:
     def build(cls, tables: Tables, splits: list[Split]) -> TrendIndex:
         """One sort-based pass over the splits' postings (about 1 s per million)."""
         frame = pl.concat([SPLIT_TIMELINE.frame(), *(s.live(s.timeline) for s in splits)])
-        frame = frame.select("tag", "account", "platform", "lang", "created_at")
+        frame = frame.select("tag", "account", "platform", "lang", "created_at").rechunk()
         first = tables.first_posting
         position = pl.Int32() if frame.height < 2**31 else pl.Int64()
         return cls(
@@ -170,7 +170,7 @@ class TrendIndex:
                 prev_lang=_previous(frame, ["tag", "account", "lang"]).cast(position),
                 platform=pl.col("platform").cast(_code_type(len(tables.platforms))),
                 lang=pl.col("lang").cast(_code_type(len(tables.langs))),
-            ),
+            ).rechunk(),
             first=None if first is None else _micros(first),
             keys=tables.tags["tag"],
             display=tables.tags["display"],
