@@ -136,16 +136,22 @@ def reference(
     platform: str | None = None,
     lang: str | None = None,
     params: TrendParams = TrendParams(),  # noqa: B008
+    postings: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """docs/trending.md, computed the slow way."""
-    timeline = tables.window(None, None)
-    rows = timeline.select(
-        "created_at",
-        "account",
-        tag=tables.tags["tag"].gather(timeline["tag"]),
-        platform=pl.Series(tables.platforms).gather(timeline["platform"]),
-        lang=pl.Series(tables.langs).gather(timeline["lang"]),
-    )
+    """docs/trending.md, computed the slow way: from ``postings`` (tag, created_at,
+    account, platform, lang; e.g. the generation's record exploded by tag) if given,
+    else from the service's own timeline, decoded."""
+    if postings is not None:
+        rows = postings
+    else:
+        timeline = tables.window(None, None)
+        rows = timeline.select(
+            "created_at",
+            "account",
+            tag=tables.tags["tag"].gather(timeline["tag"]),
+            platform=pl.Series(tables.platforms).gather(timeline["platform"]),
+            lang=pl.Series(tables.langs).gather(timeline["lang"]),
+        )
     first = rows["created_at"].min()
     if platform is not None:
         rows = rows.filter(pl.col("platform") == platform)
