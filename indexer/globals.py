@@ -174,8 +174,8 @@ def aggregates(posts: pl.DataFrame, keys: pl.DataFrame, sign: int) -> dict[str, 
 
 
 def cooc_pairs(posts: pl.DataFrame, keys: pl.DataFrame, sign: int) -> pl.DataFrame:
-    """``tag, other, co_posts`` (ids; ``sign`` each) for every ordered pair of distinct tag
-    keys of a post, among its first :data:`COOC_MAX_TAGS`."""
+    """``key, co_posts`` (key = tag << 32 | other, ids; ``sign`` each) for every ordered pair
+    of distinct tag keys of a post, among its first :data:`COOC_MAX_TAGS`."""
     ranked = (
         posts.select(pl.col("uid"), pl.col("tags").list.head(COOC_MAX_TAGS).alias("tag"))
         .explode("tag", empty_as_null=False)
@@ -186,7 +186,7 @@ def cooc_pairs(posts: pl.DataFrame, keys: pl.DataFrame, sign: int) -> pl.DataFra
     return (
         ranked.join(ranked.rename({"tag": "other"}), on="uid")
         .filter(pl.col("tag") != pl.col("other"))
-        .group_by("tag", "other")
+        .group_by(key=pair_key(pl.col("tag"), pl.col("other")))
         .agg(co_posts=pl.len().cast(pl.Int64()) * sign)
     )
 
@@ -212,7 +212,7 @@ def write_tables(
     touched = sorted(set(changes.days) | set(gone_by_day))
     old_splits = {s.day: s for s in parent_splits}
     parts: dict[str, list[pl.DataFrame]] = {}
-    cooc_deltas: list[pl.DataFrame] = []
+    cooc_deltas = _Deltas()
     pair_files: list[tuple[Path, str]] = []
     splits: list[SplitInfo] = []
     new_summaries: list[pl.DataFrame] = []
@@ -223,20 +223,21 @@ def write_tables(
         gone = gone_by_day.get(day)
         if parent is not None and day in old_splits and day not in changes.days:
             assert gone is not None
-            removed = patch_split(parent / old_splits[day].path, directory, gone)
-            if removed is not None:
-                for name, frame in aggregates(removed, ids.keys, -1).items():
+            patch = patch_split(parent / old_splits[day].path, directory, gone)
+            if patch is not None:
+                lost = patch.posts
+                for name, frame in aggregates(lost, ids.keys, -1).items():
                     parts.setdefault(name, []).append(frame)
-                cooc_deltas.append(cooc_pairs(removed, ids.keys, -1))
-                pair_deltas.append(_pair_counts(removed, ids).rename({"posts": "before"}))
+                cooc_deltas.add(cooc_pairs(lost, ids.keys, -1))
+                pair_deltas.append(patch.pairs.rename({"posts": "before"}))
                 new_summaries.append(pl.read_ipc(directory / SPLIT_SUMMARY.file))
                 was = old_splits[day]
                 patched.append(
                     SplitInfo(
                         day=day,
                         path=was.path,
-                        posts=was.posts - removed.height,
-                        postings=was.postings - int(removed["tags"].list.len().sum()),
+                        posts=was.posts - lost.height,
+                        postings=was.postings - int(lost["tags"].list.len().sum()),
                         written_by=generation,
                     )
                 )
@@ -257,9 +258,9 @@ def write_tables(
             parts.setdefault(name, []).append(frame)
         for name, frame in aggregates(posts, ids.keys, 1).items():
             parts.setdefault(name, []).append(frame)
-        cooc_deltas.append(cooc_pairs(new, ids.keys, 1))
+        cooc_deltas.add(cooc_pairs(new, ids.keys, 1))
         if removed is not None:
-            cooc_deltas.append(cooc_pairs(removed, ids.keys, -1))
+            cooc_deltas.add(cooc_pairs(removed, ids.keys, -1))
         if day in old_splits:
             assert parent is not None
             pair_files.append((parent / old_splits[day].path / SPLIT_PAIRS.file, "before"))
@@ -288,7 +289,7 @@ def write_tables(
         set(touched),
         untouched + patched,
     )
-    cooc = _cooc_table(parent, ids, cooc_deltas)
+    cooc = _cooc_table(parent, cooc_deltas.total())
     tags = _with_cooc_offsets(tags, cooc)
     write_table(tags, TAGS_TABLE, out)
     keys_sorted = ids.keys.sort("tag")
@@ -322,17 +323,6 @@ def _live_times(directory: Path) -> pl.Series:
     if removed is not None:
         posts = posts.filter(~pl.col("post").is_in(removed.implode()))
     return posts["created_at"]
-
-
-def _pair_counts(posts: pl.DataFrame, ids: Ids) -> pl.DataFrame:
-    """key, posts: the postings of ``posts`` per (tag, account) pair key."""
-    return (
-        postings_of(posts)
-        .join(ids.keys.rename({"id": "tid"}), on="tag")
-        .join(ids.accounts, on=["platform", "author"])
-        .group_by(key=pair_key(pl.col("tid"), pl.col("account")))
-        .agg(posts=pl.len().cast(pl.Int64()))
-    )
 
 
 def _split_info(day: date, posts: pl.DataFrame, generation: str) -> SplitInfo:
@@ -591,39 +581,56 @@ def _seen(
     )
 
 
-def _cooc_table(parent: Path | None, ids: Ids, deltas: list[pl.DataFrame]) -> pl.DataFrame:
-    """The parent's pair counts plus the deltas; pairs above 0, by tag, co_posts (desc),
-    then the other tag's key."""
-    summed = (
-        pl.concat([read_table(parent, COOC_TABLE), *deltas], how="vertical_relaxed")
-        .group_by("tag", "other")
-        .agg(pl.col("co_posts").sum())
-        .filter(pl.col("co_posts") > 0)
+class _Deltas:
+    """Summed ``key, co_posts`` changes, folded as they come so that a build's (every pair
+    of every day) stays about the size of the distinct pairs."""
+
+    FOLD_ROWS = 4_000_000
+
+    def __init__(self) -> None:
+        self._frames: list[pl.DataFrame] = [COOC_TABLE.frame()]
+        self._rows = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self._frames.append(frame)
+        self._rows += frame.height
+        if self._rows > self.FOLD_ROWS:
+            self._frames = [self.total()]
+            self._rows = self._frames[0].height
+
+    def total(self) -> pl.DataFrame:
+        return (
+            pl.concat(self._frames, how="vertical_relaxed")
+            .group_by("key")
+            .agg(pl.col("co_posts").sum())
+            .filter(pl.col("co_posts") != 0)
+            .sort("key")
+        )
+
+
+def _cooc_table(parent: Path | None, delta: pl.DataFrame) -> pl.DataFrame:
+    """The parent's pair counts (sorted by key) with ``delta`` (sorted by key) merged in:
+    a binary search finds the pairs it changes; new pairs are merged in order; pairs
+    falling to 0 leave. Linear copies of the parent's table, no sort or hash of it."""
+    path = None if parent is None else parent / COOC_TABLE.file
+    old = map_ipc(path) if path is not None and path.exists() else COOC_TABLE.frame()
+    rows = found_in(old["key"], delta["key"])
+    known = rows.is_not_null()
+    counts = old["co_posts"]
+    if known.any():
+        at = rows.filter(known)
+        counts = counts.scatter(at, counts.gather(at) + delta["co_posts"].filter(known))
+    merged = pl.DataFrame({"key": old["key"], "co_posts": counts}).merge_sorted(
+        delta.filter(~known).select("key", "co_posts"), key="key"
     )
-    keys = ids.keys.select(other="id", other_key="tag")
-    return (
-        summed.join(keys, on="other")
-        .sort(["tag", "co_posts", "other_key"], descending=[False, True, False])
-        .select("tag", "other", "co_posts")
-    )
+    return merged.filter(pl.col("co_posts") > 0)
 
 
 def _with_cooc_offsets(tags: pl.DataFrame, cooc: pl.DataFrame) -> pl.DataFrame:
-    runs = cooc["tag"].rle()
-    lengths = runs.struct.field("len").cast(pl.Int64())
-    offsets = pl.DataFrame(
-        {
-            "id": runs.struct.field("value").cast(pl.UInt32()),
-            "cooc_start": lengths.cum_sum() - lengths,
-            "cooc_len": lengths,
-        }
-    )
-    return (
-        tags.with_row_index("id")
-        .join(offsets, on="id", how="left")
-        .with_columns(pl.col("cooc_start", "cooc_len").fill_null(0))
-        .drop("id")
-    )
+    """Each tag's slice of the key-sorted pairs (its keys are ``id << 32 ..``)."""
+    ids = pl.int_range(tags.height + 1, dtype=pl.UInt64(), eager=True) * (1 << 32)
+    bounds = cooc["key"].search_sorted(ids, side="left").cast(pl.Int64())
+    return tags.with_columns(cooc_start=bounds.head(-1), cooc_len=bounds.diff().tail(-1))
 
 
 def read_posts(generation_dir: Path) -> pl.DataFrame:
@@ -650,5 +657,7 @@ def read_cooc(generation_dir: Path) -> pl.DataFrame:
     keys = pl.read_ipc(generation_dir / KEYS_TABLE.file)
     by_id = keys.sort("id")["tag"]
     return cooc.select(
-        tag=by_id.gather(cooc["tag"]), other=by_id.gather(cooc["other"]), co_posts="co_posts"
+        tag=by_id.gather(cooc["key"] // (1 << 32)),
+        other=by_id.gather(cooc["key"] % (1 << 32)),
+        co_posts="co_posts",
     ).sort(["tag", "co_posts", "other"], descending=[False, True, False])

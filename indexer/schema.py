@@ -200,8 +200,9 @@ RANKED_TABLE = TableSpec(
 )
 COOC_TABLE = TableSpec(
     "cooc.arrow",
-    {"tag": ID, "other": ID, "co_posts": pl.Int64()},
-    "tag, then co_posts (desc), then other's key; both orders of each pair",
+    {"key": pl.UInt64(), "co_posts": pl.Int64()},
+    "key = tag << 32 | other (ids), both orders of each pair: one tag's pairs are one "
+    "slice, and an update merges its changes in by binary search, not a rewrite by sort",
 )
 CODES_TABLE = TableSpec(
     "codes.arrow",

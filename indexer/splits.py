@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -201,7 +202,17 @@ pairs; every other file hard-linked) while at most this share of its posts is re
 beyond, it is rewritten."""
 
 
-def patch_split(source: Path, target: Path, gone: pl.Series) -> pl.DataFrame | None:
+@dataclass
+class Patch:
+    """What patching a split took away."""
+
+    posts: pl.DataFrame
+    """The removed posts (record rows)."""
+    pairs: pl.DataFrame
+    """key, posts: their postings per (tag, account) pair key."""
+
+
+def patch_split(source: Path, target: Path, gone: pl.Series) -> Patch | None:
     """Make ``target`` the split ``source`` without the posts whose uid is in ``gone``,
     by listing them in removed.arrow: the postings, timeline and records are hard-linked.
     Returns the posts removed (record rows), or None when the day should be rewritten
@@ -220,18 +231,20 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> pl.DataFrame | N
     for name in (SPLIT_POSTS_RECORD, SPLIT_UIDS, SPLIT_POSTS, SPLIT_POSTINGS, SPLIT_TIMELINE):
         _link(source / name.file, target / name.file)
     write_table(removed.to_frame(), SPLIT_REMOVED, target)
-    _patch_derived(source, target, hits.cast(pl.UInt32()), removed)
+    lost = _patch_derived(source, target, hits.cast(pl.UInt32()), removed)
     found = wanted.filter(inside).filter(uids.gather(at.filter(inside)) == wanted.filter(inside))
-    return (
+    posts = (
         pl.scan_parquet(source / SPLIT_POSTS_RECORD.file)
         .filter(pl.col("uid").is_in(found.implode()))
         .collect()
     )
+    return Patch(posts=posts, pairs=lost.rename({"lost": "posts"}))
 
 
-def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Series) -> None:
+def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Series) -> pl.DataFrame:
     """summary.arrow and pairs.arrow of ``source`` without the posts ``hits``: only the
-    tags and pairs of those posts change; the rest is copied as it is."""
+    tags and pairs of those posts change; the rest is copied as it is. Returns
+    ``key, lost``: the postings taken from each pair."""
     postings = map_ipc(source / SPLIT_POSTINGS.file)
     gone = postings.filter(pl.col("post").is_in(hits.implode()))
     tags = gone["tag"].unique()
@@ -265,6 +278,7 @@ def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Seri
         .filter(pl.col("posts") > 0)
     )
     write_table(pairs, SPLIT_PAIRS, target)
+    return lost.with_columns(pl.col("lost").cast(pl.Int64()))
 
 
 def pair_key(tag: pl.Expr, account: pl.Expr) -> pl.Expr:

@@ -14,7 +14,7 @@ keep them):
   whose posts all went stays, with ``posts`` 0, and is treated as unknown);
 - ``keys``: every key, sorted, with its id (:meth:`Tables.key_index`, prefixes);
 - ``ranked``: the ids of tags with posts by posts (desc), then key;
-- ``cooc``: tag, other, co_posts, one slice per tag.
+- ``cooc``: co_posts per pair key ``tag << 32 | other``, one slice per tag.
 
 Per split (a day), so a question reads only the days its range covers:
 
@@ -257,12 +257,17 @@ class Tables:
         return pl.concat([SPLIT_POSTINGS.frame(), *parts], rechunk=False)
 
     def tag_cooc(self, tag: str) -> pl.DataFrame:
-        """Tags seen with ``tag``: tag, other (ids), co_posts (desc)."""
+        """Tags seen with ``tag``: other (id), co_posts, in id order."""
         i = self.key_index(tag)
-        if i is None:
-            return self.cooc.clear()
-        start, n = int(self.tags["cooc_start"][i]), int(self.tags["cooc_len"][i])
-        return self.cooc.slice(start, n)
+        start, n = (
+            (0, 0)
+            if i is None
+            else (int(self.tags["cooc_start"][i]), int(self.tags["cooc_len"][i]))
+        )
+        pairs = self.cooc.slice(start, n)
+        return pairs.select(
+            other=(pl.col("key") % (1 << 32)).cast(pl.UInt32()), co_posts="co_posts"
+        )
 
     def window(self, start: datetime | None, end: datetime | None) -> pl.DataFrame:
         """Timeline rows with ``start <= created_at < end`` (open ends allowed), by time."""
