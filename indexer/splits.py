@@ -27,6 +27,8 @@ Ties are broken by every column, so the same posts give the same bytes.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import shutil
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet
 
 from indexer.schema import (
     SPLIT_PAIRS,
@@ -232,13 +235,31 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> Patch | None:
         _link(source / name.file, target / name.file)
     write_table(removed.to_frame(), SPLIT_REMOVED, target)
     lost = _patch_derived(source, target, hits.cast(pl.UInt32()), removed)
-    found = wanted.filter(inside).filter(uids.gather(at.filter(inside)) == wanted.filter(inside))
-    posts = (
-        pl.scan_parquet(source / SPLIT_POSTS_RECORD.file)
-        .filter(pl.col("uid").is_in(found.implode()))
-        .collect()
-    )
+    posts = _record_rows(source / SPLIT_POSTS_RECORD.file, hits.cast(pl.UInt32()))
     return Patch(posts=posts, pairs=lost.rename({"lost": "posts"}))
+
+
+def _record_rows(path: Path, rows: pl.Series) -> pl.DataFrame:
+    """Rows ``rows`` of a split's record, reading only the row groups that hold them."""
+    record = pyarrow.parquet.ParquetFile(path)
+    meta = record.metadata
+    starts = list(
+        itertools.accumulate(meta.row_group(g).num_rows for g in range(meta.num_row_groups))
+    )
+    starts = [0, *starts]
+    wanted = sorted(int(r) for r in rows)
+    groups = sorted({bisect.bisect_right(starts, r) - 1 for r in wanted})
+    if not groups:
+        return SPLIT_POSTS_RECORD.frame()
+    table = pl.from_arrow(record.read_row_groups(groups))
+    assert isinstance(table, pl.DataFrame)
+    offset, base = {}, 0
+    for g in groups:
+        offset[g] = base - starts[g]
+        base += starts[g + 1] - starts[g]
+    at = [r + offset[bisect.bisect_right(starts, r) - 1] for r in wanted]
+    columns = SPLIT_POSTS_RECORD.columns
+    return table[at].select([pl.col(c).cast(t) for c, t in columns.items()])
 
 
 def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Series) -> pl.DataFrame:
