@@ -15,13 +15,7 @@ import msgspec
 from indexer.errors import IndexerError
 from indexer.progress import plural
 from indexer.publish import IndexDir, default_index_dir
-from indexer.schema import (
-    REBUILD_HINT,
-    SCHEMA_VERSION,
-    SPLIT_REMOVED,
-    Manifest,
-    read_manifest,
-)
+from indexer.schema import SPLIT_REMOVED, Manifest, read_manifest, schema_mismatch
 
 if TYPE_CHECKING:
     from indexer.build import BuildOptions
@@ -575,13 +569,9 @@ BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 def _check_schema(generation_dir: Path) -> None:
     """A published generation of another schema version is an error that says what to do."""
-    manifest = read_manifest(generation_dir)
-    if manifest.schema_version != SCHEMA_VERSION:
-        raise IndexerError(
-            f"{generation_dir.parent.parent}: generation {manifest.generation} has schema "
-            f"version {manifest.schema_version}, this version reads {SCHEMA_VERSION}: "
-            f"{REBUILD_HINT}"
-        )
+    mismatch = schema_mismatch(read_manifest(generation_dir), "this version reads")
+    if mismatch is not None:
+        raise IndexerError(f"{generation_dir.parent.parent}: {mismatch}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -48,6 +48,18 @@ and coded in every worker's heap); ``postings.parquet`` is gone."""
 REBUILD_HINT = "rebuild it once with 'hashtag-index build' and all its inputs"
 """What to do with a generation of another schema version (said by every reader)."""
 
+
+def schema_mismatch(manifest: Manifest, reader: str) -> str | None:
+    """The one-line reason a generation of another schema version cannot be read (None if
+    it can); ``reader`` says who needs which version ("update needs", "this service reads")."""
+    if manifest.schema_version == SCHEMA_VERSION:
+        return None
+    return (
+        f"generation {manifest.generation} has schema version {manifest.schema_version}, "
+        f"{reader} {SCHEMA_VERSION}: {REBUILD_HINT}"
+    )
+
+
 # The index directory: ``current`` is a symlink to the published generation's
 # directory under ``generations/`` (see indexer/publish.py for how it is swapped).
 CURRENT_LINK = "current"

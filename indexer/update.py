@@ -59,7 +59,6 @@ from indexer.schema import (
     F_UID,
     MANIFEST_FILE,
     POSTS_INDEX_DIR,
-    REBUILD_HINT,
     REJECTS_FILE,
     SCHEMA_VERSION,
     SPLIT_UIDS,
@@ -69,6 +68,7 @@ from indexer.schema import (
     map_ipc,
     open_posts_index,
     read_manifest,
+    schema_mismatch,
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
 from indexer.splits import removed_posts
@@ -180,11 +180,9 @@ def update(
 
 def _read_parent(parent_dir: Path) -> Manifest:
     parent = read_manifest(parent_dir)
-    if parent.schema_version != SCHEMA_VERSION:
-        raise IndexerError(
-            f"generation {parent.generation} has schema version {parent.schema_version}, "
-            f"update needs {SCHEMA_VERSION}: {REBUILD_HINT}"
-        )
+    mismatch = schema_mismatch(parent, "update needs")
+    if mismatch is not None:
+        raise IndexerError(mismatch)
     return parent
 
 

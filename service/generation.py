@@ -14,12 +14,11 @@ from pathlib import Path
 import tantivy
 
 from indexer.schema import (
-    REBUILD_HINT,
-    SCHEMA_VERSION,
     Manifest,
     current_generation_dir,
     open_posts_index,
     read_manifest,
+    schema_mismatch,
 )
 from service.tables import Tables, load_tables
 from service.trends import prepare
@@ -51,11 +50,9 @@ class Generation:
 
 def load_generation(path: Path) -> Generation:
     manifest = read_manifest(path)
-    if manifest.schema_version != SCHEMA_VERSION:
-        raise GenerationError(
-            f"generation {manifest.generation} has schema version {manifest.schema_version}, "
-            f"this service reads {SCHEMA_VERSION}: {REBUILD_HINT}"
-        )
+    mismatch = schema_mismatch(manifest, "this service reads")
+    if mismatch is not None:
+        raise GenerationError(mismatch)
     index = open_posts_index(path)
     tables = load_tables(path, manifest)
     # built here, before the swap, not on the first request
