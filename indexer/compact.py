@@ -40,7 +40,7 @@ from indexer.schema import (
     SplitInfo,
     encode_manifest,
 )
-from indexer.splits import link_split, read_record, removed_posts, write_split
+from indexer.splits import link_split, postings_of, read_record, removed_posts, write_split
 
 
 @dataclass
@@ -97,7 +97,9 @@ def compact(
                         gone = removed_posts(source)
                         removed += 0 if gone is None else gone.len()
                         posts = read_record(source)
-                        write_split(work / split.path, posts, keys, accounts, platforms, langs)
+                        people = postings_of(posts).select("platform", "author").unique()
+                        known = accounts.join(people, on=["platform", "author"], how="semi")
+                        write_split(work / split.path, posts, keys, known, platforms, langs)
                         split = SplitInfo(
                             day=split.day,
                             path=split.path,

@@ -132,7 +132,7 @@ class Ids:
                 [self.keys, _numbered(new_keys.sort("tag"), "id", self.keys.height)]
             )
         people = postings.select("platform", "author").unique()
-        new_people = people.join(self.accounts, on=["platform", "author"], how="anti")
+        new_people = people.join(self.of_people(people), on=["platform", "author"], how="anti")
         if new_people.height:
             numbered = _numbered(new_people.sort(pl.all()), "account", self.accounts.height)
             self.accounts = pl.concat([self.accounts, numbered])
@@ -148,6 +148,12 @@ class Ids:
                     kind=pl.lit(kind), name="name", code="code"
                 )
                 self.codes = pl.concat([self.codes, numbered])
+
+    def of_people(self, people: pl.DataFrame) -> pl.DataFrame:
+        """The accounts of ``people`` (``platform, author``) that have one. The semi-join
+        hashes the day's few people, not every account of the history (which a join
+        the other way round did, once per day)."""
+        return self.accounts.join(people, on=["platform", "author"], how="semi")
 
     def of(self, kind: str) -> pl.DataFrame:
         return self.codes.filter(pl.col("kind") == kind).select("name", "code")
@@ -265,7 +271,8 @@ def write_tables(
             assert parent is not None
             pair_files.append((parent / old_splits[day].path / SPLIT_PAIRS.file, "before"))
         if posts.height:
-            write_split(directory, posts, ids.keys, ids.accounts, platforms, langs)
+            people = postings_of(posts).select("platform", "author").unique()
+            write_split(directory, posts, ids.keys, ids.of_people(people), platforms, langs)
             pair_files.append((directory / SPLIT_PAIRS.file, "after"))
             new_summaries.append(
                 pl.read_ipc(directory / SPLIT_SUMMARY.file).with_columns(_day=pl.lit(day))

@@ -275,7 +275,7 @@ def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Seri
         postings.slice(start, n)
         for start, n in changed.select("postings_start", "postings_len").iter_rows()
     ]
-    rows = pl.concat(parts).with_row_index("i")
+    rows = pl.concat([SPLIT_POSTINGS.frame(), *parts]).with_row_index("i")
     # postings_start/len stay: the file is the same; counts are of the live rows
     live = rows.filter(~pl.col("post").is_in(removed.implode()))
     counts = live.group_by("tag").agg(

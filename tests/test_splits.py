@@ -112,3 +112,21 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
     )
     again = cli("compact", "--index", str(index))
     assert again.stdout == f"nothing to compact: no day of generation {compacted.name} is patched\n"
+
+
+def test_a_day_that_loses_only_untagged_posts_is_patched(tmp_path: Path) -> None:
+    """A patch whose removed posts carry no tag changes no tag's figures (it once failed
+    on the empty set of postings to take away)."""
+    from tests.test_update import assert_same_generation
+
+    rows = [post(i, f"#t{i % 4}", created_at="2026-10-02T10:00:00Z") for i in range(30)]
+    rows += [post(100, "no tag here", created_at="2026-10-02T11:00:00Z")]
+    a = write_ndjson(tmp_path / "a.ndjson", rows)
+    b = write_ndjson(tmp_path / "b.ndjson", [post(100, "moved", created_at="2026-10-05T10:00:00Z")])
+    full = build([str(a), str(b)], BuildOptions(index_dir=tmp_path / "full"), now=NOW)
+    index = tmp_path / "index"
+    build([str(a)], BuildOptions(index_dir=index), now=NOW)
+    updated = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    day = next(s for s in read_manifest(updated).splits if s.day.isoformat() == "2026-10-02")
+    assert pl.read_ipc(updated / day.path / "removed.arrow")["post"].len() == 1
+    assert_same_generation(updated, full.generation_dir)
