@@ -267,6 +267,7 @@ def write_tables(
         cooc_deltas.add(cooc_pairs(new, ids.keys, 1))
         if removed is not None:
             cooc_deltas.add(cooc_pairs(removed, ids.keys, -1))
+        _fold(parts)
         if day in old_splits:
             assert parent is not None
             pair_files.append((parent / old_splits[day].path / SPLIT_PAIRS.file, "before"))
@@ -439,6 +440,22 @@ def _tags_table(
     )
 
 
+PART_KEYS = {"totals": ["tag"], "platforms": ["tag", "name"], "langs": ["tag", "name"]}
+PART_KEYS["spellings"] = ["tag", "written"]
+FOLD_ROWS = 2_000_000
+"""Per-tag aggregate rows kept unsummed before they are folded (a build adds every day's)."""
+
+
+def _fold(parts: dict[str, list[pl.DataFrame]]) -> None:
+    """Sum each kind of aggregate once its pieces pass :data:`FOLD_ROWS` rows, so that a
+    build's memory follows the distinct keys, not the days."""
+    for name, frames in parts.items():
+        if len(frames) > 1 and sum(f.height for f in frames) > FOLD_ROWS:
+            keys = PART_KEYS[name]
+            values = [c for c in frames[0].columns if c not in keys]
+            parts[name] = [_summed(frames, keys, values)]
+
+
 TAG_PART_SCHEMAS = {
     "totals": pl.DataFrame(
         schema={"tag": pl.UInt32(), "posts": pl.Int64(), "engagement": pl.Int64()}
@@ -592,7 +609,7 @@ class _Deltas:
     """Summed ``key, co_posts`` changes, folded as they come so that a build's (every pair
     of every day) stays about the size of the distinct pairs."""
 
-    FOLD_ROWS = 4_000_000
+    FOLD_ROWS = 2_000_000
 
     def __init__(self) -> None:
         self._frames: list[pl.DataFrame] = [COOC_TABLE.frame()]

@@ -11,22 +11,25 @@ import pytest
 
 from indexer import globals as generation_tables
 from indexer.build import BuildOptions, build
-from indexer.globals import read_tags
+from indexer.globals import read_cooc, read_tags
 from indexer.schema import read_manifest
 from indexer.update import update
 from tests.conftest import NOW, ROOT, post, write_ndjson
 
 
-def test_authors_counted_in_key_ranges_equal_one_pass(
+def test_bounded_memory_passes_equal_one_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sample = str(ROOT / "data" / "sample")
     one = build([sample], BuildOptions(index_dir=tmp_path / "one"), now=NOW).generation_dir
     monkeypatch.setattr(generation_tables, "PAIR_PARTITION_ROWS", 97)
+    monkeypatch.setattr(generation_tables, "FOLD_ROWS", 50)  # aggregates summed as they come
+    monkeypatch.setattr(generation_tables._Deltas, "FOLD_ROWS", 50)  # and tag pairs
     parts = build([sample], BuildOptions(index_dir=tmp_path / "parts"), now=NOW).generation_dir
     expected = read_tags(one)
     assert expected["authors"].sum() > 3000
     assert read_tags(parts).equals(expected)
+    assert read_cooc(parts).equals(read_cooc(one))
 
 
 def test_an_update_rewrites_only_the_days_it_touches(tmp_path: Path) -> None:
