@@ -214,7 +214,7 @@ def write_tables(
         ids.extend(changes.posts_of(day))
     platforms, langs = ids.of("platform"), ids.of("lang")
 
-    gone_by_day = _gone_by_day(parent, parent_splits, changes.gone)
+    gone_by_day = held_by_day(parent, parent_splits, changes.gone)
     touched = sorted(set(changes.days) | set(gone_by_day))
     old_splits = {s.day: s for s in parent_splits}
     parts: dict[str, list[pl.DataFrame]] = {}
@@ -253,7 +253,6 @@ def write_tables(
             if parent is not None and day in old_splits
             else SPLIT_POSTS_RECORD.frame()
         )
-        gone = gone_by_day.get(day)
         removed, kept = None, old
         if gone is not None:
             removed = old.filter(pl.col("uid").is_in(gone.implode()))
@@ -343,19 +342,26 @@ def _split_info(day: date, posts: pl.DataFrame, generation: str) -> SplitInfo:
     )
 
 
-def _gone_by_day(
-    parent: Path | None, splits: list[SplitInfo], gone: pl.Series
+def held_by_day(
+    parent: Path | None, splits: list[SplitInfo], uids: pl.Series
 ) -> dict[date, pl.Series]:
-    """The parent's days that hold a gone uid, with those uids."""
+    """The parent's days that hold one of ``uids`` live, with those uids: a binary search
+    in each split's sorted uids (memory-mapped: only the pages searched are read), not a
+    scan of its posts. A uid a patch removed from a day (still in its files, listed in
+    removed.arrow) is not held there."""
     found: dict[date, pl.Series] = {}
-    if parent is None or gone.len() == 0:
+    if parent is None or uids.len() == 0:
         return found
-    wanted = gone.unique().sort()
+    wanted = uids.unique().sort()
     for split in splits:
-        uids = map_ipc(parent / split.path / SPLIT_UIDS.file)["uid"]
-        hits = wanted.filter(found_in(uids, wanted).is_not_null())
-        if hits.len():
-            found[split.day] = hits
+        directory = parent / split.path
+        rows = found_in(map_ipc(directory / SPLIT_UIDS.file)["uid"], wanted)
+        held = rows.is_not_null()
+        removed = removed_posts(directory)
+        if removed is not None:
+            held &= ~rows.cast(pl.UInt32()).is_in(removed.implode()).fill_null(False)
+        if held.any():
+            found[split.day] = wanted.filter(held)
     return found
 
 

@@ -52,7 +52,7 @@ from indexer.build import (
     tantivy_json_lines,
 )
 from indexer.errors import IndexerError
-from indexer.globals import POST_COLUMNS, Changes, found_in, write_tables
+from indexer.globals import POST_COLUMNS, Changes, held_by_day, write_tables
 from indexer.progress import Progress
 from indexer.publish import IndexDir
 from indexer.schema import (
@@ -61,17 +61,14 @@ from indexer.schema import (
     POSTS_INDEX_DIR,
     REJECTS_FILE,
     SCHEMA_VERSION,
-    SPLIT_UIDS,
     Manifest,
     SplitInfo,
     encode_manifest,
-    map_ipc,
     open_posts_index,
     read_manifest,
     schema_mismatch,
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
-from indexer.splits import removed_posts
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
@@ -324,19 +321,10 @@ def _new_posts(spool: Path, effects: DeleteEffects) -> pl.LazyFrame:
 
 
 def held_by(parent_dir: Path, splits: list[SplitInfo], uids: pl.Series) -> pl.Series:
-    """The ``uids`` the parent generation holds: a binary search in each split's sorted
-    uids (memory-mapped: only the pages searched are read), not a scan of its posts."""
-    wanted = uids.unique().sort()
-    found = [pl.Series("uid", [], dtype=pl.String())]
-    for split in splits if wanted.len() else []:
-        directory = parent_dir / split.path
-        rows = found_in(map_ipc(directory / SPLIT_UIDS.file)["uid"], wanted)
-        held = rows.is_not_null()
-        removed = removed_posts(directory)  # rows of posts gone since the day was written
-        if removed is not None:
-            held &= ~rows.cast(pl.UInt32()).is_in(removed.implode()).fill_null(False)
-        found.append(wanted.filter(held))
-    return pl.concat(found).rename("uid")
+    """The ``uids`` the parent generation holds (see :func:`~indexer.globals.held_by_day`)."""
+    held = held_by_day(parent_dir, splits, uids).values()
+    found: pl.Series = pl.concat([pl.Series("uid", [], dtype=pl.String()), *held])
+    return found.rename("uid")
 
 
 def _index(

@@ -133,3 +133,16 @@ def test_a_day_that_loses_only_untagged_posts_is_patched(tmp_path: Path) -> None
     day = next(s for s in read_manifest(updated).splits if s.day.isoformat() == "2026-10-02")
     assert pl.read_ipc(updated / day.path / "removed.arrow")["post"].len() == 1
     assert_same_generation(updated, full.generation_dir)
+
+
+def test_a_post_moved_twice_is_taken_once_from_each_day(tmp_path: Path) -> None:
+    """A post moved to another day leaves its old day patched (listed as removed there);
+    moved again, only the day that holds it live loses it: the patched day, whose files
+    still hold the first copy's uid, must not lose it a second time."""
+    from tests.test_update import check_split
+
+    rows = [post(i, f"#t{i % 4} #all", created_at="2026-10-02T10:00:00Z") for i in range(30)]
+    first_move = [post(3, "#moved #all", created_at="2026-10-05T10:00:00Z")]
+    first_move += [post(i, f"#f{i}", created_at="2026-10-05T11:00:00Z") for i in range(40, 70)]
+    second_move = [post(3, "#again", created_at="2026-10-08T10:00:00Z")]
+    check_split(tmp_path, [[rows], [first_move], [second_move]])
