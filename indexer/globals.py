@@ -55,6 +55,7 @@ from indexer.schema import (
 from indexer.splits import (
     UNKNOWN_LANG,
     UNKNOWN_PLATFORM,
+    found_in,
     link_split,
     pair_key,
     patch_split,
@@ -84,18 +85,6 @@ def read_table(directory: Path | None, spec: TableSpec) -> pl.DataFrame:
     if path is None or not path.exists():
         return spec.frame()
     return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
-
-
-def found_in(sorted_column: pl.Series, wanted: pl.Series) -> pl.Series:
-    """Per value of ``wanted``, its row in ``sorted_column`` (null if absent): a binary
-    search, so only the pages it reads of a memory-mapped column are read."""
-    n = sorted_column.len()
-    if n == 0 or wanted.len() == 0:
-        return pl.Series(values=[None] * wanted.len(), dtype=pl.Int64())
-    at = sorted_column.search_sorted(wanted, side="left").cast(pl.Int64())
-    safe = at.clip(0, n - 1)
-    hit = (at < n) & (sorted_column.gather(safe) == wanted)
-    return pl.select(pl.when(hit).then(safe).otherwise(None)).to_series()
 
 
 @dataclass

@@ -183,6 +183,18 @@ def write_derived(directory: Path, by_tag: pl.DataFrame, removed: pl.Series | No
     write_table(pairs, SPLIT_PAIRS, directory)
 
 
+def found_in(sorted_column: pl.Series, wanted: pl.Series) -> pl.Series:
+    """Per value of ``wanted``, its row in ``sorted_column`` (null if absent): a binary
+    search, so only the pages it reads of a memory-mapped column are read."""
+    n = sorted_column.len()
+    if n == 0 or wanted.len() == 0:
+        return pl.Series(values=[None] * wanted.len(), dtype=pl.Int64())
+    at = sorted_column.search_sorted(wanted, side="left").cast(pl.Int64())
+    safe = at.clip(0, n - 1)
+    hit = (at < n) & (sorted_column.gather(safe) == wanted)
+    return pl.select(pl.when(hit).then(safe).otherwise(None)).to_series()
+
+
 def removed_posts(directory: Path) -> pl.Series | None:
     """The split's removed post rows (:data:`SPLIT_REMOVED`), or None if it has none."""
     path = directory / SPLIT_REMOVED.file
@@ -221,12 +233,9 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> Patch | None:
     Returns the posts removed (record rows), or None when the day should be rewritten
     instead (too large a share removed)."""
     uids = map_ipc(source / SPLIT_UIDS.file)["uid"]
-    at = uids.search_sorted(gone.unique().sort(), side="left")
-    wanted = gone.unique().sort()
-    inside = at < uids.len()
-    hits = at.filter(inside).filter(uids.gather(at.filter(inside)) == wanted.filter(inside))
+    hits = found_in(uids, gone.unique().sort()).drop_nulls().cast(pl.UInt32())
     before = removed_posts(source)
-    removed = pl.concat([hits.cast(pl.UInt32()), *([] if before is None else [before])])
+    removed = pl.concat([hits, *([] if before is None else [before])])
     removed = removed.unique().sort().rename("post")
     if removed.len() > PATCH_MAX_REMOVED * uids.len() or removed.len() == uids.len():
         return None  # rewritten instead (a day without posts is no split)
@@ -234,8 +243,8 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> Patch | None:
     for name in (SPLIT_POSTS_RECORD, SPLIT_UIDS, SPLIT_POSTS, SPLIT_POSTINGS, SPLIT_TIMELINE):
         _link(source / name.file, target / name.file)
     write_table(removed.to_frame(), SPLIT_REMOVED, target)
-    lost = _patch_derived(source, target, hits.cast(pl.UInt32()), removed)
-    posts = _record_rows(source / SPLIT_POSTS_RECORD.file, hits.cast(pl.UInt32()))
+    lost = _patch_derived(source, target, hits, removed)
+    posts = _record_rows(source / SPLIT_POSTS_RECORD.file, hits)
     return Patch(posts=posts, pairs=lost.rename({"lost": "posts"}))
 
 
@@ -275,7 +284,7 @@ def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Seri
         postings.slice(start, n)
         for start, n in changed.select("postings_start", "postings_len").iter_rows()
     ]
-    rows = pl.concat([SPLIT_POSTINGS.frame(), *parts]).with_row_index("i")
+    rows = pl.concat([SPLIT_POSTINGS.frame(), *parts])
     # postings_start/len stay: the file is the same; counts are of the live rows
     live = rows.filter(~pl.col("post").is_in(removed.implode()))
     counts = live.group_by("tag").agg(
