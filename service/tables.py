@@ -34,6 +34,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, overload
 
@@ -165,19 +166,22 @@ class Tables:
     first_post: datetime | None
     last_post: datetime | None
 
-    @property
+    @cached_property
     def first_posting(self) -> datetime | None:
-        """The time of the generation's first tagged post."""
+        """The time of the generation's first tagged post (a live one)."""
         for split in self.splits:
-            if split.timeline.height:
-                return split.timeline["created_at"][0]  # type: ignore[no-any-return]
+            times = split.live(split.timeline)["created_at"]
+            if times.len():
+                return times[0]  # type: ignore[no-any-return]
         return None
 
-    @property
+    @cached_property
     def last_posting(self) -> datetime | None:
+        """The time of the generation's last tagged post (a live one)."""
         for split in reversed(self.splits):
-            if split.timeline.height:
-                return split.timeline["created_at"][-1]  # type: ignore[no-any-return]
+            times = split.live(split.timeline)["created_at"]
+            if times.len():
+                return times[-1]  # type: ignore[no-any-return]
         return None
 
     def key_index(self, tag: str) -> int | None:
@@ -206,7 +210,7 @@ class Tables:
         )
         return self.splits[lo:hi]
 
-    @property
+    @cached_property
     def _days(self) -> list[date]:
         return [s.day for s in self.splits]
 

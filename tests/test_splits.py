@@ -11,7 +11,7 @@ import pytest
 
 from indexer import globals as generation_tables
 from indexer.build import BuildOptions, build
-from indexer.globals import read_cooc, read_tags
+from indexer.globals import read_cooc, read_posts, read_tags
 from indexer.schema import read_manifest
 from indexer.update import update
 from tests.conftest import NOW, ROOT, post, write_ndjson
@@ -146,3 +146,24 @@ def test_a_post_moved_twice_is_taken_once_from_each_day(tmp_path: Path) -> None:
     first_move += [post(i, f"#f{i}", created_at="2026-10-05T11:00:00Z") for i in range(40, 70)]
     second_move = [post(3, "#again", created_at="2026-10-08T10:00:00Z")]
     check_split(tmp_path, [[rows], [first_move], [second_move]])
+
+
+def test_the_first_and_last_postings_are_live_ones(tmp_path: Path) -> None:
+    """The generation's first and last tagged posts (trending's start of data, the report's
+    whole period) are read from live rows: a patch that removes the earliest and the
+    latest posting of their days moves both."""
+    from service.tables import load_tables
+
+    rows = [post(i, "#t", created_at=f"2026-10-02T10:{i:02d}:00Z") for i in range(20)]
+    rows += [post(i, "#t", created_at=f"2026-10-04T10:{i:02d}:00Z") for i in range(20, 40)]
+    a = write_ndjson(tmp_path / "a.ndjson", rows)
+    moved = [post(0, "#t moved", created_at="2026-10-03T12:00:00Z")]
+    moved += [post(39, "#t moved", created_at="2026-10-03T13:00:00Z")]
+    b = write_ndjson(tmp_path / "b.ndjson", moved)
+    index = tmp_path / "index"
+    build([str(a)], BuildOptions(index_dir=index), now=NOW)
+    gen = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    assert len(list(gen.glob("splits/*/removed.arrow"))) == 2
+    live = read_posts(gen)["created_at"]
+    tables = load_tables(gen)
+    assert (tables.first_posting, tables.last_posting) == (live.min(), live.max())
