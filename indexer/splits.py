@@ -84,7 +84,7 @@ def write_table(frame: pl.DataFrame, spec: TableSpec, directory: Path) -> None:
     )
 
 
-RECORD_GROUP_ROWS = 8192
+RECORD_GROUP_ROWS = 2048
 """Rows per Parquet row group of a split's record."""
 
 
@@ -243,8 +243,9 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> Patch | None:
     for name in (SPLIT_POSTS_RECORD, SPLIT_UIDS, SPLIT_POSTS, SPLIT_POSTINGS, SPLIT_TIMELINE):
         _link(source / name.file, target / name.file)
     write_table(removed.to_frame(), SPLIT_REMOVED, target)
-    lost = _patch_derived(source, target, hits, removed)
     posts = _record_rows(source / SPLIT_POSTS_RECORD.file, hits)
+    postings = _postings_of_posts(source, hits, posts["created_at"])
+    lost = _patch_derived(source, target, postings, removed)
     return Patch(posts=posts, pairs=lost.rename({"lost": "posts"}))
 
 
@@ -271,44 +272,108 @@ def _record_rows(path: Path, rows: pl.Series) -> pl.DataFrame:
     return table[at].select([pl.col(c).cast(t) for c, t in columns.items()])
 
 
-def _patch_derived(source: Path, target: Path, hits: pl.Series, removed: pl.Series) -> pl.DataFrame:
-    """summary.arrow and pairs.arrow of ``source`` without the posts ``hits``: only the
-    tags and pairs of those posts change; the rest is copied as it is. Returns
-    ``key, lost``: the postings taken from each pair."""
-    postings = map_ipc(source / SPLIT_POSTINGS.file)
-    gone = postings.filter(pl.col("post").is_in(hits.implode()))
-    tags = gone["tag"].unique()
+def _postings_of_posts(source: Path, posts: pl.Series, times: pl.Series) -> pl.DataFrame:
+    """The split's postings of ``posts`` (rows of its record) created at ``times``: slices
+    of the time-sorted timeline, so the cost is theirs, not the day's."""
+    timeline = map_ipc(source / SPLIT_TIMELINE.file)
+    times = times.unique().sort()
+    starts = timeline["created_at"].search_sorted(times, side="left")
+    ends = timeline["created_at"].search_sorted(times, side="right")
+    parts = [timeline.slice(lo, hi - lo) for lo, hi in zip(starts, ends, strict=True)]
+    wanted = posts.cast(pl.UInt32()).implode()
+    return pl.concat([SPLIT_TIMELINE.frame(), *parts]).filter(pl.col("post").is_in(wanted))
+
+
+def _patch_derived(
+    source: Path, target: Path, gone: pl.DataFrame, removed: pl.Series
+) -> pl.DataFrame:
+    """summary.arrow and pairs.arrow of ``source`` without the postings ``gone`` (their
+    rows ``removed`` included): the counts of their tags and pairs move by what they
+    take, found by binary search; a tag's first or last time is read again from its
+    postings only when a removed posting held it. Returns ``key, lost``: the postings
+    taken from each (tag, account) pair."""
+    lost = _lost(gone)
+    pairs = map_ipc(source / SPLIT_PAIRS.file)
+    at = found_in(pairs["key"], lost["key"])
+    if at.null_count():
+        raise ValueError(f"{source}: a removed posting has no pair in the split")
+    # scattered into a new column: the file's (mapped read-only) is never written
+    minus = pl.zeros(pairs.height, pl.Int64(), eager=True).scatter(at, lost["lost"])
+    pairs = pairs.with_columns(posts=pl.col("posts") - minus)
+    ended = pairs["key"].gather(at).filter(pairs["posts"].gather(at) == 0)
+    write_table(pairs.filter(pl.col("posts") > 0), SPLIT_PAIRS, target)
+
     summary = map_ipc(source / SPLIT_SUMMARY.file)
-    changed = summary.filter(pl.col("tag").is_in(tags.implode()))
+    taken = (
+        gone.group_by("tag")
+        .agg(
+            minus_posts=pl.len().cast(pl.Int64()),
+            minus_engagement=pl.col("engagement").sum().cast(pl.Int64()),
+            gone_first=pl.col("created_at").min(),
+            gone_last=pl.col("created_at").max(),
+        )
+        .join(
+            (ended // (1 << 32))
+            .cast(gone["tag"].dtype)
+            .rename("tag")
+            .value_counts(name="minus_authors"),
+            on="tag",
+            how="left",
+        )
+        .sort("tag")
+    )
+    rows = found_in(summary["tag"], taken["tag"])
+    if rows.null_count():
+        raise ValueError(f"{source}: a removed posting's tag has no summary row")
+    renewed = (
+        pl.concat([summary[rows], taken.drop("tag")], how="horizontal")
+        .with_columns(
+            posts=pl.col("posts") - pl.col("minus_posts"),
+            engagement=pl.col("engagement") - pl.col("minus_engagement"),
+            authors=pl.col("authors") - pl.col("minus_authors").fill_null(0),
+        )
+        .filter(pl.col("posts") > 0)  # a tag with no live posting that day has no row
+    )
+    moved = (pl.col("gone_first") == pl.col("first_seen")) | (
+        pl.col("gone_last") == pl.col("last_seen")
+    )
+    times = _live_times(map_ipc(source / SPLIT_POSTINGS.file), renewed.filter(moved), removed)
+    renewed = (
+        renewed.join(times, on="tag", how="left")
+        .with_columns(
+            first_seen=pl.coalesce("new_first", "first_seen"),
+            last_seen=pl.coalesce("new_last", "last_seen"),
+        )
+        .select(summary.columns)
+    )
+    keep = pl.repeat(True, summary.height, eager=True).scatter(rows, False)
+    summary = pl.concat([summary.filter(keep), renewed], how="vertical_relaxed").sort("tag")
+    write_table(summary, SPLIT_SUMMARY, target)
+    return lost
+
+
+def _live_times(postings: pl.DataFrame, tags: pl.DataFrame, removed: pl.Series) -> pl.DataFrame:
+    """tag, new_first, new_last: the first and last live posting of each of ``tags`` (its
+    summary rows), from its slice of the day's postings."""
     parts = [
         postings.slice(start, n)
-        for start, n in changed.select("postings_start", "postings_len").iter_rows()
+        for start, n in tags.select("postings_start", "postings_len").iter_rows()
     ]
-    rows = pl.concat([SPLIT_POSTINGS.frame(), *parts])
-    # postings_start/len stay: the file is the same; counts are of the live rows
-    live = rows.filter(~pl.col("post").is_in(removed.implode()))
-    counts = live.group_by("tag").agg(
-        posts=pl.len(),
-        authors=pl.col("account").n_unique(),
-        engagement=pl.col("engagement").sum(),
-        first_seen=pl.col("created_at").min(),
-        last_seen=pl.col("created_at").max(),
+    return (
+        pl.concat([SPLIT_POSTINGS.frame(), *parts])
+        .filter(~pl.col("post").is_in(removed.implode()))
+        .group_by("tag")
+        .agg(new_first=pl.col("created_at").min(), new_last=pl.col("created_at").max())
     )
-    renewed = changed.select("tag", "postings_start", "postings_len").join(counts, on="tag")
-    summary = pl.concat(
-        [summary.filter(~pl.col("tag").is_in(tags.implode())), renewed.select(summary.columns)],
-        how="vertical_relaxed",
-    ).sort("tag")
-    write_table(summary, SPLIT_SUMMARY, target)
-    pairs = map_ipc(source / SPLIT_PAIRS.file)
-    lost = gone.group_by(key=pair_key(pl.col("tag"), pl.col("account"))).agg(lost=pl.len())
-    pairs = (
-        pairs.join(lost, on="key", how="left", maintain_order="left")
-        .select("key", posts=pl.col("posts") - pl.col("lost").fill_null(0).cast(pl.Int64()))
-        .filter(pl.col("posts") > 0)
+
+
+def _lost(gone: pl.DataFrame) -> pl.DataFrame:
+    """key, lost: the postings ``gone`` take from each (tag, account) pair, by key."""
+    return (
+        gone.group_by(key=pair_key(pl.col("tag"), pl.col("account")))
+        .agg(lost=pl.len().cast(pl.Int64()))
+        .sort("key")
     )
-    write_table(pairs, SPLIT_PAIRS, target)
-    return lost.with_columns(pl.col("lost").cast(pl.Int64()))
 
 
 def pair_key(tag: pl.Expr, account: pl.Expr) -> pl.Expr:
