@@ -459,12 +459,15 @@ def cmd_compact(args: argparse.Namespace) -> int:
     )
     m = result.manifest
     if not result.published:
-        print(f"nothing to compact: no day of generation {m.generation} is patched")
+        print(
+            f"nothing to compact: no day of generation {m.generation} is patched "
+            "and no pair change is pending"
+        )
     else:
         print(
             f"generation {m.generation} (compact of {m.parent}): rewrote "
             f"{plural(result.days, 'day')} without {plural(result.removed, 'removed post')}, "
-            f"{m.seconds:.1f} s"
+            f"folded {plural(result.pair_changes, 'pair change')}, {m.seconds:.1f} s"
         )
     return 0
 

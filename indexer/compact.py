@@ -10,6 +10,8 @@ generation-wide tables) is hard-linked. Its answers are the same; the patched
 days' files shrink and need no filter. An update rewrites a day instead of
 patching it once more than :data:`~indexer.splits.PATCH_MAX_REMOVED` of its
 posts would be removed, so patches never grow past that without ``compact``.
+It also folds the pair changes an update kept beside cooc.arrow
+(cooc-delta.arrow, see :data:`~indexer.globals.COOC_DELTA_SHARE`) into it.
 
 Like a build, it writes into a new directory and publishes with one atomic
 swap under the index's lock: a kill leaves the published generation as it was.
@@ -17,30 +19,41 @@ swap under the index's lock: a kill leaves the published generation as it was.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from indexer.globals import read_table
+from indexer.accounts import Accounts
+from indexer.globals import read_table, with_cooc_offsets, write_cooc
 from indexer.progress import Progress
 from indexer.publish import DEFAULT_KEEP, IndexDir
 from indexer.schema import (
+    ACCOUNTS_NEW_TABLE,
     ACCOUNTS_TABLE,
     CODES_TABLE,
+    COOC_DELTA_TABLE,
+    COOC_TABLE,
     GENERATION_TABLES,
     KEYS_TABLE,
     MANIFEST_FILE,
     POSTS_INDEX_DIR,
     REJECTS_FILE,
     SPLIT_REMOVED,
+    TAGS_TABLE,
     Manifest,
     SplitInfo,
     encode_manifest,
 )
-from indexer.splits import link_split, postings_of, read_record, removed_posts, write_split
+from indexer.splits import (
+    link_file,
+    link_split,
+    postings_of,
+    read_record,
+    removed_posts,
+    write_split,
+    write_table,
+)
 
 
 @dataclass
@@ -53,6 +66,8 @@ class CompactResult:
     """Days rewritten."""
     removed: int = 0
     """Removed posts' rows left out of them."""
+    pair_changes: int = 0
+    """Rows of cooc-delta.arrow folded into cooc.arrow."""
     pruned: list[Path] = field(default_factory=list)
 
 
@@ -74,17 +89,25 @@ def compact(
         parent_dir = index.require_current()
         parent = _read_parent(parent_dir)
         patched = [s for s in parent.splits if (parent_dir / s.path / SPLIT_REMOVED.file).exists()]
-        if not patched:
+        pair_changes = read_table(parent_dir, COOC_DELTA_TABLE).height
+        if not patched and not pair_changes:
             return CompactResult(parent, parent_dir, published=False)
         removed = 0
         try:
             with index.building(now) as (generation, work):
                 progress.stage("compact", len(parent.splits))
                 link_posts_index(parent_dir / POSTS_INDEX_DIR, work / POSTS_INDEX_DIR)
+                folded = {COOC_TABLE.file, COOC_DELTA_TABLE.file, TAGS_TABLE.file}
+                folded |= {ACCOUNTS_TABLE.file, ACCOUNTS_NEW_TABLE.file}
                 for name in [spec.file for spec in GENERATION_TABLES] + [REJECTS_FILE]:
-                    _link(parent_dir / name, work / name)
+                    if name not in folded:
+                        link_file(parent_dir / name, work / name)
+                cooc = write_cooc(parent_dir, work, COOC_DELTA_TABLE.frame(), fold=True)
+                tags = read_table(parent_dir, TAGS_TABLE)
+                write_table(with_cooc_offsets(tags, cooc), TAGS_TABLE, work)
                 keys = read_table(parent_dir, KEYS_TABLE).select("tag", "id")
-                accounts = read_table(parent_dir, ACCOUNTS_TABLE)
+                accounts = Accounts.read(parent_dir)
+                accounts.write(parent_dir, work, fold=True)
                 codes = read_table(parent_dir, CODES_TABLE)
                 platforms, langs = (
                     codes.filter(codes["kind"] == kind).select("name", "code")
@@ -98,7 +121,7 @@ def compact(
                         removed += 0 if gone is None else gone.len()
                         posts = read_record(source)
                         people = postings_of(posts).select("platform", "author").unique()
-                        known = accounts.join(people, on=["platform", "author"], how="semi")
+                        known = accounts.of(people)
                         write_split(work / split.path, posts, keys, known, platforms, langs)
                         split = SplitInfo(
                             day=split.day,
@@ -128,11 +151,4 @@ def compact(
         finally:
             progress.close()
         pruned = index.prune(keep)
-    return CompactResult(manifest, final, True, len(patched), removed, pruned)
-
-
-def _link(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+    return CompactResult(manifest, final, True, len(patched), removed, pair_changes, pruned)

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import polars as pl
 
+from indexer.accounts import Accounts
 from indexer.schema import (
-    ACCOUNTS_TABLE,
     CODES_TABLE,
+    COOC_DELTA_TABLE,
     COOC_MAX_TAGS,
     COOC_TABLE,
     KEYS_TABLE,
@@ -56,6 +57,7 @@ from indexer.splits import (
     UNKNOWN_LANG,
     UNKNOWN_PLATFORM,
     found_in,
+    link_file,
     link_split,
     pair_key,
     patch_split,
@@ -105,8 +107,7 @@ class Ids:
 
     keys: pl.DataFrame
     """tag, id (id order)."""
-    accounts: pl.DataFrame
-    """platform, author, account."""
+    accounts: Accounts
     codes: pl.DataFrame
     """kind, name, code."""
 
@@ -120,11 +121,7 @@ class Ids:
             self.keys = pl.concat(
                 [self.keys, _numbered(new_keys.sort("tag"), "id", self.keys.height)]
             )
-        people = postings.select("platform", "author").unique()
-        new_people = people.join(self.of_people(people), on=["platform", "author"], how="anti")
-        if new_people.height:
-            numbered = _numbered(new_people.sort(pl.all()), "account", self.accounts.height)
-            self.accounts = pl.concat([self.accounts, numbered])
+        self.accounts.add(postings.select("platform", "author"))
         for kind, column, missing in (
             ("platform", "platform", UNKNOWN_PLATFORM),
             ("lang", "lang", UNKNOWN_LANG),
@@ -139,10 +136,9 @@ class Ids:
                 self.codes = pl.concat([self.codes, numbered])
 
     def of_people(self, people: pl.DataFrame) -> pl.DataFrame:
-        """The accounts of ``people`` (``platform, author``) that have one. The semi-join
-        hashes the day's few people, not every account of the history (which a join
-        the other way round did, once per day)."""
-        return self.accounts.join(people, on=["platform", "author"], how="semi")
+        """``platform, author, account`` of ``people`` that have an account (binary
+        searches: the cost is the people's, not the history's)."""
+        return self.accounts.of(people)
 
     def of(self, kind: str) -> pl.DataFrame:
         return self.codes.filter(pl.col("kind") == kind).select("name", "code")
@@ -196,7 +192,7 @@ def write_tables(
     """Write the splits and generation-wide tables of a generation into ``out``."""
     ids = Ids(
         keys=read_table(parent, KEYS_TABLE).sort("id").select("tag", "id"),
-        accounts=read_table(parent, ACCOUNTS_TABLE),
+        accounts=Accounts.read(parent),
         codes=read_table(parent, CODES_TABLE),
     )
     for day in changes.days:
@@ -285,8 +281,8 @@ def write_tables(
         set(touched),
         untouched + patched,
     )
-    cooc = _cooc_table(parent, cooc_deltas.total())
-    tags = _with_cooc_offsets(tags, cooc)
+    cooc = write_cooc(parent, out, cooc_deltas.total())
+    tags = with_cooc_offsets(tags, cooc)
     write_table(tags, TAGS_TABLE, out)
     keys_sorted = ids.keys.sort("tag")
     write_table(keys_sorted, KEYS_TABLE, out)
@@ -298,9 +294,8 @@ def write_tables(
         RANKED_TABLE,
         out,
     )
-    write_table(cooc, COOC_TABLE, out)
     write_table(ids.codes, CODES_TABLE, out)
-    write_table(ids.accounts, ACCOUNTS_TABLE, out)
+    ids.accounts.write(parent, out)
     n_posts = sum(s.posts for s in splits)
     times = [_live_times(out / s.path) for s in (splits[:1] + splits[-1:])]
     return Stats(
@@ -627,12 +622,50 @@ class _Deltas:
         )
 
 
-def _cooc_table(parent: Path | None, delta: pl.DataFrame) -> pl.DataFrame:
-    """The parent's pair counts (sorted by key) with ``delta`` (sorted by key) merged in:
+COOC_DELTA_SHARE = 0.1
+"""An update writes the pair changes since cooc.arrow was written (cooc-delta.arrow) and
+hard-links cooc.arrow, until they pass this share of its rows; then it folds them into
+a new cooc.arrow. So an hour's update costs the changes, and the history's pairs are
+rewritten about once every share's worth of new pairs (``compact`` folds too)."""
+
+
+def write_cooc(
+    parent: Path | None, out: Path, delta: pl.DataFrame, *, fold: bool = False
+) -> pl.DataFrame:
+    """Write ``out``'s cooc.arrow and cooc-delta.arrow: the parent's, with ``delta``
+    (key, co_posts; sorted by key) added. Returns the cooc.arrow written or linked."""
+    base = _mapped_or_empty(parent, COOC_TABLE)
+    pending = _summed_pairs([_mapped_or_empty(parent, COOC_DELTA_TABLE), delta])
+    if parent is None or fold or pending.height > COOC_DELTA_SHARE * base.height:
+        base = _cooc_merged(base, pending)
+        write_table(base, COOC_TABLE, out)
+        pending = COOC_DELTA_TABLE.frame()
+    else:
+        link_file(parent / COOC_TABLE.file, out / COOC_TABLE.file)
+    write_table(pending, COOC_DELTA_TABLE, out)
+    return base
+
+
+def _mapped_or_empty(directory: Path | None, spec: TableSpec) -> pl.DataFrame:
+    path = None if directory is None else directory / spec.file
+    return map_ipc(path) if path is not None and path.exists() else spec.frame()
+
+
+def _summed_pairs(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """key, co_posts summed over ``frames``, the zeros left out, by key."""
+    return (
+        pl.concat([COOC_TABLE.frame(), *frames], how="vertical_relaxed")
+        .group_by("key")
+        .agg(pl.col("co_posts").sum())
+        .filter(pl.col("co_posts") != 0)
+        .sort("key")
+    )
+
+
+def _cooc_merged(old: pl.DataFrame, delta: pl.DataFrame) -> pl.DataFrame:
+    """``old`` pair counts (sorted by key) with ``delta`` (sorted by key) merged in:
     a binary search finds the pairs it changes; new pairs are merged in order; pairs
-    falling to 0 leave. Linear copies of the parent's table, no sort or hash of it."""
-    path = None if parent is None else parent / COOC_TABLE.file
-    old = map_ipc(path) if path is not None and path.exists() else COOC_TABLE.frame()
+    falling to 0 leave. Linear copies of the old table, no sort or hash of it."""
     rows = found_in(old["key"], delta["key"])
     known = rows.is_not_null()
     counts = old["co_posts"]
@@ -645,7 +678,7 @@ def _cooc_table(parent: Path | None, delta: pl.DataFrame) -> pl.DataFrame:
     return merged.filter(pl.col("co_posts") > 0)
 
 
-def _with_cooc_offsets(tags: pl.DataFrame, cooc: pl.DataFrame) -> pl.DataFrame:
+def with_cooc_offsets(tags: pl.DataFrame, cooc: pl.DataFrame) -> pl.DataFrame:
     """Each tag's slice of the key-sorted pairs (its keys are ``id << 32 ..``)."""
     ids = pl.int_range(tags.height + 1, dtype=pl.UInt64(), eager=True) * (1 << 32)
     bounds = cooc["key"].search_sorted(ids, side="left").cast(pl.Int64())
@@ -672,7 +705,9 @@ def read_tags(generation_dir: Path) -> pl.DataFrame:
 
 def read_cooc(generation_dir: Path) -> pl.DataFrame:
     """tag, other, co_posts (tag keys) of a generation, by tag, co_posts (desc), other."""
-    cooc = pl.read_ipc(generation_dir / COOC_TABLE.file)
+    cooc = _summed_pairs(
+        [read_table(generation_dir, COOC_TABLE), read_table(generation_dir, COOC_DELTA_TABLE)]
+    ).filter(pl.col("co_posts") > 0)
     keys = pl.read_ipc(generation_dir / KEYS_TABLE.file)
     by_id = keys.sort("id")["tag"]
     return cooc.select(

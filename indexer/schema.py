@@ -216,16 +216,34 @@ COOC_TABLE = TableSpec(
     "key = tag << 32 | other (ids), both orders of each pair: one tag's pairs are one "
     "slice, and an update merges its changes in by binary search, not a rewrite by sort",
 )
+COOC_DELTA_TABLE = TableSpec(
+    "cooc-delta.arrow",
+    {"key": pl.UInt64(), "co_posts": pl.Int64()},
+    "key: the pair changes since cooc.arrow was written (a count may be negative; a "
+    "pair's count is its row there plus its row here). An update rewrites this small "
+    "file, not cooc.arrow, until it passes a share of it (a generation of schema 4 "
+    "written before it existed has none: no changes)",
+)
 CODES_TABLE = TableSpec(
     "codes.arrow",
     {"kind": pl.String(), "name": pl.String(), "code": ID},
     "kind ('platform', 'lang'), then code (the order names were first seen in)",
 )
 ACCOUNTS_TABLE = TableSpec(
-    "accounts.parquet",
+    "accounts.arrow",
     {"platform": pl.String(), "author": pl.String(), "account": ID},
-    "account: an author is a (platform, author) pair",
+    "platform, author: an author is a (platform, author) pair, its account id given once; "
+    "sorted so that an update finds its posts' authors by binary search",
 )
+ACCOUNTS_NEW_TABLE = TableSpec(
+    "accounts-new.arrow",
+    {"platform": pl.String(), "author": pl.String(), "account": ID},
+    "platform, author: the accounts given since accounts.arrow was written (an update "
+    "rewrites this small file, not accounts.arrow, until it passes a share of it)",
+)
+LEGACY_ACCOUNTS_FILE = "accounts.parquet"
+"""Where a generation of schema 4 written before accounts.arrow kept its accounts (by
+account id); read when accounts.arrow is missing, so no rebuild is needed."""
 SPELLINGS_TABLE = TableSpec(
     "spellings.parquet",
     {"tag": ID, "written": pl.String(), "n": pl.Int64()},
@@ -236,8 +254,10 @@ GENERATION_TABLES = (
     KEYS_TABLE,
     RANKED_TABLE,
     COOC_TABLE,
+    COOC_DELTA_TABLE,
     CODES_TABLE,
     ACCOUNTS_TABLE,
+    ACCOUNTS_NEW_TABLE,
     SPELLINGS_TABLE,
 )
 """The generation-wide tables: sized by the vocabulary and the authors, not the posts."""

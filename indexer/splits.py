@@ -241,7 +241,7 @@ def patch_split(source: Path, target: Path, gone: pl.Series) -> Patch | None:
         return None  # rewritten instead (a day without posts is no split)
     target.mkdir(parents=True)
     for name in (SPLIT_POSTS_RECORD, SPLIT_UIDS, SPLIT_POSTS, SPLIT_POSTINGS, SPLIT_TIMELINE):
-        _link(source / name.file, target / name.file)
+        link_file(source / name.file, target / name.file)
     write_table(removed.to_frame(), SPLIT_REMOVED, target)
     posts = _record_rows(source / SPLIT_POSTS_RECORD.file, hits)
     postings = _postings_of_posts(source, hits, posts["created_at"])
@@ -390,10 +390,12 @@ def link_split(source: Path, target: Path) -> None:
     files are never written again); copies only where the filesystem cannot link."""
     target.mkdir(parents=True)
     for path in source.iterdir():
-        _link(path, target / path.name)
+        link_file(path, target / path.name)
 
 
-def _link(source: Path, target: Path) -> None:
+def link_file(source: Path, target: Path) -> None:
+    """``source`` at ``target`` too: a hard link (files of a generation are never written
+    again), a copy where the filesystem cannot link."""
     try:
         os.link(source, target)
     except OSError:

@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from indexer.schema import (
     CODES_TABLE,
+    COOC_DELTA_TABLE,
     COOC_TABLE,
     KEYS_TABLE,
     RANKED_TABLE,
@@ -156,6 +157,9 @@ class Tables:
     ranked: pl.Series
     """Ids of the tags with posts, by posts (desc), then key."""
     cooc: pl.DataFrame
+    """key (tag << 32 | other), co_posts: the pairs as cooc.arrow was written."""
+    cooc_delta: pl.DataFrame
+    """key, co_posts: the changes since (added to ``cooc``'s; possibly negative)."""
     platforms: list[str]
     """Platform names by code."""
     langs: list[str]
@@ -269,6 +273,17 @@ class Tables:
             else (int(self.tags["cooc_start"][i]), int(self.tags["cooc_len"][i]))
         )
         pairs = self.cooc.slice(start, n)
+        if i is not None and self.cooc_delta.height:
+            keys = self.cooc_delta["key"]
+            lo, hi = (int(keys.search_sorted(t << 32, side="left")) for t in (i, i + 1))
+            if hi > lo:
+                pairs = (
+                    pl.concat([pairs, self.cooc_delta.slice(lo, hi - lo)])
+                    .group_by("key")
+                    .agg(pl.col("co_posts").sum())
+                    .filter(pl.col("co_posts") > 0)
+                    .sort("key")
+                )
         return pairs.select(
             other=(pl.col("key") % (1 << 32)).cast(pl.UInt32()), co_posts="co_posts"
         )
@@ -336,6 +351,11 @@ def load_tables(generation_dir: Path, manifest: Manifest | None = None) -> Table
         key_ids=keys["id"],
         ranked=mapped(generation_dir, RANKED_TABLE)["id"],
         cooc=mapped(generation_dir, COOC_TABLE),
+        cooc_delta=(
+            mapped(generation_dir, COOC_DELTA_TABLE)
+            if (generation_dir / COOC_DELTA_TABLE.file).exists()
+            else COOC_DELTA_TABLE.frame()  # a generation written before it existed
+        ),
         platforms=codes.filter(pl.col("kind") == "platform").sort("code")["name"].to_list(),
         langs=codes.filter(pl.col("kind") == "lang").sort("code")["name"].to_list(),
         splits=[load_split(generation_dir / s.path, s.day) for s in manifest.splits],

@@ -92,8 +92,11 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
     )
     full = build([str(a), str(b)], BuildOptions(index_dir=tmp_path / "full"), now=NOW)
     index = tmp_path / "index"
-    build([str(a)], BuildOptions(index_dir=index), now=NOW)
+    built = build([str(a)], BuildOptions(index_dir=index), now=NOW).generation_dir
     updated = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    # 4 pair changes against 40 pairs: kept beside cooc.arrow, which is linked, not rewritten
+    assert pl.read_ipc(updated / "cooc-delta.arrow").height == 4
+    assert (updated / "cooc.arrow").stat().st_ino == (built / "cooc.arrow").stat().st_ino
     by_day = {s.day.isoformat(): s for s in read_manifest(updated).splits}
     patched = updated / by_day["2026-10-02"].path  # post 1's old day lost it, gained nothing
     assert pl.read_ipc(patched / "removed.arrow")["post"].len() == 1
@@ -106,15 +109,19 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     compacted = (index / "current").resolve()
     assert done.stdout.startswith(f"generation {compacted.name} (compact of {updated.name}): ")
-    assert "rewrote 1 day without 1 removed post" in done.stdout
+    assert "rewrote 1 day without 1 removed post, folded 4 pair changes" in done.stdout
     assert not list(compacted.glob("splits/*/removed.arrow"))
+    assert pl.read_ipc(compacted / "cooc-delta.arrow").height == 0
     assert_same_generation(compacted, full.generation_dir)
     assert (
         "splits       4 days (2026-10-01 .. 2026-10-09)\n"
         in cli("info", "--index", str(index)).stdout
     )
     again = cli("compact", "--index", str(index))
-    assert again.stdout == f"nothing to compact: no day of generation {compacted.name} is patched\n"
+    assert again.stdout == (
+        f"nothing to compact: no day of generation {compacted.name} is patched "
+        "and no pair change is pending\n"
+    )
 
 
 def test_a_day_that_loses_only_untagged_posts_is_patched(tmp_path: Path) -> None:
@@ -167,3 +174,61 @@ def test_the_first_and_last_postings_are_live_ones(tmp_path: Path) -> None:
     live = read_posts(gen)["created_at"]
     tables = load_tables(gen)
     assert (tables.first_posting, tables.last_posting) == (live.min(), live.max())
+
+
+def _authors_build(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A: 60 posts by 60 authors (120 tag pairs); B: a post by a new author, one by a
+    known author. Returns A's input, B's input and the full build of both."""
+    a = write_ndjson(
+        tmp_path / "a.ndjson",
+        [post(i, f"#t{i} #all", platform="x", author=f"a{i:02d}") for i in range(60)],
+    )
+    b = write_ndjson(
+        tmp_path / "b.ndjson",
+        [
+            post(100, "#t1 #fresh", platform="x", author="newcomer"),
+            post(101, "#t2 #all", platform="x", author="a07"),
+        ],
+    )
+    full = build([str(a), str(b)], BuildOptions(index_dir=tmp_path / "full"), now=NOW)
+    return a, b, full.generation_dir
+
+
+def test_an_update_writes_its_new_accounts_beside_the_accounts_table(tmp_path: Path) -> None:
+    """The accounts and tag pairs grow with the history: an update links the large files
+    and writes only what it adds (accounts-new.arrow, cooc-delta.arrow)."""
+    from indexer.accounts import Accounts
+    from tests.test_update import assert_same_generation
+
+    a, b, full = _authors_build(tmp_path)
+    index = tmp_path / "index"
+    built = build([str(a)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    updated = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    for name in ("accounts.arrow", "cooc.arrow"):
+        assert (updated / name).stat().st_ino == (built / name).stat().st_ino, name
+    accounts = Accounts.read(updated)
+    assert accounts.new.rows() == [("x", "newcomer", 60)]  # the next id
+    assert accounts.of(pl.DataFrame({"platform": ["x"], "author": ["a07"]}))["account"][0] == 7
+    assert_same_generation(updated, full)
+
+
+def test_a_generation_with_accounts_parquet_is_updated_without_a_rebuild(tmp_path: Path) -> None:
+    """A schema-4 generation written before accounts.arrow and the delta files (its
+    accounts in accounts.parquet, by id) is served as it is, and its next update writes
+    the new files and equals a full build."""
+    from service.tables import load_tables
+    from tests.test_update import assert_same_generation, related_view
+
+    a, b, full = _authors_build(tmp_path)
+    index = tmp_path / "index"
+    old = build([str(a)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    related = related_view(old)
+    accounts = pl.read_ipc(old / "accounts.arrow").sort("account")
+    accounts.write_parquet(old / "accounts.parquet")
+    for name in ("accounts.arrow", "accounts-new.arrow", "cooc-delta.arrow"):
+        (old / name).unlink()
+    assert load_tables(old).cooc_delta.height == 0
+    assert related_view(old) == related
+    updated = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
+    assert pl.read_ipc(updated / "accounts.arrow").height == 61
+    assert_same_generation(updated, full)

@@ -28,12 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from indexer import globals as indexer_globals
 from indexer import splits
+from indexer.accounts import Accounts
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.errors import IndexerError, NoGenerationError
 from indexer.globals import read_cooc, read_posts, read_tags
 from indexer.schema import (
-    ACCOUNTS_TABLE,
     CODES_TABLE,
     KEYS_TABLE,
     POSTS_INDEX_DIR,
@@ -81,7 +82,8 @@ def tables(gen: Path) -> dict[str, pl.DataFrame]:
 def split_views(gen: Path) -> dict[str, pl.DataFrame]:
     """Each split's postings, summary, timeline and pairs, ids decoded, sorted."""
     keys = pl.read_ipc(gen / KEYS_TABLE.file).sort("id")["tag"]
-    accounts = pl.read_parquet(gen / ACCOUNTS_TABLE.file).sort("account")
+    both = Accounts.read(gen)
+    accounts = pl.concat([both.base, both.new]).sort("account")
     people = accounts.select(person=pl.concat_str("platform", "author", separator=":"))["person"]
     codes = pl.read_ipc(gen / CODES_TABLE.file)
     names = {
@@ -174,7 +176,24 @@ def assert_same_generation(updated: Path, built: Path) -> None:
     for name in mine:  # the frames' diff names the table by its columns
         assert_frame_equal(mine[name], theirs[name])
     assert search_view(updated) == search_view(built)
+    assert related_view(updated) == related_view(built)
     assert (updated / REJECTS_FILE).read_bytes() == (built / REJECTS_FILE).read_bytes()
+
+
+def related_view(gen: Path) -> dict[str, dict[str, int]]:
+    """What the service reads of each tag's co-occurring tags (cooc.arrow and the
+    changes kept beside it), by key."""
+    from service.tables import load_tables
+
+    tables = load_tables(gen)
+    keys = tables.tags["tag"]
+    return {
+        key: dict(
+            zip(keys.gather(pairs["other"]).to_list(), pairs["co_posts"].to_list(), strict=True)
+        )
+        for key in tables.keys
+        if (pairs := tables.tag_cooc(key)).height
+    }
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -199,23 +218,25 @@ def run_update(index_dir: Path, *inputs: Path, **options: Any) -> UpdateResult:
 def check_split(root: Path, parts: list[list[list[Row]]]) -> UpdateResult:
     """``parts[0]`` (files of rows) is built, each later part is an update; the result
     must equal one build of every file, whether the days that only lose posts are
-    rewritten or patched (indexer.splits.patch_split). Returns the last update."""
+    rewritten or patched (indexer.splits.patch_split), and whether the pair changes
+    are folded into cooc.arrow at once or kept beside it (indexer.globals.write_cooc).
+    Returns the last update."""
     files = [
         [write_ndjson(root / f"in/p{i}-f{j}.ndjson", rows) for j, rows in enumerate(part)]
         for i, part in enumerate(parts)
     ]
     full = run_build(root / "built", *(f for part in files for f in part))
-    default = splits.PATCH_MAX_REMOVED
+    defaults = splits.PATCH_MAX_REMOVED, indexer_globals.COOC_DELTA_SHARE
     result = None
-    for mode, limit in (("rewritten", 0.0), ("patched", 1.0)):
-        splits.PATCH_MAX_REMOVED = limit
+    for mode, limit, share in (("rewritten", 0.0, 0.0), ("patched", 1.0, float("inf"))):
+        splits.PATCH_MAX_REMOVED, indexer_globals.COOC_DELTA_SHARE = limit, share
         try:
             run_build(root / mode, *files[0])
             for part in files[1:]:
                 result = run_update(root / mode, *part)
                 assert result.published
         finally:
-            splits.PATCH_MAX_REMOVED = default
+            splits.PATCH_MAX_REMOVED, indexer_globals.COOC_DELTA_SHARE = defaults
         assert result is not None
         assert_same_generation(result.generation_dir, full.generation_dir)
     assert result is not None
