@@ -339,14 +339,35 @@ def held_by_day(
     wanted = uids.unique().sort()
     for split in splits:
         directory = parent / split.path
-        rows = found_in(map_ipc(directory / SPLIT_UIDS.file)["uid"], wanted)
+        day_uids = map_ipc(directory / SPLIT_UIDS.file)["uid"]
+        candidates = within_runs(day_uids, wanted)
+        rows = found_in(day_uids, candidates)
         held = rows.is_not_null()
         removed = removed_posts(directory)
         if removed is not None:
             held &= ~rows.cast(pl.UInt32()).is_in(removed.implode()).fill_null(False)
         if held.any():
-            found[split.day] = wanted.filter(held)
+            found[split.day] = candidates.filter(held)
     return found
+
+
+def within_runs(uids: pl.Series, wanted: pl.Series) -> pl.Series:
+    """The values of ``wanted`` (sorted) that lie between the first and last of one
+    platform's uids in ``uids`` (a day's, sorted): a zone map. Post ids grow with time
+    on every platform (snowflakes, TIDs, base-36 counters), so a new day's uids fall
+    outside an old day's ranges and only those inside are searched one by one."""
+    parts = [wanted.clear()]
+    start, n = 0, uids.len()
+    while start < n:
+        first = str(uids[start])
+        platform, colon, _ = first.partition(":")
+        end = n if not colon else int(uids.search_sorted(platform + ";", side="left"))
+        last = str(uids[end - 1])
+        lo = int(wanted.search_sorted(first, side="left"))
+        hi = int(wanted.search_sorted(last, side="right"))
+        parts.append(wanted.slice(lo, hi - lo))
+        start = end
+    return pl.concat(parts)
 
 
 def _summed(frames: list[pl.DataFrame], by: list[str], values: list[str]) -> pl.DataFrame:

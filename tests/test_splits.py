@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indexer import globals as generation_tables
 from indexer.build import BuildOptions, build
@@ -232,3 +234,30 @@ def test_a_generation_with_accounts_parquet_is_updated_without_a_rebuild(tmp_pat
     updated = update([str(b)], BuildOptions(index_dir=index), now=NOW).generation_dir
     assert pl.read_ipc(updated / "accounts.arrow").height == 61
     assert_same_generation(updated, full)
+
+
+@given(
+    st.lists(st.sampled_from(["x", "reddit", "bluesky", "odd", "x2"]), min_size=1, max_size=5),
+    st.lists(st.text("0123456789:ab", max_size=6), max_size=40),
+    st.lists(st.text("0123456789:ab", max_size=6), max_size=40),
+)
+def test_the_zone_map_of_a_day_keeps_every_uid_it_holds(
+    platforms: list[str], held: list[str], other: list[str]
+) -> None:
+    """Searching only the wanted uids within each platform's first..last uid of a day
+    (globals.within_runs) finds every uid the day holds, whatever the ids look like."""
+    day = pl.Series(
+        [f"{platforms[i % len(platforms)]}:{v}" for i, v in enumerate(held)], dtype=pl.String()
+    )
+    day = day.unique().sort()
+    wanted = pl.concat([day.sample(fraction=0.5, seed=1), pl.Series(other, dtype=pl.String())])
+    wanted = wanted.unique().sort()
+    kept = generation_tables.within_runs(day, wanted)
+    assert set(kept.to_list()) <= set(wanted.to_list())
+    assert set(wanted.to_list()) & set(day.to_list()) <= set(kept.to_list())
+
+
+def test_the_zone_map_skips_a_new_day_of_growing_ids() -> None:
+    day = pl.Series(["bluesky:3maa", "bluesky:3mzz", "x:2100", "x:2199"])
+    new = pl.Series(["bluesky:3nab", "x:2100", "x:2200", "x:2201"])
+    assert generation_tables.within_runs(day, new).to_list() == ["x:2100"]
