@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import polars as pl
 import pytest
 import tantivy
 
-from indexer.build import BuildResult
+from indexer.build import BuildOptions, BuildResult, build
 from indexer.errors import InputError
 from indexer.globals import read_posts, read_tags
 from indexer.schema import (
@@ -18,7 +19,7 @@ from indexer.schema import (
     open_posts_index,
     read_manifest,
 )
-from tests.conftest import post, write_ndjson
+from tests.conftest import NOW, post, write_ndjson
 
 Build = Callable[..., BuildResult]
 
@@ -214,3 +215,26 @@ def test_tag_keys_are_a_raw_multivalued_field(tmp_path: Path, run_build: Build) 
         "été": 1,
         "pythonic": 1,
     }
+
+
+def test_a_crafted_16_kb_dump_builds_as_fast_as_plain_text(
+    tmp_path: Path, run_build: Build
+) -> None:
+    """Issue 16: three posts of URL-like labels took 25 s to build (regex backtracking)."""
+    crafted = [
+        "http://" + "a." * 2700 + "#x",
+        "x " + "a_b.com_" * 650 + "/#y",
+        "a." * 2700 + "д.com/#z",
+    ]
+    dump = write_ndjson(tmp_path / "crafted.ndjson", [post(i, t) for i, t in enumerate(crafted)])
+    plain = write_ndjson(tmp_path / "plain.ndjson", [post(i, "hello #x " * 600) for i in range(3)])
+    assert dump.stat().st_size > 16_000
+    assert plain.stat().st_size > 16_000
+    started = time.perf_counter()
+    build([str(plain)], BuildOptions(index_dir=tmp_path / "plain"), now=NOW)
+    plain_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    m = run_build(dump).manifest
+    crafted_seconds = time.perf_counter() - started
+    assert crafted_seconds < max(1.0, 2 * plain_seconds), (crafted_seconds, plain_seconds)
+    assert (m.posts, m.tags) == (3, 3)
