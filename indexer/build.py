@@ -416,7 +416,7 @@ def read_inputs(
                             deleted_uids.append(uid)
                             deleted_at.append(seq + before(line))
                     if posts.height:
-                        sink(tag_posts(posts, seq), f"{seq:012d}.parquet")
+                        sink(tag_posts(posts, seq, notes), f"{seq:012d}.parquet")
                         result.accepted += posts.height
                     progress.update(done_bytes + position.bytes, result.read + rows)
             digest = hashing.result() if hashing is not None else known or ""
@@ -593,13 +593,16 @@ def _check_batch(
     return posts, bad, found
 
 
-def tag_posts(posts: pl.DataFrame, first_seq: int) -> pl.DataFrame:
-    """Number the posts from ``first_seq`` and give each its ``tags`` and ``written`` lists."""
+def tag_posts(
+    posts: pl.DataFrame, first_seq: int, notes: Counter[str] | None = None
+) -> pl.DataFrame:
+    """Number the posts from ``first_seq`` and give each its ``tags`` and ``written`` lists
+    (rows whose own tag list lost a tag that is not a hashtag counted in ``notes``)."""
     posts = posts.with_columns(
         _seq=pl.int_range(first_seq, first_seq + posts.height, dtype=pl.Int64())
     )
     keys = (
-        post_tags(posts)
+        post_tags(posts, notes)
         .group_by("_seq", maintain_order=True)
         .agg(pl.col("tag").alias("tags"), pl.col("written"))
     )

@@ -19,7 +19,10 @@ from indexer.schema import (
     open_posts_index,
     read_manifest,
 )
+from indexer.tagging import INVALID_TAG_NOTE
 from tests.conftest import NOW, post, write_ndjson
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 Build = Callable[..., BuildResult]
 
@@ -134,6 +137,55 @@ def test_own_tag_list_wins_over_text(tmp_path: Path, run_build: Build) -> None:
     gen = run_build(write_ndjson(tmp_path / "a.ndjson", rows)).generation_dir
     posts = read_posts(gen).sort("id")
     assert posts["tags"].to_list() == [["beta", "gamma"], ["alpha"], []]
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)"]
+
+
+def test_own_tags_that_are_not_hashtags_are_dropped_and_counted(
+    tmp_path: Path, run_build: Build
+) -> None:
+    """Issue 16: a row's own list reached the report's cells as it came (formula injection)."""
+    rows = [
+        post(1, "text #ignored", hashtags=[*FORMULAS, "#Python", "C++", "2026", "ok_tag"]),
+        post(2, "#alpha", hashtags=["=1+1"]),
+        post(3, "#beta", hashtags=["beta"]),
+        post(4, "#gamma"),
+    ]
+    result = run_build(write_ndjson(tmp_path / "a.ndjson", rows))
+    posts = read_posts(result.generation_dir).sort("id")
+    assert posts["tags"].to_list() == [["python", "ok_tag"], [], ["beta"], ["gamma"]]
+    assert sorted(read_tags(result.generation_dir)["display"]) == [
+        "Python",
+        "beta",
+        "gamma",
+        "ok_tag",
+    ]
+    (source,) = result.manifest.sources
+    assert source.notes == {INVALID_TAG_NOTE: 2}
+    assert (source.rows, source.rejected, result.manifest.posts) == (4, 0, 4)
+
+
+def test_bluesky_facet_and_record_tags_must_be_hashtags(tmp_path: Path, run_build: Build) -> None:
+    line = json.loads(
+        (FIXTURES / "native" / "bluesky" / "jetstream.jsonl").read_text().splitlines()[1]
+    )
+    record = line["commit"]["record"]
+    text = "a post " + " ".join(f"#{tag}" for tag in FORMULAS)
+    record["text"] = text
+    record["facets"] = [
+        {
+            "index": {"byteStart": 0, "byteEnd": 1},
+            "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+        }
+        for tag in [*FORMULAS, "Köln"]
+    ]
+    record["tags"] = ["-SUM(A1)", "dev"]
+    dump = tmp_path / "jet.jsonl"
+    dump.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = run_build(dump)
+    assert read_posts(result.generation_dir)["tags"].to_list() == [["köln", "dev"]]
+    assert result.manifest.sources[0].notes == {INVALID_TAG_NOTE: 1}
 
 
 @pytest.mark.parametrize(
