@@ -38,7 +38,7 @@ import polars as pl
 import tantivy
 
 from indexer import rollups
-from indexer.errors import IndexerError, InputError
+from indexer.errors import EmptyBuildError, IndexerError, InputError
 from indexer.globals import Changes, write_tables
 from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, ReadOptions, read_batches
 from indexer.progress import Progress, plural
@@ -72,6 +72,8 @@ class BuildOptions:
     """Force this input format instead of detecting it per file."""
     platform: str = "unknown"
     """Platform of rows that do not name one."""
+    allow_empty: bool = False
+    """Publish a generation of no posts (``--allow-empty``); else such a build fails."""
     batch_rows: int = DEFAULT_BATCH_ROWS
     column_map: dict[str, str] | None = None
     """Canonical field -> input column, for CSV/Parquet exports of other tools."""
@@ -129,7 +131,8 @@ def build(
 
     ``warn`` receives a line for each thing the user should know that is no error
     (:class:`BuildResult` keeps them too). A build whose inputs hold rows but not
-    one that could be read fails (:func:`read_inputs`): nothing is published."""
+    one that could be read fails (:func:`read_inputs`), and so does one that would publish
+    no post (empty inputs) unless ``options.allow_empty``: nothing is published."""
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
     warnings = Warnings(warn)
@@ -142,6 +145,8 @@ def build(
                 manifest = _build_into(
                     work, generation, files, options, now, started, progress, warnings
                 )
+                if manifest.posts == 0 and not options.allow_empty:
+                    raise empty_build_error(files, manifest)
                 final = index_dir.publish(work, generation)
         finally:
             progress.close()
@@ -230,6 +235,23 @@ def _build_into(
         )
     (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
     return manifest
+
+
+def empty_build_error(files: list[Path], manifest: Manifest) -> EmptyBuildError:
+    """The one line for a build that found no post: what was read, what to do."""
+    named = ", ".join(str(f) for f in files[:3]) + (", ..." if len(files) > 3 else "")
+    found = [plural(manifest.read, "row")]
+    if manifest.skipped:
+        found.append(f"{plural(manifest.skipped, 'record')} skipped (not posts)")
+    if manifest.deleted:
+        found.append(f"{manifest.deleted} deleted")
+    if manifest.rejected:
+        found.append(f"{manifest.rejected} rejected")
+    return EmptyBuildError(
+        f"no posts to index in {named} (read {', '.join(found)}); nothing was published "
+        "and the current generation is unchanged (pass --allow-empty to publish an empty "
+        "generation)"
+    )
 
 
 class StageClock:

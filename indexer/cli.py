@@ -92,8 +92,9 @@ So does a build whose inputs hold rows but every one of them is rejected
 (say, a pretty-printed JSON file of another format read as NDJSON): the
 error names the inputs and their first reject reasons. One INPUT whose every
 row is rejected, among inputs with posts, is a warning on stderr naming it,
-and the build goes on. Inputs without any row (empty files) build an empty
-generation.
+and the build goes on. Inputs that hold no post at all (empty files, only
+deletes or skipped records) fail the build with exit status 1, publishing
+nothing, unless --allow-empty is given (then an empty generation is published).
 
 examples:
   hashtag-index build dumps/ more/*.ndjson.zst
@@ -274,6 +275,13 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_ingest_options(b)
+    b.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="publish a generation of no posts when the inputs hold none (empty files, only "
+        "deletes or skipped records); without it such a build fails with exit status 1 and "
+        "the current generation stays",
+    )
 
     u = sub.add_parser(
         "update",
@@ -398,6 +406,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from indexer.progress import Progress
 
     options = _ingest_options(args)
+    options.allow_empty = args.allow_empty
     progress = Progress(enabled=False if args.quiet else None)
     result = build(
         args.inputs,

@@ -194,6 +194,8 @@ def _python_frame(good: list[bytes]) -> pl.DataFrame:
 def _read_tabular(path: Path, fmt: str, scratch: Path, options: ReadOptions) -> Iterator[RawBatch]:
     local = plain_copy(path, scratch)
     try:
+        if fmt == "csv" and _blank(local):
+            return  # no header, no rows: a file of no posts, like an empty NDJSON file
         if fmt == "csv":
             lf = pl.scan_csv(local, infer_schema=False, encoding="utf8-lossy")
             first_line = 2
@@ -226,6 +228,15 @@ def _read_tabular(path: Path, fmt: str, scratch: Path, options: ReadOptions) -> 
     finally:
         if local != path:
             local.unlink(missing_ok=True)
+
+
+def _blank(path: Path) -> bool:
+    """Whether a file holds nothing but white space (a byte order mark included)."""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            if chunk.replace(b"\xef\xbb\xbf", b"").strip():
+                return False
+    return True
 
 
 def batch_rows(options: ReadOptions) -> int:

@@ -12,7 +12,7 @@ import pytest
 import tantivy
 
 from indexer.build import BuildOptions, BuildResult, build
-from indexer.errors import InputError
+from indexer.errors import EmptyBuildError, InputError
 from indexer.globals import read_posts, read_tags
 from indexer.schema import (
     REJECTS_FILE,
@@ -236,9 +236,15 @@ def test_old_generations_are_pruned(tmp_path: Path, run_build: Build, index_dir:
     assert (index_dir / "current").resolve() == results[-1].generation_dir
 
 
-def test_empty_input_builds_an_empty_generation(tmp_path: Path, run_build: Build) -> None:
+def test_empty_input_builds_an_empty_generation_only_when_allowed(
+    tmp_path: Path, run_build: Build, index_dir: Path
+) -> None:
     dump = write_ndjson(tmp_path / "a.ndjson", ["", "  "])
-    m = run_build(dump).manifest
+    with pytest.raises(EmptyBuildError, match="no posts to index"):
+        run_build(dump)
+    assert not (index_dir / "current").exists()
+    assert list((index_dir / "generations").iterdir()) == []
+    m = run_build(dump, allow_empty=True).manifest
     assert (m.read, m.posts, m.tags, m.rejected, m.from_, m.to) == (0, 0, 0, 0, None, None)
     # Rows, but every one rejected: no generation of 0 posts (tests/test_visibility.py).
 
