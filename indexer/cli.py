@@ -168,8 +168,15 @@ and the seconds it took. Examples:
 """
 
 SERVE_HELP = """\
-Serve the HTTP API over the published generation. With an empty index
-directory, first build one from the bundled sample data (data/).
+Serve the HTTP API over the published generation. When the default index
+directory ($HASHTAG_INDEX_DIR or ./var/index) has no generation yet, first
+build one from the bundled sample data (data/sample). Any other --index DIR
+without a generation is an error naming DIR and the build command (a typo must
+not serve the sample), unless --sample is given.
+
+A second server on a port already in use fails with "address already in use";
+--reuse-port lets several servers share the port (the kernel spreads the
+connections over them).
 """
 
 
@@ -351,11 +358,21 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     s.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     s.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share --port with servers already listening on it (SO_REUSEPORT: the kernel "
+        "spreads the connections over them); without it, a port in use is an error",
+    )
+    s.add_argument(
         "--sample",
         type=Path,
+        nargs="?",
+        const=BUNDLED_SAMPLE,
         default=None,
         metavar="DIR",
-        help="dumps to build from when the index is empty (default: the bundled data/sample)",
+        help="when --index DIR has no generation, build it from these dumps first (without "
+        "DIR: the bundled data/sample); without --sample, only the default index directory "
+        "is built from the bundled sample, and any other empty --index is an error",
     )
     return parser
 
@@ -584,13 +601,25 @@ def _check_schema(generation_dir: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from service.run import serve
+    from service.run import AddressInUseError, ensure_address_free, serve
 
     index_dir = _index_dir(args.index)
+    try:
+        if not args.reuse_port:  # checked first, then again just before listening
+            ensure_address_free(args.host, args.port)
+    except AddressInUseError as e:
+        raise IndexerError(str(e)) from None
     current = IndexDir(index_dir).current_dir()
     if current is not None:
         _check_schema(current)
     else:
+        default = args.index is None or args.index.resolve() == default_index_dir().resolve()
+        if args.sample is None and not default:
+            # A typo in --index must not serve the sample as if it were the index asked for.
+            raise IndexerError(
+                f"no generation published in {index_dir}; build one with 'hashtag-index build "
+                f"INPUT... --index {index_dir}', or pass --sample to serve the bundled sample"
+            )
         sample = args.sample or BUNDLED_SAMPLE
         print(f"hashtag-index: {index_dir} is empty; building it from {sample}", file=sys.stderr)
         # In a child process: the server forks its workers, and a fork after polars'
@@ -601,12 +630,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         if built.returncode != 0:
             raise IndexerError(f"could not build {index_dir} from {sample}")
-    serve(
-        index_dir=index_dir,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-    )
+    try:
+        serve(
+            index_dir=index_dir,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            reuse_port=args.reuse_port,
+        )
+    except AddressInUseError as e:
+        raise IndexerError(str(e)) from None
     return 0
 
 

@@ -111,6 +111,21 @@ def test_build_of_no_posts_fails_and_keeps_the_published_generation(
     assert (index / "current").resolve() != published
 
 
+def test_serve_of_an_index_without_generation_names_it_and_the_build_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in --index used to serve the bundled sample as if it were that index."""
+    typo = tmp_path / "idnex"
+    code, out, err = run_main(capsys, "serve", "--index", str(typo), "--port", "1")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"hashtag-index: error: no generation published in {typo}; build one with "
+        f"'hashtag-index build INPUT... --index {typo}', or pass --sample to serve the "
+        "bundled sample\n"
+    )
+    assert not typo.exists()
+
+
 def test_info_without_index_says_what_to_do(tmp_path: Path) -> None:
     result = cli("info", "--index", str(tmp_path / "empty"))
     assert result.returncode == 1
