@@ -72,6 +72,8 @@ class BuildOptions:
     """Force this input format instead of detecting it per file."""
     platform: str = "unknown"
     """Platform of rows that do not name one."""
+    follow_symlinks: bool = False
+    """Follow symbolic links in input directories that lead out of them (``--follow-symlinks``)."""
     allow_empty: bool = False
     """Publish a generation of no posts (``--allow-empty``); else such a build fails."""
     batch_rows: int = DEFAULT_BATCH_ROWS
@@ -136,7 +138,7 @@ def build(
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
     warnings = Warnings(warn)
-    files = expand_inputs(list(inputs), warnings)
+    files = expand_inputs(list(inputs), warnings, follow_symlinks=options.follow_symlinks)
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()

@@ -46,6 +46,8 @@ optionally .gz or .zst), or when it is .gz or .zst with no extension inside
 files, dot directories and documentation (README, LICENSE, LICENCE, COPYING,
 *.md, *.rst) are passed over quietly; any other file is passed over with a
 warning on stderr (one line per directory, naming how many and the first few).
+A symbolic link in a directory that leads out of it (to a file or directory
+elsewhere) is passed over with such a warning too, unless --follow-symlinks.
 
 Canonical dumps are NDJSON, CSV or Parquet, optionally .gz or .zst compressed,
 one post per row with: id, created_at (RFC 3339 with a zone, or epoch seconds),
@@ -263,6 +265,12 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
         help="generations to keep on disk, the new one included (default: 3)",
     )
     p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="in INPUT directories, also read symbolic links that lead out of the directory "
+        "(by default they are passed over, with a warning naming them)",
+    )
+    p.add_argument(
         "--quiet", action="store_true", help="no progress display, only the summary line"
     )
 
@@ -411,6 +419,7 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
         created_at_format=created_at_format,
         reposts=args.reposts,
         keep=args.keep,
+        follow_symlinks=args.follow_symlinks,
     )
 
 
