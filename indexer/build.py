@@ -72,6 +72,8 @@ class BuildOptions:
     """Force this input format instead of detecting it per file."""
     platform: str = "unknown"
     """Platform of rows that do not name one."""
+    csv_delimiter: str | None = None
+    """The CSV field delimiter (``--csv-delimiter``); None: detected per file."""
     follow_symlinks: bool = False
     """Follow symbolic links in input directories that lead out of them (``--follow-symlinks``)."""
     allow_empty: bool = False
@@ -407,6 +409,7 @@ def read_inputs(
         reposts=options.reposts,
         timezone=options.timezone,
         created_at_format=options.created_at_format,
+        csv_delimiter=options.csv_delimiter,
     )
     all_rejected: list[AllRejected] = []
     # A file's sha256 is computed on a thread while the file is read (hashlib lets go

@@ -245,6 +245,13 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
         "--map-tz unless FMT has %%z); values not in FMT are read as RFC 3339 or epoch",
     )
     p.add_argument(
+        "--csv-delimiter",
+        default=None,
+        metavar="CHAR",
+        help="the field delimiter of CSV inputs: one character, or 'tab' (default: detected "
+        "per file from its header: the one of , ; tab | that splits it into the most columns)",
+    )
+    p.add_argument(
         "--reposts",
         choices=["count", "exclude"],
         default="count",
@@ -410,6 +417,14 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
             f"Parquet inputs, not --format {args.format}"
         )
     check_mapping(column_map, timezone, created_at_format)
+    delimiter = args.csv_delimiter
+    if delimiter is not None:
+        delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise IndexerError(
+                f"--csv-delimiter must be one character other than a quote or a line break, "
+                f"or 'tab', not {args.csv_delimiter!r}"
+            )
     return BuildOptions(
         index_dir=_index_dir(args.index),
         format=args.format,
@@ -420,6 +435,7 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
         reposts=args.reposts,
         keep=args.keep,
         follow_symlinks=args.follow_symlinks,
+        csv_delimiter=delimiter,
     )
 
 

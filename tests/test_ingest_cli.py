@@ -9,7 +9,7 @@ import pytest
 
 from indexer.build import BuildOptions, build
 from indexer.cli import FORMATS, _ingest_options, make_parser
-from indexer.errors import InputError
+from indexer.errors import IndexerError, InputError
 from indexer.globals import read_posts
 from indexer.native import NATIVE_FORMATS
 from indexer.sources import CANONICAL_FORMATS, all_formats, detect_format, expand_inputs
@@ -152,3 +152,19 @@ def test_an_inbox_of_only_links_out_names_them(tmp_path: Path) -> None:
         match=r"directory holds no input files \(passed over 1 symbolic link .*s\.ndjson ->",
     ):
         expand_inputs([str(inbox)])
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, None), (";", ";"), ("tab", "\t"), ("\\t", "\t"), ("|", "|")]
+)
+def test_csv_delimiter_option(given: str | None, expected: str | None) -> None:
+    extra = [] if given is None else ["--csv-delimiter", given]
+    args = make_parser().parse_args(["build", "a.csv", *extra])
+    assert _ingest_options(args).csv_delimiter == expected
+
+
+@pytest.mark.parametrize("given", [";;", "", '"', "\n"])
+def test_a_bad_csv_delimiter_is_one_line(given: str) -> None:
+    args = make_parser().parse_args(["build", "a.csv", "--csv-delimiter", given])
+    with pytest.raises(IndexerError, match="--csv-delimiter must be one character"):
+        _ingest_options(args)
