@@ -20,7 +20,7 @@ import msgspec
 import polars as pl
 
 from indexer.errors import InputError
-from indexer.sources import iter_line_blocks, plain_copy
+from indexer.sources import JSON_SPACE, iter_line_blocks, plain_copy
 from indexer.validate import CANONICAL_FIELDS, REQUIRED
 
 DEFAULT_BATCH_ROWS = 50_000
@@ -172,7 +172,7 @@ def _read_ndjson(path: Path, batch_rows: int) -> Iterator[RawBatch]:
         start = line_no + 1
         line_no += len(block)
         lines.extend(block)
-        numbered = [(start + i, b) for i, b in enumerate(block) if b.strip()]
+        numbered = [(start + i, b) for i, b in enumerate(block) if b.strip(JSON_SPACE)]
         try:  # fast path: the whole block checks at once
             _check_many(b"[" + b",".join(b for _, b in numbered) + b"]")
             good.extend(b for _, b in numbered)

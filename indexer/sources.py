@@ -41,6 +41,10 @@ _EXTENSION = re.compile(r"\.[a-z][a-z0-9]{0,5}")
 PASSED_OVER_SHOWN = 3
 """How many of the files a directory scan leaves out its notice names."""
 
+JSON_SPACE = b" \t\r\n"
+"""JSON's white space: a line of nothing else is blank (not a row). Other bytes that
+``bytes.strip()`` takes (form feed, vertical tab...) make a line that is bad JSON, a reject."""
+
 Warn = Callable[[str], None]
 """Receives a warning: one line for the user (stderr), not an error."""
 
