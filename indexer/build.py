@@ -38,7 +38,7 @@ import polars as pl
 import tantivy
 
 from indexer import rollups
-from indexer.errors import IndexerError, InputError
+from indexer.errors import EmptyBuildError, IndexerError, InputError
 from indexer.globals import Changes, write_tables
 from indexer.ingest import DEFAULT_BATCH_ROWS, RawBatch, ReadOptions, read_batches
 from indexer.progress import Progress, plural
@@ -72,6 +72,12 @@ class BuildOptions:
     """Force this input format instead of detecting it per file."""
     platform: str = "unknown"
     """Platform of rows that do not name one."""
+    csv_delimiter: str | None = None
+    """The CSV field delimiter (``--csv-delimiter``); None: detected per file."""
+    follow_symlinks: bool = False
+    """Follow symbolic links in input directories that lead out of them (``--follow-symlinks``)."""
+    allow_empty: bool = False
+    """Publish a generation of no posts (``--allow-empty``); else such a build fails."""
     batch_rows: int = DEFAULT_BATCH_ROWS
     column_map: dict[str, str] | None = None
     """Canonical field -> input column, for CSV/Parquet exports of other tools."""
@@ -129,11 +135,12 @@ def build(
 
     ``warn`` receives a line for each thing the user should know that is no error
     (:class:`BuildResult` keeps them too). A build whose inputs hold rows but not
-    one that could be read fails (:func:`read_inputs`): nothing is published."""
+    one that could be read fails (:func:`read_inputs`), and so does one that would publish
+    no post (empty inputs) unless ``options.allow_empty``: nothing is published."""
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
     warnings = Warnings(warn)
-    files = expand_inputs(list(inputs), warnings)
+    files = expand_inputs(list(inputs), warnings, follow_symlinks=options.follow_symlinks)
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()
@@ -142,6 +149,8 @@ def build(
                 manifest = _build_into(
                     work, generation, files, options, now, started, progress, warnings
                 )
+                if manifest.posts == 0 and not options.allow_empty:
+                    raise empty_build_error(files, manifest)
                 final = index_dir.publish(work, generation)
         finally:
             progress.close()
@@ -230,6 +239,23 @@ def _build_into(
         )
     (work / MANIFEST_FILE).write_bytes(encode_manifest(manifest))
     return manifest
+
+
+def empty_build_error(files: list[Path], manifest: Manifest) -> EmptyBuildError:
+    """The one line for a build that found no post: what was read, what to do."""
+    named = ", ".join(str(f) for f in files[:3]) + (", ..." if len(files) > 3 else "")
+    found = [plural(manifest.read, "row")]
+    if manifest.skipped:
+        found.append(f"{plural(manifest.skipped, 'record')} skipped (not posts)")
+    if manifest.deleted:
+        found.append(f"{manifest.deleted} deleted")
+    if manifest.rejected:
+        found.append(f"{manifest.rejected} rejected")
+    return EmptyBuildError(
+        f"no posts to index in {named} (read {', '.join(found)}); nothing was published "
+        "and the current generation is unchanged (pass --allow-empty to publish an empty "
+        "generation)"
+    )
 
 
 class StageClock:
@@ -383,6 +409,7 @@ def read_inputs(
         reposts=options.reposts,
         timezone=options.timezone,
         created_at_format=options.created_at_format,
+        csv_delimiter=options.csv_delimiter,
     )
     all_rejected: list[AllRejected] = []
     # A file's sha256 is computed on a thread while the file is read (hashlib lets go
@@ -416,7 +443,7 @@ def read_inputs(
                             deleted_uids.append(uid)
                             deleted_at.append(seq + before(line))
                     if posts.height:
-                        sink(tag_posts(posts, seq), f"{seq:012d}.parquet")
+                        sink(tag_posts(posts, seq, notes), f"{seq:012d}.parquet")
                         result.accepted += posts.height
                     progress.update(done_bytes + position.bytes, result.read + rows)
             digest = hashing.result() if hashing is not None else known or ""
@@ -593,13 +620,16 @@ def _check_batch(
     return posts, bad, found
 
 
-def tag_posts(posts: pl.DataFrame, first_seq: int) -> pl.DataFrame:
-    """Number the posts from ``first_seq`` and give each its ``tags`` and ``written`` lists."""
+def tag_posts(
+    posts: pl.DataFrame, first_seq: int, notes: Counter[str] | None = None
+) -> pl.DataFrame:
+    """Number the posts from ``first_seq`` and give each its ``tags`` and ``written`` lists
+    (rows whose own tag list lost a tag that is not a hashtag counted in ``notes``)."""
     posts = posts.with_columns(
         _seq=pl.int_range(first_seq, first_seq + posts.height, dtype=pl.Int64())
     )
     keys = (
-        post_tags(posts)
+        post_tags(posts, notes)
         .group_by("_seq", maintain_order=True)
         .agg(pl.col("tag").alias("tags"), pl.col("written"))
     )

@@ -46,6 +46,8 @@ optionally .gz or .zst), or when it is .gz or .zst with no extension inside
 files, dot directories and documentation (README, LICENSE, LICENCE, COPYING,
 *.md, *.rst) are passed over quietly; any other file is passed over with a
 warning on stderr (one line per directory, naming how many and the first few).
+A symbolic link in a directory that leads out of it (to a file or directory
+elsewhere) is passed over with such a warning too, unless --follow-symlinks.
 
 Canonical dumps are NDJSON, CSV or Parquet, optionally .gz or .zst compressed,
 one post per row with: id, created_at (RFC 3339 with a zone, or epoch seconds),
@@ -92,8 +94,9 @@ So does a build whose inputs hold rows but every one of them is rejected
 (say, a pretty-printed JSON file of another format read as NDJSON): the
 error names the inputs and their first reject reasons. One INPUT whose every
 row is rejected, among inputs with posts, is a warning on stderr naming it,
-and the build goes on. Inputs without any row (empty files) build an empty
-generation.
+and the build goes on. Inputs that hold no post at all (empty files, only
+deletes or skipped records) fail the build with exit status 1, publishing
+nothing, unless --allow-empty is given (then an empty generation is published).
 
 examples:
   hashtag-index build dumps/ more/*.ndjson.zst
@@ -167,8 +170,15 @@ and the seconds it took. Examples:
 """
 
 SERVE_HELP = """\
-Serve the HTTP API over the published generation. With an empty index
-directory, first build one from the bundled sample data (data/).
+Serve the HTTP API over the published generation. When the default index
+directory ($HASHTAG_INDEX_DIR or ./var/index) has no generation yet, first
+build one from the bundled sample data (data/sample). Any other --index DIR
+without a generation is an error naming DIR and the build command (a typo must
+not serve the sample), unless --sample is given.
+
+A second server on a port already in use fails with "address already in use";
+--reuse-port lets several servers share the port (the kernel spreads the
+connections over them).
 """
 
 
@@ -235,6 +245,13 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
         "--map-tz unless FMT has %%z); values not in FMT are read as RFC 3339 or epoch",
     )
     p.add_argument(
+        "--csv-delimiter",
+        default=None,
+        metavar="CHAR",
+        help="the field delimiter of CSV inputs: one character, or 'tab' (default: detected "
+        "per file from its header: the one of , ; tab | that splits it into the most columns)",
+    )
+    p.add_argument(
         "--reposts",
         choices=["count", "exclude"],
         default="count",
@@ -253,6 +270,12 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
         default=3,
         metavar="N",
         help="generations to keep on disk, the new one included (default: 3)",
+    )
+    p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="in INPUT directories, also read symbolic links that lead out of the directory "
+        "(by default they are passed over, with a warning naming them)",
     )
     p.add_argument(
         "--quiet", action="store_true", help="no progress display, only the summary line"
@@ -274,6 +297,13 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_ingest_options(b)
+    b.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="publish a generation of no posts when the inputs hold none (empty files, only "
+        "deletes or skipped records); without it such a build fails with exit status 1 and "
+        "the current generation stays",
+    )
 
     u = sub.add_parser(
         "update",
@@ -343,11 +373,21 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     s.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     s.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share --port with servers already listening on it (SO_REUSEPORT: the kernel "
+        "spreads the connections over them); without it, a port in use is an error",
+    )
+    s.add_argument(
         "--sample",
         type=Path,
+        nargs="?",
+        const=BUNDLED_SAMPLE,
         default=None,
         metavar="DIR",
-        help="dumps to build from when the index is empty (default: the bundled data/sample)",
+        help="when --index DIR has no generation, build it from these dumps first (without "
+        "DIR: the bundled data/sample); without --sample, only the default index directory "
+        "is built from the bundled sample, and any other empty --index is an error",
     )
     return parser
 
@@ -377,6 +417,14 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
             f"Parquet inputs, not --format {args.format}"
         )
     check_mapping(column_map, timezone, created_at_format)
+    delimiter = args.csv_delimiter
+    if delimiter is not None:
+        delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise IndexerError(
+                f"--csv-delimiter must be one character other than a quote or a line break, "
+                f"or 'tab', not {args.csv_delimiter!r}"
+            )
     return BuildOptions(
         index_dir=_index_dir(args.index),
         format=args.format,
@@ -386,6 +434,8 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
         created_at_format=created_at_format,
         reposts=args.reposts,
         keep=args.keep,
+        follow_symlinks=args.follow_symlinks,
+        csv_delimiter=delimiter,
     )
 
 
@@ -398,6 +448,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from indexer.progress import Progress
 
     options = _ingest_options(args)
+    options.allow_empty = args.allow_empty
     progress = Progress(enabled=False if args.quiet else None)
     result = build(
         args.inputs,
@@ -578,13 +629,25 @@ def _check_schema(generation_dir: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from service.run import serve
+    from service.run import AddressInUseError, ensure_address_free, serve
 
     index_dir = _index_dir(args.index)
+    try:
+        if not args.reuse_port:  # checked first, then again just before listening
+            ensure_address_free(args.host, args.port)
+    except AddressInUseError as e:
+        raise IndexerError(str(e)) from None
     current = IndexDir(index_dir).current_dir()
     if current is not None:
         _check_schema(current)
     else:
+        default = args.index is None or args.index.resolve() == default_index_dir().resolve()
+        if args.sample is None and not default:
+            # A typo in --index must not serve the sample as if it were the index asked for.
+            raise IndexerError(
+                f"no generation published in {index_dir}; build one with 'hashtag-index build "
+                f"INPUT... --index {index_dir}', or pass --sample to serve the bundled sample"
+            )
         sample = args.sample or BUNDLED_SAMPLE
         print(f"hashtag-index: {index_dir} is empty; building it from {sample}", file=sys.stderr)
         # In a child process: the server forks its workers, and a fork after polars'
@@ -595,12 +658,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         if built.returncode != 0:
             raise IndexerError(f"could not build {index_dir} from {sample}")
-    serve(
-        index_dir=index_dir,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-    )
+    try:
+        serve(
+            index_dir=index_dir,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            reuse_port=args.reuse_port,
+        )
+    except AddressInUseError as e:
+        raise IndexerError(str(e)) from None
     return 0
 
 

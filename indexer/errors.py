@@ -2,6 +2,7 @@
 
 IndexerError            anything that stops a command; str() is one line for the user
 ├── InputError          an input file is missing, unreadable or not in a known format
+│   └── EmptyBuildError a build found no post to index (and --allow-empty was not given)
 ├── IndexLockedError    another indexer holds the index directory's lock
 └── NoGenerationError   the index directory has no published generation yet
 """
@@ -12,6 +13,10 @@ class IndexerError(Exception):
 
 
 class InputError(IndexerError):
+    pass
+
+
+class EmptyBuildError(InputError):
     pass
 
 

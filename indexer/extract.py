@@ -26,13 +26,15 @@ A *tag key* (the unit of every count) is :func:`tag_key`: NFKC, then full case f
 
 from __future__ import annotations
 
+import bisect
 import functools
+import heapq
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -223,7 +225,8 @@ def _runs_near_urls(text: str, tags: list[tuple[str, int, int]]) -> list[tuple[i
         start = sign
         while start and ord(text[start - 1]) not in _JS_SPACES:
             start -= 1
-        if _coverable(text[start:end], [s - start for s in signs if start <= s < end]):
+        in_run = signs[bisect.bisect_left(signs, start) : bisect.bisect_left(signs, end)]
+        if _coverable(text[start:end], [s - start for s in in_run]):
             runs.append((start, end))
     return runs
 
@@ -253,12 +256,16 @@ def extract_hashtags_with_indices(text: str) -> list[tuple[str, int, int]]:
             continue  # consumed but rejected, like the JS callback does
         tags.append((tag, sign, end))
     if tags:
+        signs = [sign for _, sign, _ in tags]
+        dropped: set[int] = set()
         for start, end in _runs_near_urls(text, tags):
             # URLs are found run by run: none spans a space, so none reaches another run.
-            run_tags = [tag for tag in tags if start <= tag[1] < end]
+            run_tags = tags[bisect.bisect_left(signs, start) : bisect.bisect_left(signs, end)]
             kept = _drop_tags_overlapping_urls(run_tags, _url_spans(text, start, end))
             if len(kept) < len(run_tags):
-                tags = [tag for tag in tags if not start <= tag[1] < end or tag in kept]
+                dropped.update({sign for _, sign, _ in run_tags} - {sign for _, sign, _ in kept})
+        if dropped:
+            tags = [tag for tag in tags if tag[1] not in dropped]
     return tags
 
 
@@ -581,15 +588,11 @@ def _query() -> str:
 
 
 @functools.cache
-def _url_regex() -> re.Pattern[str]:
-    """twitter-text's validUrl (the regex of extractUrlsWithIndices)."""
+def _url_pieces() -> dict[str, str]:
+    """The parts of twitter-text's validUrl regex (see :func:`_url_regex`)."""
     domain_char = _ci_class(
         [*map(ord, _PUNCT), *_JS_SPACES, *_INVALID_CHARS, *_DIRECTIONAL_MARKS], negate=True
     )
-    subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
-    domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
-    domain = f"(?:{subdomain}*{domain_name}{_tld()})"
-
     path_char = _ci_class(
         [*_ASCII_ALNUM, *_CYRILLIC, *map(ord, "!*';:=+,.$/%#[]-\u2013_~@|&"), *_LATIN_ACCENTS]
     )
@@ -603,21 +606,190 @@ def _url_regex() -> re.Pattern[str]:
         [*_ASCII_ALNUM, *map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZ@\uff20$#\uff03"), *_INVALID_CHARS],
         negate=True,
     )
+    return {
+        "domain_char": domain_char,
+        "preceding": f"(?:{preceding}|{_ci_class(_DIRECTIONAL_MARKS)})",
+        # the port, the path (group 1) and the query after the domain: all optional
+        "rest": f"(?::[0-9]+)?(/{path}*)?{_query()}",
+    }
+
+
+@functools.cache
+def _url_regex() -> re.Pattern[str]:
+    """twitter-text's validUrl (the regex of extractUrlsWithIndices), as written.
+
+    :func:`_url_matches` finds the same matches in linear time; this one backtracks (a text
+    like ``"http://" + "a." * 4000`` takes seconds) and is kept as the reference it is tested
+    against.
+    """
+    pieces = _url_pieces()
+    domain_char = pieces["domain_char"]
+    subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
+    domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
+    domain = f"(?:{subdomain}*{domain_name}{_tld()})"
     return re.compile(
-        f"((?:{preceding}|{_ci_class(_DIRECTIONAL_MARKS)}|^))"  # 1: the character before
+        f"({pieces['preceding']}|^)"  # 1: the character before
         f"(({_PROTOCOL})?"  # 2: the URL, 3: the protocol
         f"({domain})"  # 4: the domain
-        f"(?::[0-9]+)?"
-        f"(/{path}*)?"  # 5: the path
-        f"{_query()})"
+        f"{pieces['rest']})"  # 5: the path
     )
+
+
+class _UrlMatch(NamedTuple):
+    """One match of twitter-text's validUrl: the URL is ``text[start:end]``."""
+
+    start: int
+    end: int
+    before: str  # the character before the URL ("" at the start of the text)
+    protocol: str  # "" without one
+    domain: str
+    path: str
+
+
+@functools.cache
+def _url_scanner() -> tuple[re.Pattern[str], ...]:
+    """(label runs, one domain character, one preceding character, protocol, TLD, the rest)."""
+    pieces = _url_pieces()
+    dc = pieces["domain_char"]
+    return (
+        re.compile(f"(?:{dc}|[_\\-])+"),
+        re.compile(dc),
+        re.compile(pieces["preceding"]),
+        re.compile(_PROTOCOL),
+        re.compile(_tld()),
+        re.compile(pieces["rest"]),
+    )
+
+
+def _url_matches(text: str, pos: int, stop: int) -> Iterator[_UrlMatch]:
+    """The successive matches of :func:`_url_regex` in ``text[:stop]``, searched from ``pos``
+    and each from the end of the one before, in time linear in ``stop - pos``.
+
+    The regex's cost is its domain, ``subdomain* domain_name TLD``: from each place it may
+    start, it runs over all the labels that follow, then backs off label by label to the last
+    one followed by a TLD; a text of many labels and no TLD costs the square of its length. A
+    label (a domain name is one without "_") always ends at the same place, the end of its run
+    of domain characters, "_" and "-", so what the domain matches from a place depends only on
+    the run it is in and the runs after it. That is worked out once per run, right to left
+    (``dom``), and the regex's attempts are then replayed in order, each in constant time.
+    """
+    runs_re, dc_re, pre_re, proto_re, tld_re, rest_re = _url_scanner()
+    runs = [(m.start(), m.end()) for m in runs_re.finditer(text, pos, stop)]
+    # Per run [a, b): the domain's end from a place in it (a domain character), through a
+    # subdomain (``sub``, for any place) or, failing that, a domain name and a TLD (``name``,
+    # for places after the run's last "_"); None when there is none.
+    sub: list[int | None] = [None] * len(runs)
+    name: list[int | None] = [None] * len(runs)
+    name_from = [0] * len(runs)
+    run_at: dict[int, int] = {}
+    for i in range(len(runs) - 1, -1, -1):
+        a, b = runs[i]
+        run_at[a] = i
+        if b < stop and text[b] == "." and dc_re.match(text, b - 1):
+            following = run_at.get(b + 1)
+            if following is not None and dc_re.match(text, b + 1):
+                sub[i] = _run_domain_end(following, runs[following][0], sub, name, name_from)
+                if sub[i] is None and (tld := tld_re.match(text, b + 1, stop)) is not None:
+                    name[i] = tld.end()
+                    name_from[i] = text.rfind("_", a, b) + 1 or a
+    protocols = [(m.start(), m.end()) for m in proto_re.finditer(text, pos, stop)]
+
+    def domain_end(d: int) -> int | None:
+        """The end of the domain the regex matches at ``d``, if any."""
+        i = run_of(d)
+        if i is None or not dc_re.match(text, d, stop):
+            return None
+        return _run_domain_end(i, d, sub, name, name_from)
+
+    starts = [a for a, _ in runs]
+
+    def run_of(d: int) -> int | None:
+        i = bisect.bisect_right(starts, d) - 1
+        return i if i >= 0 and d < runs[i][1] else None
+
+    def attempt(s: int) -> _UrlMatch | None:
+        """The regex's match at ``s`` (the place of the character before the URL), if any."""
+        tries: list[tuple[str, int]] = []  # (the character before, where the URL starts)
+        if s < stop and pre_re.match(text, s, stop):
+            tries.append((text[s], s + 1))
+        if s == 0:
+            tries.append(("", 0))
+        for before, start in tries:
+            proto = proto_re.match(text, start, stop)
+            for d in ((proto.end(),) if proto else ()) + (start,):
+                end = domain_end(d)
+                if end is not None:
+                    rest = rest_re.match(text, end, stop)
+                    assert rest is not None  # every part of it is optional
+                    protocol = text[start:d]
+                    return _UrlMatch(
+                        start, rest.end(), before, protocol, text[d:end], rest.group(1) or ""
+                    )
+        return None
+
+    def candidates(after: int) -> Iterator[int]:
+        """The places >= ``after`` where the regex may match, in order (a superset)."""
+        if after == 0:
+            yield 0
+        first_protocol = bisect.bisect_left(protocols, (after + 1, 0))
+        yield from heapq.merge(
+            (q - 1 for q, _ in protocols[first_protocol:]),
+            run_candidates(max(bisect.bisect_right(starts, after) - 1, 0), after),
+        )
+
+    def run_candidates(i: int, after: int) -> Iterator[int]:
+        """The places >= ``after`` just before a domain character from which the domain
+        matches, in runs ``i`` and after."""
+        for k in range(i, len(runs)):
+            a, b = runs[k]
+            first = a if sub[k] is not None else name_from[k] if name[k] is not None else b
+            for d in range(max(first, after + 1), b):
+                if dc_re.match(text, d) and pre_re.match(text, d - 1):
+                    yield d - 1
+
+    at = pos
+    while True:
+        for s in candidates(at):
+            if s < at:
+                continue
+            found = attempt(s)
+            if found is not None:
+                break
+        else:
+            return
+        yield found
+        at = found.end
+
+
+def _run_domain_end(
+    i: int, d: int, sub: list[int | None], name: list[int | None], name_from: list[int]
+) -> int | None:
+    """The end of the domain from ``d`` (a domain character) in run ``i`` (see _url_matches)."""
+    if sub[i] is not None:
+        return sub[i]
+    if name[i] is not None and d >= name_from[i]:
+        return name[i]
+    return None
 
 
 @functools.cache
 def _ascii_domain_regex() -> re.Pattern[str]:
-    """twitter-text's validAsciiDomain."""
+    """twitter-text's validAsciiDomain, or (group ``skip``) a stretch where it cannot start.
+
+    Labels are possessive (a label ends where its run ends, before "."): the same matches. When
+    no TLD follows the labels from a place, none follows those from a later place among them,
+    so the stretch is skipped whole: linear time.
+    """
     ascii_domain_char = _ci_class([ord("-"), *_ASCII_ALNUM, *_LATIN_ACCENTS])
-    return re.compile(f"(?:(?:{ascii_domain_char}+)\\.)+{_tld()}")
+    return re.compile(
+        f"(?:{ascii_domain_char}++\\.)+{_tld()}"
+        f"|(?P<skip>(?:{ascii_domain_char}++\\.)++|{ascii_domain_char}++)"
+    )
+
+
+def _ascii_domains(domain: str) -> Iterator[re.Match[str]]:
+    """twitter-text's validAsciiDomain matches in ``domain``, in order."""
+    return (m for m in _ascii_domain_regex().finditer(domain) if m.group("skip") is None)
 
 
 @functools.cache
@@ -651,7 +823,7 @@ def _punycode_label(label: str) -> str:
 
 def _is_valid_url(url: str, protocol: str, domain: str) -> bool:
     """twitter-text's isValidUrl: DNS label lengths and the URL length limit."""
-    if domain.startswith("xn--") and _ascii_domain_regex().search(domain) is None:
+    if domain.startswith("xn--") and next(_ascii_domains(domain), None) is None:
         return False
     for label in domain.split("."):
         # punycode leaves a label of ASCII up to "~" as it is
@@ -670,14 +842,10 @@ def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]
     stop = len(text) if hi is None else hi
     if "." not in text[lo:stop]:
         return []
-    url_regex = _url_regex()
     spans: list[list[int]] = []
     pos = max(lo - 1, 0)  # the space before the run may be a URL's preceding character
-    while (m := url_regex.search(text, pos, stop)) is not None:
-        pos = end = m.end()
-        before, url, protocol, domain = m.group(1), m.group(2), m.group(3), m.group(4)
-        path = m.group(5) or ""
-        start = end - len(url)
+    for start, end, before, protocol, domain, path in _url_matches(text, pos, stop):
+        url = text[start:end]
         if not _is_valid_url(url, protocol or "https://", domain):
             continue
         if protocol:
@@ -692,7 +860,7 @@ def _url_spans(text: str, lo: int = 0, hi: int | None = None) -> list[list[int]]
             continue  # no URL without protocol right after these
         last: list[int] | None = None
         ascii_end = 0
-        for am in _ascii_domain_regex().finditer(domain):
+        for am in _ascii_domains(domain):
             ascii_domain = am.group(0)
             ascii_start = domain.find(ascii_domain, ascii_end)
             ascii_end = ascii_start + len(ascii_domain)

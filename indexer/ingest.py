@@ -20,7 +20,7 @@ import msgspec
 import polars as pl
 
 from indexer.errors import InputError
-from indexer.sources import iter_line_blocks, plain_copy
+from indexer.sources import JSON_SPACE, iter_line_blocks, plain_copy
 from indexer.validate import CANONICAL_FIELDS, REQUIRED
 
 DEFAULT_BATCH_ROWS = 50_000
@@ -98,6 +98,29 @@ class ReadOptions:
     """With a column map: the zone of ``created_at`` values that have none."""
     created_at_format: str | None = None
     """With a column map: the strftime format of ``created_at`` (else RFC 3339 / epoch)."""
+    csv_delimiter: str | None = None
+    """The CSV field delimiter; None: detected per file from its header (see
+    :func:`csv_delimiter`)."""
+
+
+CSV_DELIMITERS = (",", ";", "\t", "|")
+"""The delimiters a CSV header is tried with, the default first."""
+
+
+def csv_delimiter(header: str) -> str:
+    """The delimiter of a CSV file whose first line is ``header``: of :data:`CSV_DELIMITERS`,
+    the one that splits it into the most fields (a tie, and a header of one field, keep ",").
+    Spreadsheets in many locales export ``;``-separated CSV; some tools export tabs."""
+    counts = [header.count(d) for d in CSV_DELIMITERS]
+    return CSV_DELIMITERS[counts.index(max(counts))]
+
+
+def _csv_header(path: Path) -> str:
+    """The first line of a CSV file (at most 64 KiB of it), without a byte order mark."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    line = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+    return line.decode("utf-8", "replace")
 
 
 def read_batches(
@@ -149,7 +172,7 @@ def _read_ndjson(path: Path, batch_rows: int) -> Iterator[RawBatch]:
         start = line_no + 1
         line_no += len(block)
         lines.extend(block)
-        numbered = [(start + i, b) for i, b in enumerate(block) if b.strip()]
+        numbered = [(start + i, b) for i, b in enumerate(block) if b.strip(JSON_SPACE)]
         try:  # fast path: the whole block checks at once
             _check_many(b"[" + b",".join(b for _, b in numbered) + b"]")
             good.extend(b for _, b in numbered)
@@ -194,15 +217,21 @@ def _python_frame(good: list[bytes]) -> pl.DataFrame:
 def _read_tabular(path: Path, fmt: str, scratch: Path, options: ReadOptions) -> Iterator[RawBatch]:
     local = plain_copy(path, scratch)
     try:
+        if fmt == "csv" and _blank(local):
+            return  # no header, no rows: a file of no posts, like an empty NDJSON file
+        read_as = "its columns"
         if fmt == "csv":
-            lf = pl.scan_csv(local, infer_schema=False, encoding="utf8-lossy")
+            header = _csv_header(local)
+            delimiter = options.csv_delimiter or csv_delimiter(header)
+            lf = pl.scan_csv(local, infer_schema=False, encoding="utf8-lossy", separator=delimiter)
             first_line = 2
+            read_as = f"its header, split at {delimiter!r} (--csv-delimiter)"
         else:
             lf = pl.scan_parquet(local)
             first_line = 1
         schema = lf.collect_schema()
         mapped = _mapping_mode(options)
-        columns = _tabular_columns(path, schema.names(), options.column_map or {}, mapped)
+        columns = _tabular_columns(path, schema.names(), options.column_map or {}, mapped, read_as)
         make_id = "id" not in columns
         offset = 0
         for frame in lf.select(columns.values()).collect_batches(chunk_size=batch_rows(options)):
@@ -226,6 +255,15 @@ def _read_tabular(path: Path, fmt: str, scratch: Path, options: ReadOptions) -> 
     finally:
         if local != path:
             local.unlink(missing_ok=True)
+
+
+def _blank(path: Path) -> bool:
+    """Whether a file holds nothing but white space (a byte order mark included)."""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            if chunk.replace(b"\xef\xbb\xbf", b"").strip():
+                return False
+    return True
 
 
 def batch_rows(options: ReadOptions) -> int:
@@ -326,16 +364,21 @@ def _has_zone(created_at_format: str) -> bool:
 
 
 def _tabular_columns(
-    path: Path, names: list[str], column_map: dict[str, str], mapped: bool
+    path: Path,
+    names: list[str],
+    column_map: dict[str, str],
+    mapped: bool,
+    read_as: str = "its columns",
 ) -> dict[str, pl.Expr]:
     """Canonical field -> the expression that reads it: the mapped column, else a column of
-    the field's own name. Errors name the file and the column."""
+    the field's own name. Errors name the file and the column, and show the columns read
+    (``read_as`` says how: a CSV's header and the delimiter it was split at)."""
+    shown = ", ".join(repr(n[:60]) for n in names[:12]) + (", ..." if len(names) > 12 else "")
     absent = [(f, c) for f, c in column_map.items() if c not in names]
     if absent:
         field_name, column = absent[0]
-        shown = ", ".join(map(repr, names[:12])) + (", ..." if len(names) > 12 else "")
         raise InputError(
-            f"{path}: no column {column!r} (mapped to {field_name}); its columns: {shown}"
+            f"{path}: no column {column!r} (mapped to {field_name}); {read_as}: {shown}"
         )
     columns = {
         f: pl.col(column_map[f]).alias(f) if f in column_map else pl.col(f)
@@ -345,7 +388,9 @@ def _tabular_columns(
     missing = [f for f in REQUIRED if f not in columns and not (mapped and f == "id")]
     if missing:
         hint = f" (map: --map {','.join(f + '=COLUMN' for f in missing)})" if mapped else ""
-        raise InputError(f"{path}: no column {', '.join(map(repr, missing))}{hint}")
+        raise InputError(
+            f"{path}: no column {', '.join(map(repr, missing))}{hint}; {read_as}: {shown}"
+        )
     return columns
 
 

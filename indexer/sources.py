@@ -41,11 +41,17 @@ _EXTENSION = re.compile(r"\.[a-z][a-z0-9]{0,5}")
 PASSED_OVER_SHOWN = 3
 """How many of the files a directory scan leaves out its notice names."""
 
+JSON_SPACE = b" \t\r\n"
+"""JSON's white space: a line of nothing else is blank (not a row). Other bytes that
+``bytes.strip()`` takes (form feed, vertical tab...) make a line that is bad JSON, a reject."""
+
 Warn = Callable[[str], None]
 """Receives a warning: one line for the user (stderr), not an error."""
 
 
-def expand_inputs(inputs: list[str], warn: Warn | None = None) -> list[Path]:
+def expand_inputs(
+    inputs: list[str], warn: Warn | None = None, *, follow_symlinks: bool = False
+) -> list[Path]:
     """Files named directly, found under directories (recursively) or by globs, in order.
 
     Within a directory or glob, files are sorted by path so that builds are
@@ -54,7 +60,9 @@ def expand_inputs(inputs: list[str], warn: Warn | None = None) -> list[Path]:
     :func:`directory_entry`), dot files and dot directories, and documentation
     (README, LICENSE, LICENCE, COPYING, ``*.md``, ``*.rst``) are passed over quietly;
     any other file not read is named to ``warn``, one line per directory: nothing
-    is left out silently.
+    is left out silently. A symbolic link in a directory that leads out of it (to a
+    file or a directory elsewhere) is passed over, and named to ``warn``, unless
+    ``follow_symlinks``: a directory scan reads what is in the directory.
     """
     files: list[Path] = []
     for spec in inputs:
@@ -62,19 +70,23 @@ def expand_inputs(inputs: list[str], warn: Warn | None = None) -> list[Path]:
         if path.is_dir():
             found: list[Path] = []
             passed: list[Path] = []
-            for p in sorted(path.rglob("*")):
-                if not p.is_file():
-                    continue
+            scanned, outside = scan_directory(path, follow_symlinks)
+            for p in scanned:
                 kind = directory_entry(p.relative_to(path))
                 if kind == "data":
                     found.append(p)
                 elif kind == "other":
                     passed.append(p.relative_to(path))
+            left = [_passed_over(passed)] if passed else []
+            if outside:
+                left.append(_links_out(path, outside))
             if not found:
-                left = f" ({_passed_over(passed)})" if passed else ""
-                raise InputError(f"{spec}: directory holds no input files{left}")
+                more = f" ({'; '.join(left)})" if left else ""
+                raise InputError(f"{spec}: directory holds no input files{more}")
             if passed and warn is not None:
                 warn(f"{spec}: {_passed_over(passed)}; name a file to read it")
+            if outside and warn is not None:
+                warn(f"{spec}: {_links_out(path, outside)}; pass --follow-symlinks to read them")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -93,6 +105,52 @@ def expand_inputs(inputs: list[str], warn: Warn | None = None) -> list[Path]:
             seen.add(key)
             unique.append(f)
     return unique
+
+
+def scan_directory(root: Path, follow_symlinks: bool = False) -> tuple[list[Path], list[Path]]:
+    """(the files under ``root``, sorted by path; the symbolic links passed over).
+
+    Without ``follow_symlinks``, a link (to a file or a directory) is followed only when it
+    leads to a place inside ``root``; one that leads out of it is passed over (a link to a
+    directory inside is passed over quietly: what it holds is found in its place). With
+    ``follow_symlinks`` every link is followed, each directory visited once (no cycles).
+    Dangling links are no files."""
+    inside = root.resolve()
+    files: list[Path] = []
+    outside: list[Path] = []
+    visited = {inside}
+    for top, dirs, names in os.walk(root, followlinks=follow_symlinks):
+        here = Path(top)
+        kept = []
+        for name in dirs:
+            sub = here / name
+            real = sub.resolve()
+            if not follow_symlinks and sub.is_symlink():
+                if not real.is_relative_to(inside):
+                    outside.append(sub)
+                continue
+            if real not in visited:
+                visited.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        for name in names:
+            p = here / name
+            if not p.is_file():
+                continue  # a dangling link, a socket, a fifo
+            if p.is_symlink() and not follow_symlinks and not p.resolve().is_relative_to(inside):
+                outside.append(p)
+                continue
+            files.append(p)
+    return sorted(files), sorted(outside)
+
+
+def _links_out(root: Path, links: list[Path]) -> str:
+    shown = ", ".join(
+        f"{p.relative_to(root).as_posix()} -> {os.readlink(p)}" for p in links[:PASSED_OVER_SHOWN]
+    )
+    more = ", ..." if len(links) > PASSED_OVER_SHOWN else ""
+    what = "symbolic link" if len(links) == 1 else "symbolic links"
+    return f"passed over {len(links)} {what} leading out of the directory ({shown}{more})"
 
 
 def _passed_over(passed: list[Path]) -> str:

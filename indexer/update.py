@@ -140,7 +140,7 @@ def update(
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
     warnings = Warnings(warn)
-    files = expand_inputs(list(inputs), warnings)
+    files = expand_inputs(list(inputs), warnings, follow_symlinks=options.follow_symlinks)
     index_dir = IndexDir(options.index_dir)
     with index_dir.lock():
         index_dir.clean_abandoned()

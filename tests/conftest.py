@@ -1,16 +1,32 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from indexer.build import BuildOptions, BuildResult, build
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+# Hypothesis draws the same examples on every run and every machine (seeded from each test),
+# with no example database (a failure saved on one run is not replayed on the next) and no
+# timing checks (a busy machine is not a failure): the suite passes or fails the same way each
+# time. `HYPOTHESIS_PROFILE=explore` draws new random examples, to hunt for bugs on purpose.
+settings.register_profile(
+    "fixed",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,15 +11,18 @@ import polars as pl
 import pytest
 import tantivy
 
-from indexer.build import BuildResult
-from indexer.errors import InputError
+from indexer.build import BuildOptions, BuildResult, build
+from indexer.errors import EmptyBuildError, InputError
 from indexer.globals import read_posts, read_tags
 from indexer.schema import (
     REJECTS_FILE,
     open_posts_index,
     read_manifest,
 )
-from tests.conftest import post, write_ndjson
+from indexer.tagging import INVALID_TAG_NOTE
+from tests.conftest import NOW, post, write_ndjson
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 Build = Callable[..., BuildResult]
 
@@ -135,6 +139,55 @@ def test_own_tag_list_wins_over_text(tmp_path: Path, run_build: Build) -> None:
     assert posts["tags"].to_list() == [["beta", "gamma"], ["alpha"], []]
 
 
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)"]
+
+
+def test_own_tags_that_are_not_hashtags_are_dropped_and_counted(
+    tmp_path: Path, run_build: Build
+) -> None:
+    """Issue 16: a row's own list reached the report's cells as it came (formula injection)."""
+    rows = [
+        post(1, "text #ignored", hashtags=[*FORMULAS, "#Python", "C++", "2026", "ok_tag"]),
+        post(2, "#alpha", hashtags=["=1+1"]),
+        post(3, "#beta", hashtags=["beta"]),
+        post(4, "#gamma"),
+    ]
+    result = run_build(write_ndjson(tmp_path / "a.ndjson", rows))
+    posts = read_posts(result.generation_dir).sort("id")
+    assert posts["tags"].to_list() == [["python", "ok_tag"], [], ["beta"], ["gamma"]]
+    assert sorted(read_tags(result.generation_dir)["display"]) == [
+        "Python",
+        "beta",
+        "gamma",
+        "ok_tag",
+    ]
+    (source,) = result.manifest.sources
+    assert source.notes == {INVALID_TAG_NOTE: 2}
+    assert (source.rows, source.rejected, result.manifest.posts) == (4, 0, 4)
+
+
+def test_bluesky_facet_and_record_tags_must_be_hashtags(tmp_path: Path, run_build: Build) -> None:
+    line = json.loads(
+        (FIXTURES / "native" / "bluesky" / "jetstream.jsonl").read_text().splitlines()[1]
+    )
+    record = line["commit"]["record"]
+    text = "a post " + " ".join(f"#{tag}" for tag in FORMULAS)
+    record["text"] = text
+    record["facets"] = [
+        {
+            "index": {"byteStart": 0, "byteEnd": 1},
+            "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+        }
+        for tag in [*FORMULAS, "Köln"]
+    ]
+    record["tags"] = ["-SUM(A1)", "dev"]
+    dump = tmp_path / "jet.jsonl"
+    dump.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = run_build(dump)
+    assert read_posts(result.generation_dir)["tags"].to_list() == [["köln", "dev"]]
+    assert result.manifest.sources[0].notes == {INVALID_TAG_NOTE: 1}
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -183,9 +236,15 @@ def test_old_generations_are_pruned(tmp_path: Path, run_build: Build, index_dir:
     assert (index_dir / "current").resolve() == results[-1].generation_dir
 
 
-def test_empty_input_builds_an_empty_generation(tmp_path: Path, run_build: Build) -> None:
+def test_empty_input_builds_an_empty_generation_only_when_allowed(
+    tmp_path: Path, run_build: Build, index_dir: Path
+) -> None:
     dump = write_ndjson(tmp_path / "a.ndjson", ["", "  "])
-    m = run_build(dump).manifest
+    with pytest.raises(EmptyBuildError, match="no posts to index"):
+        run_build(dump)
+    assert not (index_dir / "current").exists()
+    assert list((index_dir / "generations").iterdir()) == []
+    m = run_build(dump, allow_empty=True).manifest
     assert (m.read, m.posts, m.tags, m.rejected, m.from_, m.to) == (0, 0, 0, 0, None, None)
     # Rows, but every one rejected: no generation of 0 posts (tests/test_visibility.py).
 
@@ -214,3 +273,26 @@ def test_tag_keys_are_a_raw_multivalued_field(tmp_path: Path, run_build: Build) 
         "été": 1,
         "pythonic": 1,
     }
+
+
+def test_a_crafted_16_kb_dump_builds_as_fast_as_plain_text(
+    tmp_path: Path, run_build: Build
+) -> None:
+    """Issue 16: three posts of URL-like labels took 25 s to build (regex backtracking)."""
+    crafted = [
+        "http://" + "a." * 2700 + "#x",
+        "x " + "a_b.com_" * 650 + "/#y",
+        "a." * 2700 + "д.com/#z",
+    ]
+    dump = write_ndjson(tmp_path / "crafted.ndjson", [post(i, t) for i, t in enumerate(crafted)])
+    plain = write_ndjson(tmp_path / "plain.ndjson", [post(i, "hello #x " * 600) for i in range(3)])
+    assert dump.stat().st_size > 16_000
+    assert plain.stat().st_size > 16_000
+    started = time.perf_counter()
+    build([str(plain)], BuildOptions(index_dir=tmp_path / "plain"), now=NOW)
+    plain_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    m = run_build(dump).manifest
+    crafted_seconds = time.perf_counter() - started
+    assert crafted_seconds < max(1.0, 2 * plain_seconds), (crafted_seconds, plain_seconds)
+    assert (m.posts, m.tags) == (3, 3)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.cli import main
 from tests.conftest import ROOT, post, write_ndjson
 
 
@@ -57,6 +58,72 @@ def test_missing_file_is_one_line_and_nonzero(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "missing.ndjson: no such file or directory" in result.stderr
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``hashtag-index ARGS`` in this process: (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param({"empty.ndjson": ""}, id="empty NDJSON"),
+        pytest.param({"empty.csv": ""}, id="empty CSV"),
+        pytest.param({"header.csv": "id,created_at,author,text\n"}, id="CSV with only a header"),
+        pytest.param({"a.ndjson": "\n", "sub/b.jsonl.gz": ""}, id="a directory of no posts"),
+    ],
+)
+def test_build_of_no_posts_fails_and_keeps_the_published_generation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: dict[str, str]
+) -> None:
+    index = tmp_path / "idx"
+    good = write_ndjson(tmp_path / "good.ndjson", [post(1, "#kept")])
+    assert run_main(capsys, "build", str(good), "--index", str(index), "--quiet")[0] == 0
+    published = (index / "current").resolve()
+    dumps = tmp_path / "dumps"
+    for name, text in content.items():
+        path = dumps / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".gz"):
+            import gzip
+
+            path.write_bytes(gzip.compress(text.encode()))
+        else:
+            path.write_text(text, encoding="utf-8")
+    target = str(dumps) if len(content) > 1 else str(dumps / next(iter(content)))
+    code, out, err = run_main(capsys, "build", target, "--index", str(index), "--quiet")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith(f"hashtag-index: error: no posts to index in {target}")
+    assert "--allow-empty" in err
+    assert (index / "current").resolve() == published
+    assert [p.name for p in (index / "generations").iterdir()] == [published.name]
+
+    code, out, err = run_main(
+        capsys, "build", target, "--index", str(index), "--quiet", "--allow-empty"
+    )
+    assert code == 0, err
+    assert "indexed 0 posts" in out
+    assert (index / "current").resolve() != published
+
+
+def test_serve_of_an_index_without_generation_names_it_and_the_build_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in --index used to serve the bundled sample as if it were that index."""
+    typo = tmp_path / "idnex"
+    code, out, err = run_main(capsys, "serve", "--index", str(typo), "--port", "1")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"hashtag-index: error: no generation published in {typo}; build one with "
+        f"'hashtag-index build INPUT... --index {typo}', or pass --sample to serve the "
+        "bundled sample\n"
+    )
+    assert not typo.exists()
 
 
 def test_info_without_index_says_what_to_do(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ Fixtures (copied with their licences, see each folder's SOURCE.md):
 from __future__ import annotations
 
 import json
+import re
+import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -396,6 +398,98 @@ def test_batch_equals_scalar_on_texts_with_urls(texts: list[str]) -> None:
 @given(st.one_of(URL_TEXTS, st.lists(st.sampled_from(TRICKY), max_size=14).map("".join)))
 def test_scalar_follows_twitter_text_without_shortcuts(text: str) -> None:
     assert extract_hashtags(text) == _twitter_text_reference(text)
+
+
+# --- linear time on hostile texts --------------------------------------------------------------
+
+
+def _regex_url_matches(text: str, pos: int, stop: int) -> list[tuple[Any, ...]]:
+    """twitter-text's validUrl regex run as extractUrlsWithIndices runs it (the reference)."""
+    found = []
+    while (m := ex._url_regex().search(text, pos, stop)) is not None:
+        pos = m.end()
+        url_start = m.end() - len(m.group(2))
+        found.append(
+            (url_start, m.end(), m.group(1), m.group(3) or "", m.group(4), m.group(5) or "")
+        )
+    return found
+
+
+def _assert_url_matches_equal_the_regex(texts: list[str]) -> None:
+    for text in texts:
+        for pos, stop in [(0, len(text)), (min(1, len(text)), len(text)), (0, len(text) // 2)]:
+            found = [tuple(m) for m in ex._url_matches(text, pos, stop)]
+            assert found == _regex_url_matches(text, pos, stop), (text, pos, stop)
+
+
+# Pieces that make domains hard: labels with "_" or "-" at either end, TLDs in and after labels.
+DOMAIN_PIECES = [
+    "a", "a.", "b_c.", "_", "-", ".", "..", "é", "д.", "com", "com_", "co.uk", "xn--p1ai",
+    "http://", "://", "/", "?", "#x", " ", "a-.", "-a.", "ex_ample.org", "例え.テスト",
+]  # fmt: skip
+
+
+def test_url_matches_equal_the_regex_on_fixture_texts() -> None:
+    texts = [c["text"] for cases in (CASES, URL_CASES) for s in cases.values() for c in s]
+    texts += [p + h + t for p in URL_PROTOCOLS for h in URL_HOSTS for t in URL_TAILS]
+    _assert_url_matches_equal_the_regex([*texts, *(t.text for t in REAL)])
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    st.lists(
+        st.one_of(URL_TOKENS, st.sampled_from([*TRICKY, *DOMAIN_PIECES, *URL_HOSTS])),
+        max_size=10,
+    ).map("".join)
+)
+def test_url_matches_equal_the_regex(text: str) -> None:
+    """The linear URL scan finds exactly the matches of twitter-text's (backtracking) regex."""
+    _assert_url_matches_equal_the_regex([text])
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.sampled_from(DOMAIN_PIECES), max_size=12).map("".join))
+def test_ascii_domains_equal_the_regex(domain: str) -> None:
+    char = ex._ci_class([ord("-"), *ex._ASCII_ALNUM, *ex._LATIN_ACCENTS])
+    regex = re.compile(f"(?:(?:{char}+)\\.)+{ex._tld()}")
+    assert [m.group(0) for m in ex._ascii_domains(domain)] == regex.findall(domain)
+
+
+# Texts on which twitter-text's URL regex backtracks over every label from every place: each
+# doubling of the text quadrupled the time (12 s for the first at n = 8,000).
+HOSTILE: dict[str, Callable[[int], str]] = {
+    "labels after a protocol": lambda n: "http://" + "a." * (n // 2) + "#x",
+    "labels ending in a dash": lambda n: "a-" * (n // 2) + ".com/#x",
+    "a label with an underscore": lambda n: "a." * (n // 2) + "a_b.com/#x",
+    "no ASCII domain": lambda n: "a." * (n // 2) + "д.com/#x",
+    "TLDs in labels with underscores": lambda n: "x " + "a_b.com_" * (n // 8) + "/#x",
+    "a URL per tag": lambda n: "a.com/#x " * (n // 9),
+}
+
+
+def _seconds(text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        extract_hashtags(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("make", HOSTILE.values(), ids=HOSTILE.keys())
+def test_extraction_time_grows_linearly(make: Callable[[int], str]) -> None:
+    extract_hashtags(make(100))  # the regexes are compiled on first use
+    small, large = _seconds(make(2_000)), _seconds(make(8_000))
+    assert large < 8 * small + 0.05, (small, large)  # quadratic: 16x
+
+
+def test_crafted_texts_extract_in_well_under_a_second() -> None:
+    texts = pl.Series([make(5_400) for make in HOSTILE.values()])
+    assert texts.str.len_bytes().sum() > 30_000
+    started = time.perf_counter()
+    tags = extract_hashtags_batch(texts).to_list()
+    assert time.perf_counter() - started < 0.25
+    assert tags == [["x"], ["x"], ["x"], ["x"], ["x"], []]
 
 
 # --- tag keys --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 from indexer.build import BuildOptions, build
@@ -125,11 +126,12 @@ def test_serve_on_an_empty_index_builds_the_sample_then_answers(tmp_path: Path) 
     base = f"http://127.0.0.1:{port}"
     index = tmp_path / "index"
     server = subprocess.Popen(
-        [sys.executable, "-m", "indexer", "serve", "--index", str(index), "--port", str(port)],
+        [sys.executable, "-m", "indexer", "serve", "--port", str(port), "--sample"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "HASHTAG_INDEX_DIR": str(index)},  # the default index directory
     )
     try:
         deadline = time.monotonic() + 60
@@ -144,3 +146,65 @@ def test_serve_on_an_empty_index_builds_the_sample_then_answers(tmp_path: Path) 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _serve(index: Path, port: int, *more: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "indexer",
+            "serve",
+            "--index",
+            str(index),
+            "--port",
+            str(port),
+            *more,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_a_second_server_on_a_busy_port_fails_unless_reuse_port(tmp_path: Path) -> None:
+    """granian binds with SO_REUSEPORT: a second server used to start and take half the
+    connections, answering from its own index."""
+    first_index, second_index = tmp_path / "first", tmp_path / "second"
+    for hours, index in enumerate((first_index, second_index)):
+        dump = write_ndjson(tmp_path / f"{index.name}.ndjson", [post(1, "#one")])
+        build([str(dump)], BuildOptions(index_dir=index), now=NOW + timedelta(hours=hours))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    servers = [_serve(first_index, port)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (_up(base) and get(base + "/readyz")[0] == 200):
+            time.sleep(0.1)
+        first_generation = get(base + "/v1/index")[1]["x-index-generation"]
+
+        refused = _serve(second_index, port)
+        _, err = refused.communicate(timeout=60)
+        assert refused.returncode == 1
+        assert err == (
+            f"hashtag-index: error: 127.0.0.1:{port}: address already in use (another server "
+            "listens there); pick another --port, or pass --reuse-port to share the port with "
+            "it\n"
+        )
+        assert {get(base + "/v1/index")[1]["x-index-generation"] for _ in range(12)} == {
+            first_generation
+        }
+
+        servers.append(_serve(second_index, port, "--reuse-port"))
+        seen: set[str] = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(seen) < 2:
+            seen.add(get(base + "/v1/index")[1]["x-index-generation"])
+            time.sleep(0.05)
+        assert len(seen) == 2  # the two servers share the port, as asked
+    finally:
+        for server in servers:
+            server.terminate()
+            server.communicate(timeout=30)

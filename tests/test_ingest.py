@@ -107,6 +107,51 @@ def test_csv_without_required_column_is_a_clear_error(tmp_path: Path, run_build:
         run_build(path)
 
 
+def test_csv_without_required_column_shows_the_header_it_read(
+    tmp_path: Path, run_build: Build
+) -> None:
+    path = tmp_path / "dump.csv"
+    path.write_text("id,created_at,body\n1,2026-10-01T00:00:00Z,hi\n")
+    with pytest.raises(InputError) as raised:
+        run_build(path)
+    assert str(raised.value) == (
+        f"{path}: no column 'author', 'text'; its header, split at ',' (--csv-delimiter): "
+        "'id', 'created_at', 'body'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "option"),
+    [(";", None), ("\t", None), ("|", None), (",", None), (";", ";"), ("\t", "\t")],
+)
+def test_csv_delimiter_is_detected_from_the_header_or_given(
+    tmp_path: Path, run_build: Build, delimiter: str, option: str | None
+) -> None:
+    """Spreadsheets in many locales save ";"-separated CSV; their rows were one column."""
+    rows = [
+        ["id", "created_at", "author", "text", "likes"],
+        ["1", "2026-10-01T00:00:00Z", "ann", '"hello #Semi; with, a | comma"', "3"],
+        ["2", "2026-10-01T01:00:00Z", "bob", "#semi again", "1"],
+    ]
+    path = tmp_path / "dump.csv"
+    path.write_text("".join(delimiter.join(row) + "\r\n" for row in rows), encoding="utf-8")
+    result = run_build(path, csv_delimiter=option)
+    assert [(p["author"], p["engagement"], p["tags"]) for p in _posts(result)] == [
+        ("ann", 3, ["semi"]),
+        ("bob", 1, ["semi"]),
+    ]
+
+
+def test_a_wrong_csv_delimiter_shows_the_header_it_split(tmp_path: Path, run_build: Build) -> None:
+    path = tmp_path / "dump.csv"
+    path.write_text("id;created_at;author;text\n1;2026-10-01T00:00:00Z;ann;hi\n")
+    with pytest.raises(InputError) as raised:
+        run_build(path, csv_delimiter=",")
+    assert str(raised.value).endswith(
+        "; its header, split at ',' (--csv-delimiter): 'id;created_at;author;text'"
+    )
+
+
 def test_directories_and_globs_expand_in_sorted_order(tmp_path: Path) -> None:
     for name in ("b.ndjson", "a.ndjson.gz", "sub/c.csv", "README.md", "notes.txt"):
         (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)

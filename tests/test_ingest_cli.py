@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from indexer.build import BuildOptions, build
 from indexer.cli import FORMATS, _ingest_options, make_parser
-from indexer.errors import InputError
+from indexer.errors import IndexerError, InputError
+from indexer.globals import read_posts
 from indexer.native import NATIVE_FORMATS
-from indexer.sources import CANONICAL_FORMATS, all_formats, detect_format
-from tests.conftest import post, write_ndjson
+from indexer.sources import CANONICAL_FORMATS, all_formats, detect_format, expand_inputs
+from indexer.update import update
+from tests.conftest import NOW, post, write_ndjson
 
 TRIED = "tried ndjson, csv, parquet, x-v1, x-v2, mastodon, "
 
@@ -93,3 +96,75 @@ def test_canonical_files_with_bad_rows_are_still_canonical(tmp_path: Path) -> No
 def test_lines_that_are_not_json_objects_stay_canonical_rejects(tmp_path: Path) -> None:
     for i, lines in enumerate([["{bad", "b2"], ["[1, 2]", '"text"'], ["{}"]]):
         assert detect_format(write_ndjson(tmp_path / f"{i}.ndjson", lines)) == "ndjson"
+
+
+def _inbox_with_links(tmp_path: Path) -> Path:
+    """An inbox with a post, a link to it, and links (file, directory) to posts elsewhere."""
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "elsewhere"
+    write_ndjson(inbox / "a.ndjson", [post(1, "#inbox")])
+    write_ndjson(elsewhere / "secret.ndjson", [post(2, "#secret")])
+    (inbox / "again.ndjson").symlink_to(inbox / "a.ndjson")
+    (inbox / "out.ndjson").symlink_to(elsewhere / "secret.ndjson")
+    (inbox / "outdir").symlink_to(elsewhere, target_is_directory=True)
+    (inbox / "loop").symlink_to(inbox, target_is_directory=True)
+    return inbox
+
+
+def test_directory_scans_do_not_follow_links_out_of_the_directory(tmp_path: Path) -> None:
+    inbox = _inbox_with_links(tmp_path)
+    warnings: list[str] = []
+    assert expand_inputs([str(inbox)], warnings.append) == [inbox / "a.ndjson"]
+    assert warnings == [
+        f"{inbox}: passed over 2 symbolic links leading out of the directory (out.ndjson -> "
+        f"{tmp_path}/elsewhere/secret.ndjson, outdir -> {tmp_path}/elsewhere); pass "
+        "--follow-symlinks to read them"
+    ]
+    followed = expand_inputs([str(inbox)], warnings.append, follow_symlinks=True)
+    assert {p.resolve() for p in followed} == {
+        (inbox / "a.ndjson").resolve(),
+        (tmp_path / "elsewhere" / "secret.ndjson").resolve(),
+    }
+
+
+def test_build_and_update_read_links_out_of_an_inbox_only_when_asked(tmp_path: Path) -> None:
+    inbox = _inbox_with_links(tmp_path)
+    index = tmp_path / "index"
+    options = BuildOptions(index_dir=index)
+    built = build([str(inbox)], options, now=NOW)
+    assert [s.path for s in built.manifest.sources] == [str(inbox / "a.ndjson")]
+    assert read_posts(built.generation_dir)["tags"].to_list() == [["inbox"]]
+    assert any("--follow-symlinks" in w for w in built.warnings)
+    updated = update([str(inbox)], options, now=NOW)  # what the admin reindex runs
+    assert not updated.published
+    options.follow_symlinks = True
+    updated = update([str(inbox)], options, now=NOW)
+    assert updated.published
+    assert sorted(read_posts(updated.generation_dir)["tags"].to_list()) == [["inbox"], ["secret"]]
+
+
+def test_an_inbox_of_only_links_out_names_them(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_ndjson(tmp_path / "secret.ndjson", [post(2, "#secret")])
+    (inbox / "s.ndjson").symlink_to(tmp_path / "secret.ndjson")
+    with pytest.raises(
+        InputError,
+        match=r"directory holds no input files \(passed over 1 symbolic link .*s\.ndjson ->",
+    ):
+        expand_inputs([str(inbox)])
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, None), (";", ";"), ("tab", "\t"), ("\\t", "\t"), ("|", "|")]
+)
+def test_csv_delimiter_option(given: str | None, expected: str | None) -> None:
+    extra = [] if given is None else ["--csv-delimiter", given]
+    args = make_parser().parse_args(["build", "a.csv", *extra])
+    assert _ingest_options(args).csv_delimiter == expected
+
+
+@pytest.mark.parametrize("given", [";;", "", '"', "\n"])
+def test_a_bad_csv_delimiter_is_one_line(given: str) -> None:
+    args = make_parser().parse_args(["build", "a.csv", "--csv-delimiter", given])
+    with pytest.raises(IndexerError, match="--csv-delimiter must be one character"):
+        _ingest_options(args)

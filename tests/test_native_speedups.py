@@ -254,10 +254,10 @@ def test_html_to_text_batch_takes_mastodon_markup_in_polars() -> None:
 
 def _reference_x_time(value: str) -> str:
     try:
-        when = datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y")
-    except ValueError:
+        when = datetime.strptime(value.strip(), "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+    except (ValueError, OverflowError):  # not X's form, or before 0001 or after 9999 in UTC
         raise RecordError(f"bad timestamp in 'created_at': {value}") from None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _outcome(f: Any, value: str) -> tuple[str, Any]:
@@ -298,6 +298,8 @@ _MONTHS = [*calendar.month_abbr[1:], "JAN", "Foo"]
 @example("Sat", "Feb", "29", 0, 0, 0, "+0000", "2100", "")
 @example("Sat", "Apr", "31", 0, 0, 0, "+0000", "2018", "")
 @example("Sat", "Mar", "10", 23, 59, 60, "+0000", "2018", "")
+@example("Fri", "Dec", "31", 23, 0, 0, "-0530", "9999", "")  # after 9999 in UTC
+@example("Mon", "Jan", "01", 0, 0, 0, "+0100", "0001", "")  # before 0001 in UTC
 def test_x_time_equals_strptime(
     day: str, month: str, dom: str, h: int, m: int, s: int, tz: str, year: str, pad: str
 ) -> None:

@@ -36,7 +36,7 @@ from indexer.native.mastodon_outbox import MastodonOutbox
 from indexer.native.reddit import Reddit
 from indexer.native.x_v1 import XV1
 from indexer.native.x_v2 import XV2
-from indexer.sources import iter_line_blocks, open_decompressed
+from indexer.sources import JSON_SPACE, iter_line_blocks, open_decompressed
 
 MAPPERS: dict[str, Mapper] = {
     "x-v1": XV1(),
@@ -122,7 +122,7 @@ def _line_units(
             try:
                 yield line_no, raw, decode(raw), None
             except (msgspec.DecodeError, UnicodeDecodeError) as e:
-                if raw.strip():
+                if raw.strip(JSON_SPACE):  # a line of JSON white space is no record
                     yield line_no, raw, None, _bad_json(e)
 
 
@@ -169,7 +169,7 @@ def _probe(path: Path) -> bytes:
 def _is_json_lines(head: bytes, whole: bool) -> bool:
     """Whether the first non-blank line of ``head`` is complete and JSON by itself."""
     for raw in head.split(b"\n")[: -1 if not whole else None]:
-        if raw.strip():
+        if raw.strip(JSON_SPACE):
             try:
                 msgspec.json.decode(raw)
             except msgspec.DecodeError:
