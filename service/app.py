@@ -22,6 +22,7 @@ from litestar.types import (
     Send,
 )
 
+from service.access import RequestScope
 from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
@@ -115,7 +116,7 @@ def create_app(settings: Settings) -> Litestar:
                 headers.append((GENERATION_HEADER, store.current.id.encode()))
                 message["headers"] = headers
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         state=State(
             {
@@ -135,6 +136,9 @@ def create_app(settings: Settings) -> Litestar:
             "published index generation. Counts are exact; times are UTC.",
         ),
     )
+    # outermost, around the router: unknown paths and 405s get a request id too
+    app.asgi_handler = RequestScope(app.asgi_handler)
+    return app
 
 
 def app_from_env() -> Litestar:

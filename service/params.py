@@ -11,9 +11,32 @@ from datetime import UTC, date, datetime, timedelta
 from indexer.schema import community_key, tag_key
 from service.errors import ApiError
 
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
+"""The earliest time a request may name (``from``, ``to``, ``as_of``): a day inside
+Python's calendar, so that converting any offset and bucketing never overflows."""
+MAX_TIME = datetime(9999, 12, 30, tzinfo=UTC)
+"""The latest time a request may name."""
+MAX_DURATION = timedelta(weeks=520)
+"""The longest ``window`` or ``baseline`` (520w, about 10 years)."""
+MIN_TIME_TEXT, MAX_TIME_TEXT = "0001-01-02T00:00:00Z", "9999-12-30T00:00:00Z"
+TIME_RANGE = f"{MIN_TIME_TEXT} to {MAX_TIME_TEXT}"
+"""The accepted times, for messages and the OpenAPI descriptions."""
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def saturating_add(t: datetime, delta: timedelta) -> datetime:
+    """``t + delta``, clamped to Python's calendar (UTC) instead of overflowing."""
+    try:
+        return t + delta
+    except OverflowError:
+        return _LATEST if delta > timedelta(0) else _EARLIEST
 
 
 def parse_duration(value: str, parameter: str) -> timedelta:
@@ -23,7 +46,10 @@ def parse_duration(value: str, parameter: str) -> timedelta:
         raise ApiError(
             400, f"{parameter}: expected a duration like 1h, 24h or 7d, got {value!r}", parameter
         )
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    duration = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    if duration > MAX_DURATION:
+        raise ApiError(400, f"{parameter}: at most 520w (about 10 years), got {value!r}", parameter)
+    return duration
 
 
 def parse_time(value: str | None, parameter: str) -> datetime | None:
@@ -33,8 +59,9 @@ def parse_time(value: str | None, parameter: str) -> datetime | None:
     text = value.strip()
     try:
         if _DATE.match(text):
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise ApiError(
             400,
@@ -44,7 +71,13 @@ def parse_time(value: str | None, parameter: str) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         raise ApiError(400, f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter)
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not MIN_TIME <= utc <= MAX_TIME:
+        raise ApiError(400, f"{parameter}: must be from {TIME_RANGE}, got {value!r}", parameter)
+    return utc
 
 
 def parse_range(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from service.errors import ApiError
-from service.params import parse_filter, parse_range
+from service.params import parse_filter, parse_range, saturating_add
 from service.tables import Tables
 
 COLUMNS = (
@@ -53,7 +53,7 @@ def default_period(tables: Tables) -> tuple[datetime, datetime]:
         raise ValueError("empty generation")
     first = tables.first_post.replace(hour=0, minute=0, second=0, microsecond=0)
     last = tables.last_post.replace(hour=0, minute=0, second=0, microsecond=0)
-    return first, last + timedelta(days=1)
+    return first, saturating_add(last, timedelta(days=1))
 
 
 def report_frame(
@@ -66,7 +66,7 @@ def report_frame(
     limit: int | None = None,
 ) -> pl.DataFrame:
     """The report's rows, typed, ranked."""
-    before = tables.narrow(tables.window(start - (end - start), start), platform, lang)
+    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
     total = tables.posts_between(start, end, platform, lang)
     prev = (
         pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
@@ -146,7 +146,7 @@ def resolve_period(
         raise ApiError(400, "from: the index is empty; give from and to", "from")
     first, last = default_period(tables)
     start = start or first
-    end = end or max(last, start + timedelta(days=1))
+    end = end or max(last, saturating_add(start, timedelta(days=1)))
     if start >= end:
         raise ApiError(400, "from: must be before to", "from")
     return start, end

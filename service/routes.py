@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
@@ -18,12 +19,16 @@ from service import admin, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.params import (
+    MIN_TIME,
+    MIN_TIME_TEXT,
+    TIME_RANGE,
     parse_community,
     parse_duration,
     parse_filter,
     parse_range,
     parse_tag,
     parse_time,
+    saturating_add,
 )
 from service.settings import Settings
 
@@ -34,17 +39,22 @@ ERRORS = {
 }
 TAG_ERRORS = {**ERRORS, 404: ResponseSpec(ErrorResponse, description="unknown tag")}
 
+MAX_TAGS = 2**32 - 1
+"""The most tags a generation can hold (tag ids are 32-bit): a report's largest ``limit``."""
+MAX_COUNT = 2**53
+"""``min_support``'s largest value: more than any count a table holds in practice, and the
+largest integer that every JSON reader of the OpenAPI document holds exactly."""
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="number of items (1-1000)")]
+_TIME = f"RFC 3339 with a zone, or a date (its midnight UTC), from {TIME_RANGE}"
 From = Annotated[
     str | None,
     QueryParameter(
-        name="from",
-        description="inclusive start: RFC 3339 with a zone, or a date (its midnight UTC)",
+        name="from", description=f"inclusive start: {_TIME}", format=OpenAPIFormat.DATE_TIME
     ),
 ]
 To = Annotated[
     str | None,
-    QueryParameter(description="exclusive end: RFC 3339 with a zone, or a date (its midnight UTC)"),
+    QueryParameter(description=f"exclusive end: {_TIME}", format=OpenAPIFormat.DATE_TIME),
 ]
 Platform = Annotated[
     str | None, QueryParameter(description="only posts of this platform (x, bluesky, ...)")
@@ -165,11 +175,11 @@ def hashtag_timeseries(
     span = tags.series_range(gen.tables, key, interval, start, end)
     if span is None:
         raise _unknown(key)
-    buckets = (span.end - span.start) / tags.INTERVAL_STEP[interval]
+    buckets = tags.bucket_count(span, interval)
     if buckets > tags.MAX_POINTS:
         raise ApiError(
             400,
-            f"interval: {int(buckets)} {interval}s between from and to; at most "
+            f"interval: {buckets} {interval}s between from and to; at most "
             f"{tags.MAX_POINTS} buckets (use a larger interval or a shorter range)",
             "interval",
         )
@@ -190,7 +200,10 @@ def hashtag_related(
     tag: TagPath,
     limit: Limit = 10,
     min_support: Annotated[
-        int, QueryParameter(ge=1, description="least posts the two tags share (default 3)")
+        int,
+        QueryParameter(
+            ge=1, le=MAX_COUNT, description="least posts the two tags share (default 3)"
+        ),
     ] = 3,
 ) -> tags.RelatedList:
     gen = generation_of(request)
@@ -213,7 +226,8 @@ def report_index(
     from_: From = None,
     to: To = None,
     limit: Annotated[
-        int | None, QueryParameter(ge=1, description="top N tags; default all")
+        int | None,
+        QueryParameter(ge=1, le=MAX_TAGS, description=f"top N tags (1-{MAX_TAGS}); default all"),
     ] = None,
     platform: Annotated[
         str | None, QueryParameter(description="only posts of this platform")
@@ -259,14 +273,20 @@ class Trending(msgspec.Struct):
 def trending(
     request: Req,
     window: Annotated[
-        str, QueryParameter(description="window length: 1h, 6h, 24h, 7d, 30m, 2w")
+        str,
+        QueryParameter(description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w"),
     ] = "24h",
     baseline: Annotated[
-        str, QueryParameter(description="baseline length just before the window, e.g. 7d")
+        str,
+        QueryParameter(description="baseline length just before the window, e.g. 7d; at most 520w"),
     ] = "7d",
     as_of: Annotated[
         str | None,
-        QueryParameter(description="end of the window (RFC 3339); default: the newest post"),
+        QueryParameter(
+            description=f"end of the window: {_TIME}; as_of - window - baseline must not be "
+            "earlier than its lower bound. Default: just after the newest post",
+            format=OpenAPIFormat.DATE_TIME,
+        ),
     ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200, description="items (1-200)")] = 20,
     platform: Platform = None,
@@ -276,6 +296,13 @@ def trending(
     w = parse_duration(window, "window")
     b = parse_duration(baseline, "baseline")
     end = parse_time(as_of, "as_of") or _newest(gen)
+    if end - MIN_TIME < w + b:
+        raise ApiError(
+            400,
+            f"as_of: the baseline would start before {MIN_TIME_TEXT} (as_of - window - "
+            "baseline); give a later as_of or shorter spans",
+            "as_of",
+        )
     items = trends.trending(
         gen.tables,
         as_of=end,
@@ -293,7 +320,7 @@ def _newest(gen: Generation) -> datetime:
     newest = gen.manifest.to
     if newest is None:
         raise ApiError(400, "as_of: the index is empty; give as_of", "as_of")
-    return newest + timedelta(microseconds=1)
+    return saturating_add(newest, timedelta(microseconds=1))
 
 
 @get(

@@ -16,6 +16,7 @@ import polars as pl
 import tantivy
 
 from indexer.schema import F_TAGS
+from service.params import saturating_add
 from service.tables import Tables
 
 INTERVALS = {"hour": "1h", "day": "1d", "week": "1w"}
@@ -222,21 +223,29 @@ class SeriesRange:
 def series_range(
     tables: Tables, tag: str, interval: str, start: datetime | None, end: datetime | None
 ) -> SeriesRange | None:
-    """Bucket-aligned ``[start, end)``: the given bounds, else the tag's first and last post."""
+    """Bucket-aligned ``[start, end)``: the given bounds, else the tag's first and last post.
+    A last bucket that would end after 9999-12-31 ends there (it is still one bucket)."""
     row = tables.tag_row(tag)
     if row is None:
         return None
     first: datetime = start or row["first_seen"]
-    last: datetime = end or (row["last_seen"] + timedelta(microseconds=1))
+    last: datetime = end or saturating_add(row["last_seen"], timedelta(microseconds=1))
     lo = truncate(first, interval)
-    hi = truncate(last - timedelta(microseconds=1), interval) + INTERVAL_STEP[interval]
+    hi = saturating_add(
+        truncate(last - timedelta(microseconds=1), interval), INTERVAL_STEP[interval]
+    )
     return SeriesRange(lo, hi)
+
+
+def bucket_count(span: SeriesRange, interval: str) -> int:
+    """Buckets in ``span``, the last one counted even when it is cut at the calendar's end."""
+    return -(-(span.end - span.start) // INTERVAL_STEP[interval])
 
 
 def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> list[Point]:
     """Exact posts, distinct authors and engagement per UTC bucket, empty buckets as zeros."""
     step = INTERVAL_STEP[interval]
-    n = (span.end - span.start) // step
+    n = bucket_count(span, interval)
     points = [Point(span.start + i * step, 0, 0, 0) for i in range(n)]
     if interval == "day":  # precomputed per tag and day
         first = (span.start - EPOCH).days
