@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
@@ -26,6 +26,7 @@ from service.access import RequestScope
 from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
+from service.params import reject_unknown_parameters
 from service.routes import ROUTES
 from service.settings import Settings
 
@@ -117,7 +118,9 @@ def create_app(settings: Settings) -> Litestar:
                 message["headers"] = headers
 
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[
+            Router("/", route_handlers=ROUTES, before_request=reject_unknown_parameters)
+        ],
         state=State(
             {
                 "store": store,

@@ -6,7 +6,14 @@ Each parser raises ``ApiError(400, message, parameter)`` naming the parameter.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from difflib import SequenceMatcher
+from typing import Any
+
+from litestar import Request
+from litestar.handlers import BaseRouteHandler
+from litestar.params import QueryParameter
 
 from indexer.schema import community_key, tag_key
 from service.errors import ApiError
@@ -108,3 +115,59 @@ def parse_community(value: str | None, parameter: str = "community") -> str | No
     if not key:
         raise ApiError(400, f"{parameter}: no community name in {value!r} (e.g. python)", parameter)
     return key
+
+
+KNOWN_PLATFORMS = ("bluesky", "mastodon", "reddit", "x")
+"""The platforms of the native input formats; an index may hold others (``--platform``)."""
+_X, _BLUESKY = "X (formerly Twitter) is 'x'", "Bluesky is 'bluesky'"
+PLATFORM_ALIASES = {"twitter": _X, "x.com": _X, "bsky": _BLUESKY, "bsky.app": _BLUESKY}
+"""Names people use for a platform, and what to say about them."""
+
+
+def parse_platform(value: str | None, in_index: Sequence[str]) -> str | None:
+    """A platform filter: a native platform or one of the index's; else a 400 listing them."""
+    name = parse_filter(value)
+    if name is None or name in KNOWN_PLATFORMS or name in in_index:
+        return name
+    known = ", ".join(sorted({*KNOWN_PLATFORMS, *in_index}))
+    alias = PLATFORM_ALIASES.get(name)
+    hint = f"{alias}; " if alias else ""
+    raise ApiError(
+        400, f"platform: unknown platform {name!r}; {hint}known platforms: {known}", "platform"
+    )
+
+
+def query_names(handler: BaseRouteHandler) -> frozenset[str]:
+    """The query parameters a route handler declares (their names in the URL)."""
+    found = _QUERY_NAMES.get(handler)
+    if found is None:
+        found = frozenset(
+            field.kwarg_definition.name or name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if isinstance(field.kwarg_definition, QueryParameter)
+        )
+        _QUERY_NAMES[handler] = found
+    return found
+
+
+_QUERY_NAMES: dict[BaseRouteHandler, frozenset[str]] = {}
+
+
+def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of every API route: a query parameter the route does not declare,
+    or one given twice (each is single-valued), is a 400 naming it; nothing is ignored."""
+    known = query_names(request.route_handler)
+    given = request.query_params
+    for name in given:
+        if name not in known:
+            closest = max(
+                sorted(known), key=lambda k: SequenceMatcher(None, name, k).ratio(), default=None
+            )
+            hint = (
+                f"; did you mean {closest}? (known: {', '.join(sorted(known))})"
+                if closest
+                else "; this endpoint takes no query parameters"
+            )
+            raise ApiError(400, f"{name}: unknown parameter{hint}", name)
+        if len(given.getall(name)) > 1:
+            raise ApiError(400, f"{name}: given more than once; give it once", name)

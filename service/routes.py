@@ -25,6 +25,7 @@ from service.params import (
     parse_community,
     parse_duration,
     parse_filter,
+    parse_platform,
     parse_range,
     parse_tag,
     parse_time,
@@ -127,6 +128,8 @@ def list_hashtags(
     limit: Limit = 10,
 ) -> tags.TagList:
     gen = generation_of(request)
+    if q and prefix:
+        raise ApiError(400, "q: give q (near misses) or prefix (autocomplete), not both", "q")
     if q:
         key = parse_tag(q, "q")
         return tags.TagList(tags.near_misses(gen.tables, gen.index, gen.searcher, key, limit))
@@ -234,12 +237,13 @@ def report_index(
     ] = None,
     lang: Annotated[str | None, QueryParameter(description="only posts in this language")] = None,
 ) -> Stream:
+    tables = generation_of(request).tables
     frame, name = reports.prepare(
-        generation_of(request).tables,
+        tables,
         from_=from_,
         to=to,
         limit=limit,
-        platform=platform,
+        platform=parse_platform(platform, tables.platforms),
         lang=lang,
     )
     return Stream(
@@ -309,7 +313,7 @@ def trending(
         window=w,
         baseline=b,
         limit=limit,
-        platform=parse_filter(platform),
+        platform=parse_platform(platform, gen.tables.platforms),
         lang=parse_filter(lang),
     )
     return Trending(end, window.strip(), baseline.strip(), items)
@@ -367,7 +371,7 @@ def posts(
         q=q,
         tag=parse_tag(tag) if tag else None,
         author=author.strip() if author else None,
-        platform=parse_filter(platform),
+        platform=parse_platform(platform, gen.tables.platforms),
         lang=parse_filter(lang),
         community=parse_community(community),
         from_=start,
