@@ -94,11 +94,26 @@ def parse_range(from_: str | None, to: str | None) -> tuple[datetime | None, dat
     return start, end
 
 
-def parse_tag(value: str, parameter: str = "tag") -> str:
-    """Any spelling of a tag (``%23Python``, ``#python``, ``PYTHON``) -> its tag key."""
+MAX_TAG_SEARCH = 140
+"""Longest ``q`` or ``prefix`` of ``/v1/hashtags`` (as given, and its tag key): a tag is at
+most 140 characters in practice, and the near-miss search's cost grows with it."""
+MAX_TAG = 1000
+"""Longest exact tag (``/v1/hashtags/{tag}``, ``tag`` of ``/v1/posts``): a lookup costs the
+same at any length; tags longer than 140 characters exist in the wild (Reddit, Mastodon)."""
+
+
+def parse_tag(value: str, parameter: str = "tag", max_chars: int = MAX_TAG) -> str:
+    """Any spelling of a tag (``%23Python``, ``#python``, ``PYTHON``) -> its tag key, at most
+    ``max_chars`` characters long (NFKC can lengthen a string: the key is checked too)."""
+    if len(value) > max_chars:
+        raise ApiError(400, f"{parameter}: at most {max_chars} characters", parameter)
     key = tag_key(value.strip())
     if not key:
         raise ApiError(400, f"{parameter}: empty tag", parameter)
+    if len(key) > max_chars:
+        raise ApiError(
+            400, f"{parameter}: at most {max_chars} characters once normalised", parameter
+        )
     return key
 
 

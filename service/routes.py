@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -19,6 +20,8 @@ from service import admin, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.params import (
+    MAX_TAG,
+    MAX_TAG_SEARCH,
     MIN_TIME,
     MIN_TIME_TEXT,
     TIME_RANGE,
@@ -57,14 +60,31 @@ To = Annotated[
     str | None,
     QueryParameter(description=f"exclusive end: {_TIME}", format=OpenAPIFormat.DATE_TIME),
 ]
+MAX_NAME = 64
+"""Longest ``platform``, ``lang`` or ``community``."""
+MAX_AUTHOR = 512
+"""Longest ``author`` (a Bluesky handle is a domain name: up to 253 characters)."""
+MAX_CURSOR = 256
+"""Longest ``cursor`` (ours are under 100 characters)."""
+MAX_DURATION_CHARS = 16
+"""Longest ``window`` or ``baseline`` text."""
 Platform = Annotated[
-    str | None, QueryParameter(description="only posts of this platform (x, bluesky, ...)")
+    str | None,
+    QueryParameter(
+        max_length=MAX_NAME, description="only posts of this platform (x, bluesky, ...)"
+    ),
 ]
 Lang = Annotated[
-    str | None, QueryParameter(description="only posts in this language (en, ja, ...)")
+    str | None,
+    QueryParameter(max_length=MAX_NAME, description="only posts in this language (en, ja, ...)"),
 ]
 TagPath = Annotated[
-    str, PathParameter(description="a tag in any spelling: Python, #python, %23PYTHON, Straße")
+    str,
+    PathParameter(
+        max_length=MAX_TAG,
+        description="a tag in any spelling: Python, #python, %23PYTHON, Straße "
+        f"(at most {MAX_TAG} characters)",
+    ),
 ]
 
 
@@ -116,25 +136,40 @@ def index_manifest(request: Req) -> Manifest:
     summary="Autocomplete tags by key prefix, or find near misses (typos)",
     description="With `prefix`: tags whose key starts with it, most posts first. With `q`: "
     "tags within one edit of it (two for 6+ characters), closest first. Give one of them.",
-    sync_to_thread=False,  # answered from memory in microseconds: no thread hop
     responses=ERRORS,
 )
-def list_hashtags(
+async def list_hashtags(
     request: Req,
     prefix: Annotated[
-        str | None, QueryParameter(description="start of a tag, any spelling")
+        str | None,
+        QueryParameter(
+            max_length=MAX_TAG_SEARCH,
+            description=f"start of a tag, any spelling (at most {MAX_TAG_SEARCH} characters)",
+        ),
     ] = None,
-    q: Annotated[str | None, QueryParameter(description="a tag that may be misspelled")] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=MAX_TAG_SEARCH,
+            description=f"a tag that may be misspelled (at most {MAX_TAG_SEARCH} characters)",
+        ),
+    ] = None,
     limit: Limit = 10,
 ) -> tags.TagList:
     gen = generation_of(request)
     if q and prefix:
         raise ApiError(400, "q: give q (near misses) or prefix (autocomplete), not both", "q")
     if q:
-        key = parse_tag(q, "q")
-        return tags.TagList(tags.near_misses(gen.tables, gen.index, gen.searcher, key, limit))
-    key = parse_tag(prefix, "prefix") if prefix else ""
-    return tags.TagList(tags.autocomplete(gen.tables, key, limit))
+        key = parse_tag(q, "q", MAX_TAG_SEARCH)
+        # a search of the index: in a worker thread, never on the event loop
+        found = await asyncio.to_thread(
+            tags.near_misses, gen.tables, gen.index, gen.searcher, key, limit
+        )
+        return tags.TagList(found)
+    key = parse_tag(prefix, "prefix", MAX_TAG_SEARCH) if prefix else ""
+    if tags.autocomplete_is_cheap(gen.tables, key):  # microseconds: no thread hop
+        return tags.TagList(tags.autocomplete(gen.tables, key, limit))
+    return tags.TagList(await asyncio.to_thread(tags.autocomplete, gen.tables, key, limit))
 
 
 @get(
@@ -142,14 +177,18 @@ def list_hashtags(
     summary="Exact totals of one tag",
     description="Posts, distinct authors, engagement, first and last use, posts per platform "
     "and per language; over the whole generation or [from, to).",
-    sync_to_thread=False,  # answered from memory in microseconds: no thread hop
     responses=TAG_ERRORS,
 )
-def hashtag_detail(request: Req, tag: TagPath, from_: From = None, to: To = None) -> tags.TagDetail:
+async def hashtag_detail(
+    request: Req, tag: TagPath, from_: From = None, to: To = None
+) -> tags.TagDetail:
     gen = generation_of(request)
     key = parse_tag(tag)
     start, end = parse_range(from_, to)
-    found = tags.detail(gen.tables, key, start, end)
+    if start is None and end is None:  # the build's totals, microseconds: no thread hop
+        found = tags.detail(gen.tables, key, start, end)
+    else:  # counted from the postings: in a worker thread, never on the event loop
+        found = await asyncio.to_thread(tags.detail, gen.tables, key, start, end)
     if found is None:
         raise _unknown(key)
     return found
@@ -232,10 +271,8 @@ def report_index(
         int | None,
         QueryParameter(ge=1, le=MAX_TAGS, description=f"top N tags (1-{MAX_TAGS}); default all"),
     ] = None,
-    platform: Annotated[
-        str | None, QueryParameter(description="only posts of this platform")
-    ] = None,
-    lang: Annotated[str | None, QueryParameter(description="only posts in this language")] = None,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> Stream:
     tables = generation_of(request).tables
     frame, name = reports.prepare(
@@ -278,11 +315,17 @@ def trending(
     request: Req,
     window: Annotated[
         str,
-        QueryParameter(description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w"),
+        QueryParameter(
+            max_length=MAX_DURATION_CHARS,
+            description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w",
+        ),
     ] = "24h",
     baseline: Annotated[
         str,
-        QueryParameter(description="baseline length just before the window, e.g. 7d; at most 520w"),
+        QueryParameter(
+            max_length=MAX_DURATION_CHARS,
+            description="baseline length just before the window, e.g. 7d; at most 520w",
+        ),
     ] = "7d",
     as_of: Annotated[
         str | None,
@@ -341,16 +384,29 @@ def _newest(gen: Generation) -> datetime:
 )
 def posts(
     request: Req,
-    q: Annotated[str | None, QueryParameter(description="search words and phrases")] = None,
-    tag: Annotated[str | None, QueryParameter(description="only posts with this tag")] = None,
-    author: Annotated[str | None, QueryParameter(description="only posts by this author")] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=search.MAX_Q_CHARS,
+            description=f"search words and phrases (at most {search.MAX_Q_CHARS} characters, "
+            f"{search.MAX_WORDS} words)",
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None, QueryParameter(max_length=MAX_TAG, description="only posts with this tag")
+    ] = None,
+    author: Annotated[
+        str | None,
+        QueryParameter(max_length=MAX_AUTHOR, description="only posts by this author"),
+    ] = None,
     platform: Platform = None,
     lang: Lang = None,
     community: Annotated[
         str | None,
         QueryParameter(
+            max_length=MAX_NAME,
             description="only posts made in this community (Reddit: the subreddit, python "
-            "or r/python), case-insensitive"
+            "or r/python), case-insensitive",
         ),
     ] = None,
     from_: From = None,
@@ -362,7 +418,8 @@ def posts(
         int, QueryParameter(ge=1, le=search.MAX_LIMIT, description="posts per page (1-100)")
     ] = 20,
     cursor: Annotated[
-        str | None, QueryParameter(description="next_cursor of the previous page")
+        str | None,
+        QueryParameter(max_length=MAX_CURSOR, description="next_cursor of the previous page"),
     ] = None,
 ) -> search.PostsPage:
     gen = generation_of(request)

@@ -90,6 +90,12 @@ SMALL = 4096
 fixed cost is ~1 ms here), not polars."""
 
 
+def autocomplete_is_cheap(tables: Tables, prefix: str) -> bool:
+    """Whether :func:`autocomplete` answers in microseconds (no polars query)."""
+    lo, hi = tables.prefix_range(prefix)
+    return hi - lo == len(tables.keys) or hi - lo <= SMALL
+
+
 def autocomplete(tables: Tables, prefix: str, limit: int) -> list[TagSummary]:
     """Tags whose key starts with ``prefix``, most posts first (then key)."""
     lo, hi = tables.prefix_range(prefix)
@@ -122,30 +128,35 @@ def near_misses(
     found: list[tuple[int, int, str, int]] = []
     for bucket in agg["t"]["buckets"]:
         key = str(bucket["key"])
-        d = (
-            _osa_distance(q, key[: len(q) + distance])
-            if len(key) > len(q)
-            else _osa_distance(q, key)
-        )
+        d = _osa_distance(q, key[: len(q) + distance], distance)
         row = tables.key_index(key) if d <= distance else None
         if row is not None:
             found.append((d, -int(tables.tags["posts"][row]), key, row))
     return [_summary(tables, row) for *_, row in sorted(found)[:limit]]
 
 
-def _osa_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+def _osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions), capped:
+    any distance above ``limit`` is ``limit + 1``. Only the diagonal band of width
+    ``2 * limit + 1`` is computed, and it stops as soon as the band exceeds ``limit``."""
+    big = limit + 1
+    if abs(len(a) - len(b)) > limit:
+        return big
+    m = len(b)
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
+    prev = [min(j, big) for j in range(m + 1)]
+    for i in range(1, len(a) + 1):
+        cur = [big] * (m + 1)
+        cur[0] = min(i, big)
+        for j in range(max(1, i - limit), min(m, i + limit) + 1):
+            value = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, prev2[j - 2] + 1)
+            cur[j] = min(value, big)
+        if min(cur) >= big:
+            return big
         prev2, prev = prev, cur
-    return prev[-1]
+    return prev[m]
 
 
 def _counts(frame: pl.DataFrame, column: str, names: list[str]) -> dict[str, int]:
