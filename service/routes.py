@@ -176,19 +176,26 @@ async def list_hashtags(
     "/v1/hashtags/{tag:str}",
     summary="Exact totals of one tag",
     description="Posts, distinct authors, engagement, first and last use, posts per platform "
-    "and per language; over the whole generation or [from, to).",
+    "and per language; over the whole generation or [from, to), of all posts or of one "
+    "platform and/or language.",
     responses=TAG_ERRORS,
 )
 async def hashtag_detail(
-    request: Req, tag: TagPath, from_: From = None, to: To = None
+    request: Req,
+    tag: TagPath,
+    from_: From = None,
+    to: To = None,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> tags.TagDetail:
     gen = generation_of(request)
     key = parse_tag(tag)
     start, end = parse_range(from_, to)
-    if start is None and end is None:  # the build's totals, microseconds: no thread hop
-        found = tags.detail(gen.tables, key, start, end)
+    only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
+    if start is None and end is None and only == (None, None):
+        found = tags.detail(gen.tables, key, None, None)  # the build's totals: no thread hop
     else:  # counted from the postings: in a worker thread, never on the event loop
-        found = await asyncio.to_thread(tags.detail, gen.tables, key, start, end)
+        found = await asyncio.to_thread(tags.detail, gen.tables, key, start, end, *only)
     if found is None:
         raise _unknown(key)
     return found
@@ -198,7 +205,8 @@ async def hashtag_detail(
     "/v1/hashtags/{tag:str}/timeseries",
     summary="Posts, distinct authors and engagement of one tag per UTC bucket",
     description="Buckets are hours, days or weeks (starting Monday), UTC; empty buckets are "
-    "zeros. Without from/to: from the tag's first use to its last.",
+    "zeros. Without from/to: from the tag's first use to its last. `platform` and `lang` "
+    "count only the posts of that platform and/or language.",
     sync_to_thread=True,
     responses=TAG_ERRORS,
 )
@@ -210,10 +218,13 @@ def hashtag_timeseries(
     ] = "day",
     from_: From = None,
     to: To = None,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> tags.TimeSeries:
     gen = generation_of(request)
     key = parse_tag(tag)
     start, end = parse_range(from_, to)
+    only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     span = tags.series_range(gen.tables, key, interval, start, end)
     if span is None:
         raise _unknown(key)
@@ -225,7 +236,8 @@ def hashtag_timeseries(
             f"{tags.MAX_POINTS} buckets (use a larger interval or a shorter range)",
             "interval",
         )
-    return tags.TimeSeries(key, interval, tags.timeseries(gen.tables, key, interval, span))
+    points = tags.timeseries(gen.tables, key, interval, span, *only)
+    return tags.TimeSeries(key, interval, points)
 
 
 @get(
@@ -233,7 +245,8 @@ def hashtag_timeseries(
     summary="Tags used together with one tag",
     description="Ranked by normalised pointwise mutual information (NPMI) over posts, among "
     "tags seen together on at least `min_support` posts, so that giant generic tags do not "
-    "top every list; `co_posts` is the exact number of posts carrying both.",
+    "top every list; `co_posts` is the exact number of posts carrying both. With `platform` "
+    "and/or `lang`, every figure counts only the posts of that platform and language.",
     sync_to_thread=True,
     responses=TAG_ERRORS,
 )
@@ -247,12 +260,15 @@ def hashtag_related(
             ge=1, le=MAX_COUNT, description="least posts the two tags share (default 3)"
         ),
     ] = 3,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> tags.RelatedList:
     gen = generation_of(request)
     key = parse_tag(tag)
+    only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     if gen.tables.tag_row(key) is None:
         raise _unknown(key)
-    return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support))
+    return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support, *only))
 
 
 @get(
