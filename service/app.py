@@ -125,7 +125,7 @@ def create_app(settings: Settings) -> Litestar:
             {
                 "store": store,
                 "settings": settings,
-                "jobs": Jobs(settings.index_dir, settings.inbox_dir),
+                "jobs": Jobs(settings.index_dir, settings.inbox_dir, settings.reindex_timeout),
             }
         ),
         lifespan=[watch_generations],

@@ -31,6 +31,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     429: "too_many_requests",
     500: "internal_error",
     503: "not_ready",
@@ -52,8 +53,14 @@ class ErrorResponse(msgspec.Struct):
 class ApiError(HTTPException):
     """An error meant for the client; ``parameter`` names the request parameter at fault."""
 
-    def __init__(self, status_code: int, message: str, parameter: str | None = None) -> None:
-        super().__init__(status_code=status_code, detail=message)
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        parameter: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
         self.parameter = parameter
 
 
@@ -74,7 +81,7 @@ def handle_http_exception(
 ) -> Response[ErrorResponse]:
     rid = request_id(request.scope)
     if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.detail, exc.parameter, rid)
+        return error_response(exc.status_code, exc.detail, exc.parameter, rid, exc.headers)
     if isinstance(exc, ValidationException):
         parameter = None
         message = exc.detail

@@ -482,13 +482,23 @@ ADMIN_ERRORS = {
     summary="Start an update of the index from the configured inbox (admin)",
     description="Runs `hashtag-index update INBOX` in the background and answers 202 with "
     "the job's id at once. Only one job runs at a time: while one is queued or running, "
-    "this returns that job. Requires the X-API-Key header.",
+    "this answers 409 naming that job (and `Location` pointing at it). Requires the "
+    "X-API-Key header.",
     status_code=202,
     sync_to_thread=True,
-    responses=ADMIN_ERRORS,
+    responses={
+        **ADMIN_ERRORS,
+        409: ResponseSpec(ErrorResponse, description="a job is already queued or running"),
+    },
 )
 def admin_reindex(request: Req) -> admin.JobAccepted:
-    job, _started = _admin(request).start()
+    job, started = _admin(request).start()
+    if not started:
+        raise ApiError(
+            409,
+            f"reindex job {job.id} is already {job.state}; one job runs at a time",
+            headers={"Location": f"/v1/admin/jobs/{job.id}"},
+        )
     return admin.JobAccepted(job_id=job.id, state=job.state)
 
 

@@ -19,6 +19,9 @@ class Settings:
     admin endpoints are disabled."""
     inbox_dir: Path = Path("var/inbox")
     """HASHTAG_INDEX_INBOX: the directory POST /v1/admin/reindex updates the index from."""
+    reindex_timeout: float = 3600.0
+    """HASHTAG_INDEX_REINDEX_TIMEOUT: seconds a reindex job may run before it is killed and
+    marked failed."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,6 +31,7 @@ class Settings:
             reload_seconds=float(env.get("HASHTAG_INDEX_RELOAD_SECONDS") or cls.reload_seconds),
             api_key=env.get("HASHTAG_INDEX_API_KEY") or None,
             inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
+            reindex_timeout=float(env.get("HASHTAG_INDEX_REINDEX_TIMEOUT") or cls.reindex_timeout),
         )
 
 
@@ -36,4 +40,5 @@ SETTINGS_ENV = {
     "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
     "api_key": "HASHTAG_INDEX_API_KEY",
     "inbox_dir": "HASHTAG_INDEX_INBOX",
+    "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
 }
