@@ -1,5 +1,8 @@
 """What happens to every request before any route sees it: its request id.
 
+A ``HEAD`` request is answered as the ``GET`` of the same URL without the body, so
+HEAD works wherever GET does.
+
 The id is the client's ``X-Request-ID`` when that is a short token (letters,
 digits, ``-``, ``_``, ``.``, ``:``; at most 64), else a new random one. It is kept in
 ``scope["state"]["request_id"]``, returned as ``X-Request-ID`` on every response
@@ -48,11 +51,17 @@ class RequestScope:
             await self.app(scope, receive, send)
             return
         rid = request_id(scope).encode()
+        head = scope["method"] == "HEAD"
+        if head:  # answered as GET, without the body (headers, Content-Length included)
+            scope["method"] = "GET"
+            scope["state"]["head"] = True
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0] != REQUEST_ID_HEADER]
                 message["headers"] = [*headers, (REQUEST_ID_HEADER, rid)]
+            elif head and message["type"] == "http.response.body":
+                message["body"] = b""
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -14,11 +14,11 @@ body names only the id, never the exception.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.access import request_id
@@ -89,8 +89,27 @@ def handle_http_exception(
         if extra and isinstance(extra[0], dict):
             parameter = extra[0].get("key")
             message = f"{parameter}: {extra[0].get('message', exc.detail)}"
+            if message.startswith(f"{parameter}: Invalid enum value"):
+                message += f"; valid values: {', '.join(_enum_values(request, parameter))}"
         return error_response(400, message, parameter, rid)
+    if isinstance(exc, MethodNotAllowedException):
+        allowed = [m.strip() for m in (exc.headers or {}).get("allow", "").split(",") if m]
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.append("HEAD")  # answered as GET, without the body (service.access)
+        allowed.sort()
+        method = "HEAD" if request.scope.get("state", {}).get("head") else request.method
+        message = f"{method} is not allowed here; allowed: {', '.join(allowed)}"
+        return error_response(405, message, None, rid, {"Allow": ", ".join(allowed)})
     return error_response(exc.status_code, exc.detail, None, rid, exc.headers)
+
+
+def _enum_values(request: Request[Any, Any, Any], name: str | None) -> list[str]:
+    """The values a Literal-typed query parameter of the request's handler accepts."""
+    for key, field in request.route_handler.parsed_fn_signature.parameters.items():
+        alias = getattr(field.kwarg_definition, "name", None) or key
+        if alias == name:
+            return [str(v) for v in get_args(field.annotation)]
+    return []
 
 
 def handle_internal_error(

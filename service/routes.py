@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -102,8 +104,16 @@ def generation_of(request: Req) -> Generation:
     return gen
 
 
-def _unknown(tag: str) -> ApiError:
-    return ApiError(404, f"unknown tag: {tag}", "tag")
+SUGGESTIONS = 5
+"""Near misses an unknown tag's 404 suggests."""
+
+
+def _unknown(gen: Generation, tag: str) -> ApiError:
+    """The 404 of an unknown tag, naming the near misses the index has (a search of the
+    index: call it in a worker thread)."""
+    near = tags.near_misses(gen.tables, gen.index, gen.searcher, tag, SUGGESTIONS)
+    hint = f"; did you mean {', '.join(t.tag for t in near)}?" if near else ""
+    return ApiError(404, f"unknown tag: {tag}{hint}", "tag")
 
 
 @get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
@@ -128,7 +138,34 @@ def readyz(request: Req) -> Health:
     responses={503: ERRORS[503]},
 )
 def index_manifest(request: Req) -> Manifest:
-    return generation_of(request).manifest
+    return public_manifest(generation_of(request).manifest)
+
+
+def public_manifest(manifest: Manifest) -> Manifest:
+    """The manifest without the server's directories: each source's path relative to the
+    deepest directory holding them all (a single source: its file name). Kept for the last
+    manifests asked for (a generation's manifest never changes)."""
+    cached = _PUBLIC.get(id(manifest))
+    if cached is not None and cached[0] is manifest:
+        return cached[1]
+    paths = [PurePosixPath(s.path) for s in manifest.sources]
+    try:
+        base = PurePosixPath(os.path.commonpath([str(p.parent) for p in paths]))
+        relative = [str(p.relative_to(base)) for p in paths]
+    except ValueError:  # no sources, or absolute and relative paths mixed: file names
+        relative = [p.name for p in paths]
+    sources = [
+        msgspec.structs.replace(s, path=path)
+        for s, path in zip(manifest.sources, relative, strict=True)
+    ]
+    found = msgspec.structs.replace(manifest, sources=sources)
+    if len(_PUBLIC) >= 4:
+        _PUBLIC.clear()
+    _PUBLIC[id(manifest)] = (manifest, found)
+    return found
+
+
+_PUBLIC: dict[int, tuple[Manifest, Manifest]] = {}
 
 
 @get(
@@ -197,7 +234,7 @@ async def hashtag_detail(
     else:  # counted from the postings: in a worker thread, never on the event loop
         found = await asyncio.to_thread(tags.detail, gen.tables, key, start, end, *only)
     if found is None:
-        raise _unknown(key)
+        raise await asyncio.to_thread(_unknown, gen, key)
     return found
 
 
@@ -227,7 +264,7 @@ def hashtag_timeseries(
     only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     span = tags.series_range(gen.tables, key, interval, start, end)
     if span is None:
-        raise _unknown(key)
+        raise _unknown(gen, key)
     buckets = tags.bucket_count(span, interval)
     if buckets > tags.MAX_POINTS:
         raise ApiError(
@@ -267,7 +304,7 @@ def hashtag_related(
     key = parse_tag(tag)
     only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     if gen.tables.tag_row(key) is None:
-        raise _unknown(key)
+        raise _unknown(gen, key)
     return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support, *only))
 
 
