@@ -26,6 +26,7 @@ from service.access import RequestScope
 from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
+from service.keys import CursorKey
 from service.params import reject_unknown_parameters
 from service.routes import ROUTES
 from service.settings import Settings
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> Litestar:
                 "store": store,
                 "settings": settings,
                 "jobs": Jobs(settings.index_dir, settings.inbox_dir, settings.reindex_timeout),
+                "cursor_key": CursorKey(settings),
             }
         ),
         lifespan=[watch_generations],

@@ -21,6 +21,7 @@ from indexer.schema import Manifest
 from service import admin, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
+from service.keys import CursorKey
 from service.params import (
     MAX_TAG,
     MAX_TAG_SEARCH,
@@ -490,7 +491,8 @@ def posts(
         limit=limit,
         cursor=cursor or None,
     )
-    return search.search_posts(gen.index, gen.searcher, params)
+    key: CursorKey = request.app.state.cursor_key
+    return search.search_posts(gen.index, gen.searcher, params, key.get())
 
 
 def _admin(request: Req) -> admin.Jobs:

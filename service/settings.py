@@ -22,6 +22,9 @@ class Settings:
     reindex_timeout: float = 3600.0
     """HASHTAG_INDEX_REINDEX_TIMEOUT: seconds a reindex job may run before it is killed and
     marked failed."""
+    cursor_secret: str | None = None
+    """HASHTAG_INDEX_CURSOR_SECRET: the secret next_cursor tokens are signed with; unset, a
+    random key kept in INDEX/cursor.key (made on first start)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -32,6 +35,7 @@ class Settings:
             api_key=env.get("HASHTAG_INDEX_API_KEY") or None,
             inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
             reindex_timeout=float(env.get("HASHTAG_INDEX_REINDEX_TIMEOUT") or cls.reindex_timeout),
+            cursor_secret=env.get("HASHTAG_INDEX_CURSOR_SECRET") or None,
         )
 
 
@@ -41,4 +45,5 @@ SETTINGS_ENV = {
     "api_key": "HASHTAG_INDEX_API_KEY",
     "inbox_dir": "HASHTAG_INDEX_INBOX",
     "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
+    "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
 }
