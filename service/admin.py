@@ -157,6 +157,15 @@ class Jobs:
         threading.Thread(target=self._run, args=(job,), daemon=True).start()
         return job, True
 
+    def last_finished(self) -> Job | None:
+        """The job that finished last (from the job files, so any worker's)."""
+        done = [
+            job
+            for job in (self._read(path.stem) for path in self.dir.glob("*.json"))
+            if job is not None and job.finished_at is not None
+        ]
+        return max(done, key=lambda j: j.finished_at or j.created_at, default=None)
+
     def _prune(self) -> None:
         """Delete the files of finished jobs but the newest :data:`KEEP_JOBS`."""
         finished = []

@@ -22,11 +22,12 @@ from litestar.types import (
     Send,
 )
 
-from service.access import RequestScope
+from service.access import RequestScope, enable_access_log
 from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
 from service.keys import CursorKey
+from service.metrics import Metrics
 from service.params import reject_unknown_parameters
 from service.routes import ROUTES
 from service.settings import Settings
@@ -94,6 +95,10 @@ class GenerationMiddleware(ASGIMiddleware):
 def create_app(settings: Settings) -> Litestar:
     store = GenerationStore(settings.index_dir)
     store.refresh()
+    jobs = Jobs(settings.index_dir, settings.inbox_dir, settings.reindex_timeout)
+    metrics = Metrics(store, jobs)
+    if settings.access_log:
+        enable_access_log()
 
     @contextlib.asynccontextmanager
     async def watch_generations(_: Litestar) -> AsyncIterator[None]:
@@ -126,7 +131,8 @@ def create_app(settings: Settings) -> Litestar:
             {
                 "store": store,
                 "settings": settings,
-                "jobs": Jobs(settings.index_dir, settings.inbox_dir, settings.reindex_timeout),
+                "jobs": jobs,
+                "metrics": metrics,
                 "cursor_key": CursorKey(settings),
             }
         ),
@@ -142,7 +148,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
     )
     # outermost, around the router: unknown paths and 405s get a request id too
-    app.asgi_handler = RequestScope(app.asgi_handler)
+    app.asgi_handler = RequestScope(app.asgi_handler, metrics.observe, settings.access_log)
     return app
 
 

@@ -11,14 +11,14 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import admin, reports, search, tags, trends
+from service import admin, metrics, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.keys import CursorKey
@@ -495,6 +495,18 @@ def posts(
     return search.search_posts(gen.index, gen.searcher, params, key.get())
 
 
+@get(
+    "/metrics",
+    summary="Prometheus metrics (text format): requests, latency, the served generation",
+    description=(metrics.__doc__ or "").split("\n\n", 1)[-1],
+    sync_to_thread=True,
+    media_type=metrics.CONTENT_TYPE,
+)
+def prometheus_metrics(request: Req) -> Response[bytes]:
+    found: metrics.Metrics = request.app.state.metrics
+    return Response(found.render(), media_type=metrics.CONTENT_TYPE)
+
+
 def _admin(request: Req) -> admin.Jobs:
     """The jobs registry, once the request has shown the admin key."""
     settings: Settings = request.app.state.settings
@@ -557,6 +569,7 @@ def admin_job(request: Req, job_id: Annotated[str, PathParameter()]) -> admin.Jo
 
 
 ROUTES = [
+    prometheus_metrics,
     admin_reindex,
     admin_job,
     healthz,

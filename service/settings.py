@@ -22,6 +22,8 @@ class Settings:
     reindex_timeout: float = 3600.0
     """HASHTAG_INDEX_REINDEX_TIMEOUT: seconds a reindex job may run before it is killed and
     marked failed."""
+    access_log: bool = True
+    """HASHTAG_INDEX_ACCESS_LOG: write one JSON line per request to stderr (0 turns it off)."""
     cursor_secret: str | None = None
     """HASHTAG_INDEX_CURSOR_SECRET: the secret next_cursor tokens are signed with; unset, a
     random key kept in INDEX/cursor.key (made on first start)."""
@@ -36,6 +38,8 @@ class Settings:
             inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
             reindex_timeout=float(env.get("HASHTAG_INDEX_REINDEX_TIMEOUT") or cls.reindex_timeout),
             cursor_secret=env.get("HASHTAG_INDEX_CURSOR_SECRET") or None,
+            access_log=env.get("HASHTAG_INDEX_ACCESS_LOG", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
 
@@ -46,4 +50,5 @@ SETTINGS_ENV = {
     "inbox_dir": "HASHTAG_INDEX_INBOX",
     "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
     "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
+    "access_log": "HASHTAG_INDEX_ACCESS_LOG",
 }
