@@ -21,6 +21,11 @@ from service.errors import ApiError
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+"""RFC 3339's date-time (section 5.6), the OpenAPI ``date-time`` format: seconds and a zone
+(Z or an offset) required; a space for the T is accepted."""
 
 MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
 """The earliest time a request may name (``from``, ``to``, ``as_of``): a day inside
@@ -60,15 +65,27 @@ def parse_duration(value: str, parameter: str) -> timedelta:
 
 
 def parse_time(value: str | None, parameter: str) -> datetime | None:
-    """RFC 3339 with a zone (any offset, converted to UTC), or a date meaning its midnight UTC."""
-    if value is None or value == "":
+    """RFC 3339 with a zone (any offset, converted to UTC), or a date meaning its midnight UTC.
+    Absent: None; given but empty: a 400 (nothing is silently ignored)."""
+    if value is None:
         return None
     text = value.strip()
     try:
         if _DATE.match(text):
             parsed = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        elif _RFC3339.match(text):
+            # Python reads at most 6 fraction digits: RFC 3339 allows more
+            whole, dot, rest = text.partition(".")
+            if dot:
+                digits = len(rest) - len(rest.lstrip("0123456789"))
+                text = f"{whole}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}"
+            parsed = datetime.fromisoformat(text.upper().replace(" ", "T"))
+        elif _RFC3339.match(text + "Z"):
+            raise ApiError(
+                400, f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter
+            )
         else:
-            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+            raise ValueError(text)
     except ValueError:
         raise ApiError(
             400,

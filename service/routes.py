@@ -71,6 +71,8 @@ MAX_CURSOR = 256
 """Longest ``cursor`` (ours are under 100 characters)."""
 MAX_DURATION_CHARS = 16
 """Longest ``window`` or ``baseline`` text."""
+DURATION_PATTERN = r"^\s*[0-9]{1,9}\s*[mhdw]\s*$"
+"""A ``window`` or ``baseline``: a number and a unit (minutes, hours, days, weeks)."""
 Platform = Annotated[
     str | None,
     QueryParameter(
@@ -371,6 +373,7 @@ def trending(
         str,
         QueryParameter(
             max_length=MAX_DURATION_CHARS,
+            pattern=DURATION_PATTERN,
             description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w",
         ),
     ] = "24h",
@@ -378,6 +381,7 @@ def trending(
         str,
         QueryParameter(
             max_length=MAX_DURATION_CHARS,
+            pattern=DURATION_PATTERN,
             description="baseline length just before the window, e.g. 7d; at most 520w",
         ),
     ] = "7d",

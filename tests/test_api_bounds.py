@@ -79,7 +79,9 @@ def test_the_edges_of_the_ranges_answer(client: TestClient[Any]) -> None:
     assert [p["t"] for p in points["points"]] == ["9999-12-20T00:00:00Z", "9999-12-27T00:00:00Z"]
     points = ok("/v1/hashtags/python/timeseries?interval=week&from=0001-01-02&to=0001-01-09")
     assert [p["t"] for p in points["points"]] == ["0001-01-01T00:00:00Z", "0001-01-08T00:00:00Z"]
-    hours = ok("/v1/hashtags/python/timeseries?interval=hour&from=9999-12-29T22:00Z&to=9999-12-30")
+    hours = ok(
+        "/v1/hashtags/python/timeseries?interval=hour&from=9999-12-29T22:00:00Z&to=9999-12-30"
+    )
     assert len(hours["points"]) == 2
     # the period before [from, to) would start before year 1: it starts there
     report = ok("/v1/reports/index.csv?from=0001-01-02&to=9999-12-30&limit=4294967295")
@@ -146,3 +148,14 @@ def test_every_response_has_a_request_id(client: TestClient[Any]) -> None:
     # a client's id that could forge log lines is replaced
     r = client.get("/healthz", headers={"X-Request-ID": "a b\x7f" + "x" * 100})
     assert r.headers["x-request-id"].isalnum()
+
+
+@pytest.mark.parametrize(
+    "value", ["", "2026-10-01T10:00Z", "20261001T101010Z", "2026-W40-1", "2026-10-01T10:00:00"]
+)
+def test_a_time_is_rfc3339_or_a_date_and_never_empty(client: TestClient[Any], value: str) -> None:
+    r = client.get(f"/v1/posts?from={value}")
+    assert r.status_code == 400
+    assert r.json()["error"]["parameter"] == "from"
+    good = "2026-10-01t12:00:00.1234567+02:00"  # any case, any fraction digits, an offset
+    assert client.get(f"/v1/posts?from={good.replace('+', '%2B')}").json()["total"] == 9
