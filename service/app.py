@@ -27,6 +27,7 @@ from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
 from service.keys import CursorKey
+from service.limits import FailedAttempts, rate_limit_config
 from service.metrics import Metrics
 from service.params import reject_unknown_parameters
 from service.routes import ROUTES
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Litestar:
     metrics = Metrics(store, jobs)
     if settings.access_log:
         enable_access_log()
+    limit = rate_limit_config(settings.rate_limit)
 
     @contextlib.asynccontextmanager
     async def watch_generations(_: Litestar) -> AsyncIterator[None]:
@@ -133,11 +135,12 @@ def create_app(settings: Settings) -> Litestar:
                 "settings": settings,
                 "jobs": jobs,
                 "metrics": metrics,
+                "admin_failures": FailedAttempts(),
                 "cursor_key": CursorKey(settings),
             }
         ),
         lifespan=[watch_generations],
-        middleware=[GenerationMiddleware(store)],
+        middleware=[GenerationMiddleware(store)] + ([limit.middleware] if limit else []),
         before_send=[stamp_unrouted],
         exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
         openapi_config=OpenAPIConfig(

@@ -22,6 +22,7 @@ from service import admin, metrics, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.keys import CursorKey
+from service.limits import FailedAttempts
 from service.params import (
     MAX_TAG,
     MAX_TAG_SEARCH,
@@ -516,10 +517,15 @@ def _admin(request: Req) -> admin.Jobs:
     settings: Settings = request.app.state.settings
     if settings.api_key is None:
         raise ApiError(404, "the admin API is disabled: set HASHTAG_INDEX_API_KEY to enable it")
+    failures: FailedAttempts = request.app.state.admin_failures
+    client = request.client.host if request.client else "unknown"
+    failures.check(client)
     given = request.headers.get("x-api-key")
     if not given:
+        failures.failed(client)
         raise ApiError(401, "send the admin key in the X-API-Key header", "X-API-Key")
     if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+        failures.failed(client)
         raise ApiError(403, "wrong admin key", "X-API-Key")
     jobs: admin.Jobs = request.app.state.jobs
     return jobs
@@ -529,6 +535,7 @@ ADMIN_ERRORS = {
     401: ResponseSpec(ErrorResponse, description="no X-API-Key header"),
     403: ResponseSpec(ErrorResponse, description="wrong X-API-Key"),
     404: ResponseSpec(ErrorResponse, description="admin API disabled, or unknown job"),
+    429: ResponseSpec(ErrorResponse, description="too many failed key attempts from this client"),
 }
 
 

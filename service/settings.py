@@ -22,6 +22,9 @@ class Settings:
     reindex_timeout: float = 3600.0
     """HASHTAG_INDEX_REINDEX_TIMEOUT: seconds a reindex job may run before it is killed and
     marked failed."""
+    rate_limit: str | None = None
+    """HASHTAG_INDEX_RATE_LIMIT: requests each client may make, as N/second, N/minute,
+    N/hour or N/day (e.g. 600/minute); unset, no limit."""
     access_log: bool = True
     """HASHTAG_INDEX_ACCESS_LOG: write one JSON line per request to stderr (0 turns it off)."""
     cursor_secret: str | None = None
@@ -38,6 +41,7 @@ class Settings:
             inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
             reindex_timeout=float(env.get("HASHTAG_INDEX_REINDEX_TIMEOUT") or cls.reindex_timeout),
             cursor_secret=env.get("HASHTAG_INDEX_CURSOR_SECRET") or None,
+            rate_limit=env.get("HASHTAG_INDEX_RATE_LIMIT") or None,
             access_log=env.get("HASHTAG_INDEX_ACCESS_LOG", "1").strip().lower()
             not in ("0", "false", "no", "off"),
         )
@@ -51,4 +55,5 @@ SETTINGS_ENV = {
     "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
     "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
     "access_log": "HASHTAG_INDEX_ACCESS_LOG",
+    "rate_limit": "HASHTAG_INDEX_RATE_LIMIT",
 }
