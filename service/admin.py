@@ -7,22 +7,29 @@ worker process sees the same jobs:
 
     jobs/<id>.json   {id, state, inbox, created_at, started_at, finished_at, generation,
                       posts, error}
-    jobs/active      the id of the job queued or running; created with O_EXCL, so
-                     only one job runs at a time across all workers
+    jobs/active      the id of the job queued or running (written whole, by rename)
+    jobs/lock        held (flock) while a job is started or ended: starting is atomic
+                     across threads and worker processes, so one job runs at a time
 
 States: ``queued`` -> ``running`` -> ``succeeded`` | ``failed``. A job whose
 runner died (the ``active`` file names a job whose process is gone) is marked
-failed when next looked at, so a crash never blocks reindexing for good.
+failed when next looked at, so a crash never blocks reindexing for good. A job
+that runs longer than its timeout is killed and failed. The child gets the
+service's environment without the admin key. Only the newest :data:`KEEP_JOBS`
+finished jobs' files are kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
 import os
 import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,8 +37,20 @@ import msgspec
 
 from indexer.schema import current_generation_dir, read_manifest
 
+log = logging.getLogger("hashtag_index.service")
+
 JOBS_DIR = "jobs"
 ACTIVE = "active"
+LOCK = "lock"
+KEEP_JOBS = 100
+"""Finished jobs whose files are kept (the newest); older ones are pruned at each start."""
+SECRET_ENV = ("HASHTAG_INDEX_API_KEY",)
+"""Environment variables the reindex child never inherits."""
+
+
+def child_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the reindex child: the service's, without the admin key."""
+    return {k: v for k, v in env.items() if k not in SECRET_ENV}
 
 
 class Job(msgspec.Struct, kw_only=True):
@@ -55,43 +74,77 @@ class JobAccepted(msgspec.Struct):
 
 
 class Jobs:
-    def __init__(self, index_dir: Path, inbox: Path) -> None:
+    def __init__(self, index_dir: Path, inbox: Path, timeout: float = 3600.0) -> None:
         self.dir = index_dir / JOBS_DIR
         self.index_dir = index_dir
         self.inbox = inbox
+        self.timeout = timeout
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The jobs lock: one holder at a time, across threads and processes."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _path(self, job_id: str) -> Path:
         return self.dir / f"{job_id}.json"
 
-    def get(self, job_id: str) -> Job | None:
+    def _read(self, job_id: str) -> Job | None:
         if not job_id.isalnum():
             return None
         try:
-            job = msgspec.json.decode(self._path(job_id).read_bytes(), type=Job)
+            return msgspec.json.decode(self._path(job_id).read_bytes(), type=Job)
         except (FileNotFoundError, msgspec.DecodeError):
             return None
-        if job.state in ("queued", "running") and not _alive(job.runner_pid):
-            job.state, job.error = "failed", "the job's runner died"
-            job.finished_at = job.finished_at or _now()
-            self._save(job)
-            self._release(job.id)
+
+    def get(self, job_id: str) -> Job | None:
+        job = self._read(job_id)
+        if job is not None and job.state in ("queued", "running") and not _alive(job.runner_pid):
+            with self._locked():
+                job = self._read(job_id)
+                live = job is not None and _alive(job.runner_pid)
+                if job is not None and job.state in ("queued", "running") and not live:
+                    self._died(job)
         return job
 
+    def _died(self, job: Job) -> None:
+        """Mark a job whose runner is gone as failed (under the lock)."""
+        job.state, job.error = "failed", "the job's runner died"
+        job.finished_at = job.finished_at or _now()
+        self._save(job)
+        self._release(job.id)
+
     def _save(self, job: Job) -> None:
-        tmp = self._path(job.id).with_suffix(".tmp")
-        tmp.write_bytes(msgspec.json.encode(job))
-        os.replace(tmp, self._path(job.id))
+        _write(self._path(job.id), msgspec.json.encode(job))
+
+    def _active(self) -> str:
+        try:
+            return (self.dir / ACTIVE).read_text().strip()
+        except FileNotFoundError:
+            return ""
 
     def _release(self, job_id: str) -> None:
-        active = self.dir / ACTIVE
-        with contextlib.suppress(FileNotFoundError):
-            if active.read_text().strip() == job_id:
-                active.unlink()
+        """Clear ``active`` if it names ``job_id`` (under the lock)."""
+        if self._active() == job_id:
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / ACTIVE).unlink()
 
     def start(self) -> tuple[Job, bool]:
-        """Start a job, or return the one already queued or running (and False)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        """Start a job and return it (and True), or return the one already queued or
+        running (and False). Atomic: of any number of concurrent calls, in any number of
+        processes, one starts a job."""
+        with self._locked():
+            running = self._read(self._active())
+            if running is not None and running.state in ("queued", "running"):
+                if _alive(running.runner_pid):
+                    return running, False
+                self._died(running)
+            self._prune()
             job = Job(
                 id=secrets.token_hex(8),
                 state="queued",
@@ -99,21 +152,30 @@ class Jobs:
                 created_at=_now(),
                 runner_pid=os.getpid(),
             )
-            try:
-                fd = os.open(self.dir / ACTIVE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                running = self.get((self.dir / ACTIVE).read_text().strip())
-                if running is not None and running.state in ("queued", "running"):
-                    return running, False
-                with contextlib.suppress(FileNotFoundError):
-                    (self.dir / ACTIVE).unlink()  # stale: its job ended or vanished
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(job.id)
             self._save(job)
-            threading.Thread(target=self._run, args=(job,), daemon=True).start()
-            return job, True
-        raise RuntimeError("could not start a reindex job")
+            _write(self.dir / ACTIVE, job.id.encode())
+        threading.Thread(target=self._run, args=(job,), daemon=True).start()
+        return job, True
+
+    def last_finished(self) -> Job | None:
+        """The job that finished last (from the job files, so any worker's)."""
+        done = [
+            job
+            for job in (self._read(path.stem) for path in self.dir.glob("*.json"))
+            if job is not None and job.finished_at is not None
+        ]
+        return max(done, key=lambda j: j.finished_at or j.created_at, default=None)
+
+    def _prune(self) -> None:
+        """Delete the files of finished jobs but the newest :data:`KEEP_JOBS`."""
+        finished = []
+        for path in self.dir.glob("*.json"):
+            job = self._read(path.stem)
+            if job is not None and job.state in ("succeeded", "failed"):
+                finished.append((job.created_at, path))
+        finished.sort(reverse=True)
+        for _, path in finished[KEEP_JOBS:]:
+            path.unlink(missing_ok=True)
 
     def _run(self, job: Job) -> None:
         job.state, job.started_at = "running", _now()
@@ -133,6 +195,8 @@ class Jobs:
                 capture_output=True,
                 text=True,
                 check=False,
+                timeout=self.timeout,
+                env=child_env(os.environ),
             )
             if done.returncode == 0:
                 job.state = "succeeded"
@@ -144,11 +208,23 @@ class Jobs:
                 job.state = "failed"
                 lines = (done.stderr or done.stdout).strip().splitlines()
                 job.error = lines[-1] if lines else f"exit status {done.returncode}"
-        except OSError as e:
-            job.state, job.error = "failed", str(e)
+        except subprocess.TimeoutExpired:
+            job.state = "failed"
+            job.error = f"timed out after {self.timeout:g} s (HASHTAG_INDEX_REINDEX_TIMEOUT)"
+        except Exception as e:  # whatever happens, the job ends and frees the slot
+            log.error("reindex job %s failed", job.id, exc_info=e)
+            job.state, job.error = "failed", f"{type(e).__name__}: {e}"
         job.finished_at = _now()
-        self._save(job)
-        self._release(job.id)
+        with self._locked():
+            self._save(job)
+            self._release(job.id)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` whole (readers see the old file or the new one)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _alive(pid: int | None) -> bool:

@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
@@ -22,9 +22,14 @@ from litestar.types import (
     Send,
 )
 
+from service.access import RequestScope, enable_access_log
 from service.admin import Jobs
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
+from service.keys import CursorKey
+from service.limits import FailedAttempts, rate_limit_config
+from service.metrics import Metrics
+from service.params import reject_unknown_parameters
 from service.routes import ROUTES
 from service.settings import Settings
 
@@ -91,6 +96,11 @@ class GenerationMiddleware(ASGIMiddleware):
 def create_app(settings: Settings) -> Litestar:
     store = GenerationStore(settings.index_dir)
     store.refresh()
+    jobs = Jobs(settings.index_dir, settings.inbox_dir, settings.reindex_timeout)
+    metrics = Metrics(store, jobs)
+    if settings.access_log:
+        enable_access_log()
+    limit = rate_limit_config(settings.rate_limit)
 
     @contextlib.asynccontextmanager
     async def watch_generations(_: Litestar) -> AsyncIterator[None]:
@@ -115,17 +125,22 @@ def create_app(settings: Settings) -> Litestar:
                 headers.append((GENERATION_HEADER, store.current.id.encode()))
                 message["headers"] = headers
 
-    return Litestar(
-        route_handlers=ROUTES,
+    app = Litestar(
+        route_handlers=[
+            Router("/", route_handlers=ROUTES, before_request=reject_unknown_parameters)
+        ],
         state=State(
             {
                 "store": store,
                 "settings": settings,
-                "jobs": Jobs(settings.index_dir, settings.inbox_dir),
+                "jobs": jobs,
+                "metrics": metrics,
+                "admin_failures": FailedAttempts(),
+                "cursor_key": CursorKey(settings),
             }
         ),
         lifespan=[watch_generations],
-        middleware=[GenerationMiddleware(store)],
+        middleware=[GenerationMiddleware(store)] + ([limit.middleware] if limit else []),
         before_send=[stamp_unrouted],
         exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
         openapi_config=OpenAPIConfig(
@@ -135,6 +150,9 @@ def create_app(settings: Settings) -> Litestar:
             "published index generation. Counts are exact; times are UTC.",
         ),
     )
+    # outermost, around the router: unknown paths and 405s get a request id too
+    app.asgi_handler = RequestScope(app.asgi_handler, metrics.observe, settings.access_log)
+    return app
 
 
 def app_from_env() -> Litestar:

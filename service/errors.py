@@ -2,19 +2,28 @@
 
 Every error response (400, 404, 429, 500, 503) has the body::
 
-    {"error": {"status": 400, "code": "bad_parameter", "message": "...", "parameter": "limit"}}
+    {"error": {"status": 400, "code": "bad_parameter", "message": "...", "parameter": "limit",
+               "request_id": "5f1c0a9e2b7d4c3a"}}
 
-``parameter`` is set when one request parameter is to blame, else null.
+``parameter`` is set when one request parameter is to blame, else null;
+``request_id`` is the request's id (also in the ``X-Request-ID`` header and the
+logs). An unexpected exception is logged with its traceback and that id; its
+body names only the id, never the exception.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, get_args
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from service.access import request_id
+
+log = logging.getLogger("hashtag_index.service")
 
 _CODES = {
     400: "bad_parameter",
@@ -22,6 +31,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     429: "too_many_requests",
     500: "internal_error",
     503: "not_ready",
@@ -33,6 +43,7 @@ class ErrorBody(msgspec.Struct):
     code: str
     message: str
     parameter: str | None = None
+    request_id: str | None = None
 
 
 class ErrorResponse(msgspec.Struct):
@@ -42,21 +53,35 @@ class ErrorResponse(msgspec.Struct):
 class ApiError(HTTPException):
     """An error meant for the client; ``parameter`` names the request parameter at fault."""
 
-    def __init__(self, status_code: int, message: str, parameter: str | None = None) -> None:
-        super().__init__(status_code=status_code, detail=message)
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        parameter: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
         self.parameter = parameter
 
 
 def error_response(
-    status: int, message: str, parameter: str | None = None
+    status: int,
+    message: str,
+    parameter: str | None = None,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[ErrorResponse]:
-    body = ErrorResponse(ErrorBody(status, _CODES.get(status, "error"), message, parameter))
-    return Response(body, status_code=status)
+    code = _CODES.get(status, "error")
+    body = ErrorResponse(ErrorBody(status, code, message, parameter, request_id))
+    return Response(body, status_code=status, headers=headers)
 
 
-def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
+def handle_http_exception(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[ErrorResponse]:
+    rid = request_id(request.scope)
     if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.detail, exc.parameter)
+        return error_response(exc.status_code, exc.detail, exc.parameter, rid, exc.headers)
     if isinstance(exc, ValidationException):
         parameter = None
         message = exc.detail
@@ -64,9 +89,43 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
         if extra and isinstance(extra[0], dict):
             parameter = extra[0].get("key")
             message = f"{parameter}: {extra[0].get('message', exc.detail)}"
-        return error_response(400, message, parameter)
-    return error_response(exc.status_code, exc.detail)
+            if message.startswith(f"{parameter}: Invalid enum value"):
+                message += f"; valid values: {', '.join(_enum_values(request, parameter))}"
+        return error_response(400, message, parameter, rid)
+    if isinstance(exc, MethodNotAllowedException):
+        allowed = [m.strip() for m in (exc.headers or {}).get("allow", "").split(",") if m]
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.append("HEAD")  # answered as GET, without the body (service.access)
+        allowed.sort()
+        method = "HEAD" if request.scope.get("state", {}).get("head") else request.method
+        message = f"{method} is not allowed here; allowed: {', '.join(allowed)}"
+        return error_response(405, message, None, rid, {"Allow": ", ".join(allowed)})
+    return error_response(exc.status_code, exc.detail, None, rid, exc.headers)
 
 
-def handle_internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
-    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")
+def _enum_values(request: Request[Any, Any, Any], name: str | None) -> list[str]:
+    """The values a Literal-typed query parameter of the request's handler accepts."""
+    for key, field in request.route_handler.parsed_fn_signature.parameters.items():
+        alias = getattr(field.kwarg_definition, "name", None) or key
+        if alias == name:
+            return [str(v) for v in get_args(field.annotation)]
+    return []
+
+
+def handle_internal_error(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[ErrorResponse]:
+    rid = request_id(request.scope)
+    log.error(
+        "unexpected error in %s %s (request_id=%s)",
+        request.method,
+        request.url.path,
+        rid,
+        exc_info=exc,
+    )
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        f"internal error; quote request id {rid} when reporting it",
+        None,
+        rid,
+    )

@@ -7,6 +7,7 @@ a request never mixes two generations; a swap replaces the reference.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -71,18 +72,22 @@ class GenerationStore:
         self.index_dir = index_dir
         self.current: Generation | None = None
         self.last_error: str | None = None
+        self.load_seconds: float | None = None
+        """How long loading the served generation took (this process)."""
 
     def refresh(self) -> bool:
         """Load the published generation if it is not the one served; True if it swapped."""
         path = current_generation_dir(self.index_dir)
         if path is None or (self.current is not None and self.current.path == path):
             return False
+        started = time.perf_counter()
         try:
             generation = load_generation(path)
         except (GenerationError, OSError, ValueError) as e:
             self.last_error = str(e)
             log.error("cannot load generation %s: %s", path, e)
             return False
+        self.load_seconds = time.perf_counter() - started
         self.current, self.last_error = generation, None
-        log.info("serving generation %s", generation.id)
+        log.info("serving generation %s (loaded in %.3f s)", generation.id, self.load_seconds)
         return True

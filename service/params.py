@@ -6,14 +6,49 @@ Each parser raises ``ApiError(400, message, parameter)`` naming the parameter.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from difflib import SequenceMatcher
+from typing import Any
+
+from litestar import Request
+from litestar.handlers import BaseRouteHandler
+from litestar.params import QueryParameter
 
 from indexer.schema import community_key, tag_key
 from service.errors import ApiError
 
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+"""RFC 3339's date-time (section 5.6), the OpenAPI ``date-time`` format: seconds and a zone
+(Z or an offset) required; a space for the T is accepted."""
+
+MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
+"""The earliest time a request may name (``from``, ``to``, ``as_of``): a day inside
+Python's calendar, so that converting any offset and bucketing never overflows."""
+MAX_TIME = datetime(9999, 12, 30, tzinfo=UTC)
+"""The latest time a request may name."""
+MAX_DURATION = timedelta(weeks=520)
+"""The longest ``window`` or ``baseline`` (520w, about 10 years)."""
+MIN_TIME_TEXT, MAX_TIME_TEXT = "0001-01-02T00:00:00Z", "9999-12-30T00:00:00Z"
+TIME_RANGE = f"{MIN_TIME_TEXT} to {MAX_TIME_TEXT}"
+"""The accepted times, for messages and the OpenAPI descriptions."""
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def saturating_add(t: datetime, delta: timedelta) -> datetime:
+    """``t + delta``, clamped to Python's calendar (UTC) instead of overflowing."""
+    try:
+        return t + delta
+    except OverflowError:
+        return _LATEST if delta > timedelta(0) else _EARLIEST
 
 
 def parse_duration(value: str, parameter: str) -> timedelta:
@@ -23,18 +58,34 @@ def parse_duration(value: str, parameter: str) -> timedelta:
         raise ApiError(
             400, f"{parameter}: expected a duration like 1h, 24h or 7d, got {value!r}", parameter
         )
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    duration = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    if duration > MAX_DURATION:
+        raise ApiError(400, f"{parameter}: at most 520w (about 10 years), got {value!r}", parameter)
+    return duration
 
 
 def parse_time(value: str | None, parameter: str) -> datetime | None:
-    """RFC 3339 with a zone (any offset, converted to UTC), or a date meaning its midnight UTC."""
-    if value is None or value == "":
+    """RFC 3339 with a zone (any offset, converted to UTC), or a date meaning its midnight UTC.
+    Absent: None; given but empty: a 400 (nothing is silently ignored)."""
+    if value is None:
         return None
     text = value.strip()
     try:
         if _DATE.match(text):
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        elif _RFC3339.match(text):
+            # Python reads at most 6 fraction digits: RFC 3339 allows more
+            whole, dot, rest = text.partition(".")
+            if dot:
+                digits = len(rest) - len(rest.lstrip("0123456789"))
+                text = f"{whole}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}"
+            parsed = datetime.fromisoformat(text.upper().replace(" ", "T"))
+        elif _RFC3339.match(text + "Z"):
+            raise ApiError(
+                400, f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter
+            )
+        else:
+            raise ValueError(text)
     except ValueError:
         raise ApiError(
             400,
@@ -44,7 +95,13 @@ def parse_time(value: str | None, parameter: str) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         raise ApiError(400, f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter)
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not MIN_TIME <= utc <= MAX_TIME:
+        raise ApiError(400, f"{parameter}: must be from {TIME_RANGE}, got {value!r}", parameter)
+    return utc
 
 
 def parse_range(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
@@ -54,11 +111,26 @@ def parse_range(from_: str | None, to: str | None) -> tuple[datetime | None, dat
     return start, end
 
 
-def parse_tag(value: str, parameter: str = "tag") -> str:
-    """Any spelling of a tag (``%23Python``, ``#python``, ``PYTHON``) -> its tag key."""
+MAX_TAG_SEARCH = 140
+"""Longest ``q`` or ``prefix`` of ``/v1/hashtags`` (as given, and its tag key): a tag is at
+most 140 characters in practice, and the near-miss search's cost grows with it."""
+MAX_TAG = 1000
+"""Longest exact tag (``/v1/hashtags/{tag}``, ``tag`` of ``/v1/posts``): a lookup costs the
+same at any length; tags longer than 140 characters exist in the wild (Reddit, Mastodon)."""
+
+
+def parse_tag(value: str, parameter: str = "tag", max_chars: int = MAX_TAG) -> str:
+    """Any spelling of a tag (``%23Python``, ``#python``, ``PYTHON``) -> its tag key, at most
+    ``max_chars`` characters long (NFKC can lengthen a string: the key is checked too)."""
+    if len(value) > max_chars:
+        raise ApiError(400, f"{parameter}: at most {max_chars} characters", parameter)
     key = tag_key(value.strip())
     if not key:
         raise ApiError(400, f"{parameter}: empty tag", parameter)
+    if len(key) > max_chars:
+        raise ApiError(
+            400, f"{parameter}: at most {max_chars} characters once normalised", parameter
+        )
     return key
 
 
@@ -75,3 +147,59 @@ def parse_community(value: str | None, parameter: str = "community") -> str | No
     if not key:
         raise ApiError(400, f"{parameter}: no community name in {value!r} (e.g. python)", parameter)
     return key
+
+
+KNOWN_PLATFORMS = ("bluesky", "mastodon", "reddit", "x")
+"""The platforms of the native input formats; an index may hold others (``--platform``)."""
+_X, _BLUESKY = "X (formerly Twitter) is 'x'", "Bluesky is 'bluesky'"
+PLATFORM_ALIASES = {"twitter": _X, "x.com": _X, "bsky": _BLUESKY, "bsky.app": _BLUESKY}
+"""Names people use for a platform, and what to say about them."""
+
+
+def parse_platform(value: str | None, in_index: Sequence[str]) -> str | None:
+    """A platform filter: a native platform or one of the index's; else a 400 listing them."""
+    name = parse_filter(value)
+    if name is None or name in KNOWN_PLATFORMS or name in in_index:
+        return name
+    known = ", ".join(sorted({*KNOWN_PLATFORMS, *in_index}))
+    alias = PLATFORM_ALIASES.get(name)
+    hint = f"{alias}; " if alias else ""
+    raise ApiError(
+        400, f"platform: unknown platform {name!r}; {hint}known platforms: {known}", "platform"
+    )
+
+
+def query_names(handler: BaseRouteHandler) -> frozenset[str]:
+    """The query parameters a route handler declares (their names in the URL)."""
+    found = _QUERY_NAMES.get(handler)
+    if found is None:
+        found = frozenset(
+            field.kwarg_definition.name or name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if isinstance(field.kwarg_definition, QueryParameter)
+        )
+        _QUERY_NAMES[handler] = found
+    return found
+
+
+_QUERY_NAMES: dict[BaseRouteHandler, frozenset[str]] = {}
+
+
+def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of every API route: a query parameter the route does not declare,
+    or one given twice (each is single-valued), is a 400 naming it; nothing is ignored."""
+    known = query_names(request.route_handler)
+    given = request.query_params
+    for name in given:
+        if name not in known:
+            closest = max(
+                sorted(known), key=lambda k: SequenceMatcher(None, name, k).ratio(), default=None
+            )
+            hint = (
+                f"; did you mean {closest}? (known: {', '.join(sorted(known))})"
+                if closest
+                else "; this endpoint takes no query parameters"
+            )
+            raise ApiError(400, f"{name}: unknown parameter{hint}", name)
+        if len(given.getall(name)) > 1:
+            raise ApiError(400, f"{name}: given more than once; give it once", name)

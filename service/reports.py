@@ -12,6 +12,9 @@ share_pct, prev_posts, change_pct, first_seen, last_seen.
 - ``first_seen``/``last_seen`` are within the period, UTC, RFC 3339;
 - ranked by posts, then authors (desc), then tag key; without ``limit``,
   every tag of the period (a report never truncates silently).
+Text cells (``tag``, ``display``) that start with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return get a leading single quote (OWASP's rule against CSV
+injection), in every format, so a spreadsheet never runs a tag as a formula.
 The file is UTF-8 with a byte-order mark, which Excel needs to read
 non-Latin tags correctly (LibreOffice and pandas accept it), and CRLF-free
 plain ``\\n`` line ends.
@@ -19,13 +22,14 @@ plain ``\\n`` line ends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import polars as pl
 
 from service.errors import ApiError
-from service.params import parse_filter, parse_range
+from service.params import parse_filter, parse_range, saturating_add
 from service.tables import Tables
 
 COLUMNS = (
@@ -53,7 +57,7 @@ def default_period(tables: Tables) -> tuple[datetime, datetime]:
         raise ValueError("empty generation")
     first = tables.first_post.replace(hour=0, minute=0, second=0, microsecond=0)
     last = tables.last_post.replace(hour=0, minute=0, second=0, microsecond=0)
-    return first, last + timedelta(days=1)
+    return first, saturating_add(last, timedelta(days=1))
 
 
 def report_frame(
@@ -66,7 +70,7 @@ def report_frame(
     limit: int | None = None,
 ) -> pl.DataFrame:
     """The report's rows, typed, ranked."""
-    before = tables.narrow(tables.window(start - (end - start), start), platform, lang)
+    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
     total = tables.posts_between(start, end, platform, lang)
     prev = (
         pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
@@ -81,13 +85,32 @@ def report_frame(
     )
     if limit is not None:
         ranked = ranked.head(limit)
-    return ranked.with_columns(
-        rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64()),
-        share_pct=(pl.col("posts") * 100 / max(total, 1)).round(4),
-        change_pct=pl.when(pl.col("prev_posts") > 0)
-        .then(((pl.col("posts") - pl.col("prev_posts")) * 100 / pl.col("prev_posts")).round(2))
-        .otherwise(None),
-    ).select(COLUMNS)
+    return escape_formulas(
+        ranked.with_columns(
+            rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64()),
+            share_pct=(pl.col("posts") * 100 / max(total, 1)).round(4),
+            change_pct=pl.when(pl.col("prev_posts") > 0)
+            .then(((pl.col("posts") - pl.col("prev_posts")) * 100 / pl.col("prev_posts")).round(2))
+            .otherwise(None),
+        ).select(COLUMNS)
+    )
+
+
+FORMULA_START = "=+-@\t\r"
+"""A text cell starting with one of these is a formula to a spreadsheet (OWASP)."""
+
+
+def escape_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell that a spreadsheet would run as a formula, with a leading ``'``."""
+    pattern = "^[" + re.escape(FORMULA_START) + "]"
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(pattern))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String()
+    )
 
 
 _PER_TAG = ["row", "tag", "display", "posts", "authors", "engagement", "first_seen", "last_seen"]
@@ -146,7 +169,7 @@ def resolve_period(
         raise ApiError(400, "from: the index is empty; give from and to", "from")
     first, last = default_period(tables)
     start = start or first
-    end = end or max(last, start + timedelta(days=1))
+    end = end or max(last, saturating_add(start, timedelta(days=1)))
     if start >= end:
         raise ApiError(400, "from: must be before to", "from")
     return start, end

@@ -3,27 +3,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import admin, reports, search, tags, trends
+from service import admin, metrics, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
+from service.keys import CursorKey
+from service.limits import FailedAttempts
 from service.params import (
+    MAX_TAG,
+    MAX_TAG_SEARCH,
+    MIN_TIME,
+    MIN_TIME_TEXT,
+    TIME_RANGE,
     parse_community,
     parse_duration,
     parse_filter,
+    parse_platform,
     parse_range,
     parse_tag,
     parse_time,
+    saturating_add,
 )
 from service.settings import Settings
 
@@ -34,26 +47,50 @@ ERRORS = {
 }
 TAG_ERRORS = {**ERRORS, 404: ResponseSpec(ErrorResponse, description="unknown tag")}
 
+MAX_TAGS = 2**32 - 1
+"""The most tags a generation can hold (tag ids are 32-bit): a report's largest ``limit``."""
+MAX_COUNT = 2**53
+"""``min_support``'s largest value: more than any count a table holds in practice, and the
+largest integer that every JSON reader of the OpenAPI document holds exactly."""
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="number of items (1-1000)")]
+_TIME = f"RFC 3339 with a zone, or a date (its midnight UTC), from {TIME_RANGE}"
 From = Annotated[
     str | None,
     QueryParameter(
-        name="from",
-        description="inclusive start: RFC 3339 with a zone, or a date (its midnight UTC)",
+        name="from", description=f"inclusive start: {_TIME}", format=OpenAPIFormat.DATE_TIME
     ),
 ]
 To = Annotated[
     str | None,
-    QueryParameter(description="exclusive end: RFC 3339 with a zone, or a date (its midnight UTC)"),
+    QueryParameter(description=f"exclusive end: {_TIME}", format=OpenAPIFormat.DATE_TIME),
 ]
+MAX_NAME = 64
+"""Longest ``platform``, ``lang`` or ``community``."""
+MAX_AUTHOR = 512
+"""Longest ``author`` (a Bluesky handle is a domain name: up to 253 characters)."""
+MAX_CURSOR = 256
+"""Longest ``cursor`` (ours are under 100 characters)."""
+MAX_DURATION_CHARS = 16
+"""Longest ``window`` or ``baseline`` text."""
+DURATION_PATTERN = r"^\s*[0-9]{1,9}\s*[mhdw]\s*$"
+"""A ``window`` or ``baseline``: a number and a unit (minutes, hours, days, weeks)."""
 Platform = Annotated[
-    str | None, QueryParameter(description="only posts of this platform (x, bluesky, ...)")
+    str | None,
+    QueryParameter(
+        max_length=MAX_NAME, description="only posts of this platform (x, bluesky, ...)"
+    ),
 ]
 Lang = Annotated[
-    str | None, QueryParameter(description="only posts in this language (en, ja, ...)")
+    str | None,
+    QueryParameter(max_length=MAX_NAME, description="only posts in this language (en, ja, ...)"),
 ]
 TagPath = Annotated[
-    str, PathParameter(description="a tag in any spelling: Python, #python, %23PYTHON, Straße")
+    str,
+    PathParameter(
+        max_length=MAX_TAG,
+        description="a tag in any spelling: Python, #python, %23PYTHON, Straße "
+        f"(at most {MAX_TAG} characters)",
+    ),
 ]
 
 
@@ -71,8 +108,16 @@ def generation_of(request: Req) -> Generation:
     return gen
 
 
-def _unknown(tag: str) -> ApiError:
-    return ApiError(404, f"unknown tag: {tag}", "tag")
+SUGGESTIONS = 5
+"""Near misses an unknown tag's 404 suggests."""
+
+
+def _unknown(gen: Generation, tag: str) -> ApiError:
+    """The 404 of an unknown tag, naming the near misses the index has (a search of the
+    index: call it in a worker thread)."""
+    near = tags.near_misses(gen.tables, gen.index, gen.searcher, tag, SUGGESTIONS)
+    hint = f"; did you mean {', '.join(t.tag for t in near)}?" if near else ""
+    return ApiError(404, f"unknown tag: {tag}{hint}", "tag")
 
 
 @get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
@@ -97,7 +142,34 @@ def readyz(request: Req) -> Health:
     responses={503: ERRORS[503]},
 )
 def index_manifest(request: Req) -> Manifest:
-    return generation_of(request).manifest
+    return public_manifest(generation_of(request).manifest)
+
+
+def public_manifest(manifest: Manifest) -> Manifest:
+    """The manifest without the server's directories: each source's path relative to the
+    deepest directory holding them all (a single source: its file name). Kept for the last
+    manifests asked for (a generation's manifest never changes)."""
+    cached = _PUBLIC.get(id(manifest))
+    if cached is not None and cached[0] is manifest:
+        return cached[1]
+    paths = [PurePosixPath(s.path) for s in manifest.sources]
+    try:
+        base = PurePosixPath(os.path.commonpath([str(p.parent) for p in paths]))
+        relative = [str(p.relative_to(base)) for p in paths]
+    except ValueError:  # no sources, or absolute and relative paths mixed: file names
+        relative = [p.name for p in paths]
+    sources = [
+        msgspec.structs.replace(s, path=path)
+        for s, path in zip(manifest.sources, relative, strict=True)
+    ]
+    found = msgspec.structs.replace(manifest, sources=sources)
+    if len(_PUBLIC) >= 4:
+        _PUBLIC.clear()
+    _PUBLIC[id(manifest)] = (manifest, found)
+    return found
+
+
+_PUBLIC: dict[int, tuple[Manifest, Manifest]] = {}
 
 
 @get(
@@ -105,40 +177,68 @@ def index_manifest(request: Req) -> Manifest:
     summary="Autocomplete tags by key prefix, or find near misses (typos)",
     description="With `prefix`: tags whose key starts with it, most posts first. With `q`: "
     "tags within one edit of it (two for 6+ characters), closest first. Give one of them.",
-    sync_to_thread=False,  # answered from memory in microseconds: no thread hop
     responses=ERRORS,
 )
-def list_hashtags(
+async def list_hashtags(
     request: Req,
     prefix: Annotated[
-        str | None, QueryParameter(description="start of a tag, any spelling")
+        str | None,
+        QueryParameter(
+            max_length=MAX_TAG_SEARCH,
+            description=f"start of a tag, any spelling (at most {MAX_TAG_SEARCH} characters)",
+        ),
     ] = None,
-    q: Annotated[str | None, QueryParameter(description="a tag that may be misspelled")] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=MAX_TAG_SEARCH,
+            description=f"a tag that may be misspelled (at most {MAX_TAG_SEARCH} characters)",
+        ),
+    ] = None,
     limit: Limit = 10,
 ) -> tags.TagList:
     gen = generation_of(request)
+    if q and prefix:
+        raise ApiError(400, "q: give q (near misses) or prefix (autocomplete), not both", "q")
     if q:
-        key = parse_tag(q, "q")
-        return tags.TagList(tags.near_misses(gen.tables, gen.index, gen.searcher, key, limit))
-    key = parse_tag(prefix, "prefix") if prefix else ""
-    return tags.TagList(tags.autocomplete(gen.tables, key, limit))
+        key = parse_tag(q, "q", MAX_TAG_SEARCH)
+        # a search of the index: in a worker thread, never on the event loop
+        found = await asyncio.to_thread(
+            tags.near_misses, gen.tables, gen.index, gen.searcher, key, limit
+        )
+        return tags.TagList(found)
+    key = parse_tag(prefix, "prefix", MAX_TAG_SEARCH) if prefix else ""
+    if tags.autocomplete_is_cheap(gen.tables, key):  # microseconds: no thread hop
+        return tags.TagList(tags.autocomplete(gen.tables, key, limit))
+    return tags.TagList(await asyncio.to_thread(tags.autocomplete, gen.tables, key, limit))
 
 
 @get(
     "/v1/hashtags/{tag:str}",
     summary="Exact totals of one tag",
     description="Posts, distinct authors, engagement, first and last use, posts per platform "
-    "and per language; over the whole generation or [from, to).",
-    sync_to_thread=False,  # answered from memory in microseconds: no thread hop
+    "and per language; over the whole generation or [from, to), of all posts or of one "
+    "platform and/or language.",
     responses=TAG_ERRORS,
 )
-def hashtag_detail(request: Req, tag: TagPath, from_: From = None, to: To = None) -> tags.TagDetail:
+async def hashtag_detail(
+    request: Req,
+    tag: TagPath,
+    from_: From = None,
+    to: To = None,
+    platform: Platform = None,
+    lang: Lang = None,
+) -> tags.TagDetail:
     gen = generation_of(request)
     key = parse_tag(tag)
     start, end = parse_range(from_, to)
-    found = tags.detail(gen.tables, key, start, end)
+    only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
+    if start is None and end is None and only == (None, None):
+        found = tags.detail(gen.tables, key, None, None)  # the build's totals: no thread hop
+    else:  # counted from the postings: in a worker thread, never on the event loop
+        found = await asyncio.to_thread(tags.detail, gen.tables, key, start, end, *only)
     if found is None:
-        raise _unknown(key)
+        raise await asyncio.to_thread(_unknown, gen, key)
     return found
 
 
@@ -146,7 +246,8 @@ def hashtag_detail(request: Req, tag: TagPath, from_: From = None, to: To = None
     "/v1/hashtags/{tag:str}/timeseries",
     summary="Posts, distinct authors and engagement of one tag per UTC bucket",
     description="Buckets are hours, days or weeks (starting Monday), UTC; empty buckets are "
-    "zeros. Without from/to: from the tag's first use to its last.",
+    "zeros. Without from/to: from the tag's first use to its last. `platform` and `lang` "
+    "count only the posts of that platform and/or language.",
     sync_to_thread=True,
     responses=TAG_ERRORS,
 )
@@ -158,22 +259,26 @@ def hashtag_timeseries(
     ] = "day",
     from_: From = None,
     to: To = None,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> tags.TimeSeries:
     gen = generation_of(request)
     key = parse_tag(tag)
     start, end = parse_range(from_, to)
+    only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     span = tags.series_range(gen.tables, key, interval, start, end)
     if span is None:
-        raise _unknown(key)
-    buckets = (span.end - span.start) / tags.INTERVAL_STEP[interval]
+        raise _unknown(gen, key)
+    buckets = tags.bucket_count(span, interval)
     if buckets > tags.MAX_POINTS:
         raise ApiError(
             400,
-            f"interval: {int(buckets)} {interval}s between from and to; at most "
+            f"interval: {buckets} {interval}s between from and to; at most "
             f"{tags.MAX_POINTS} buckets (use a larger interval or a shorter range)",
             "interval",
         )
-    return tags.TimeSeries(key, interval, tags.timeseries(gen.tables, key, interval, span))
+    points = tags.timeseries(gen.tables, key, interval, span, *only)
+    return tags.TimeSeries(key, interval, points)
 
 
 @get(
@@ -181,7 +286,8 @@ def hashtag_timeseries(
     summary="Tags used together with one tag",
     description="Ranked by normalised pointwise mutual information (NPMI) over posts, among "
     "tags seen together on at least `min_support` posts, so that giant generic tags do not "
-    "top every list; `co_posts` is the exact number of posts carrying both.",
+    "top every list; `co_posts` is the exact number of posts carrying both. With `platform` "
+    "and/or `lang`, every figure counts only the posts of that platform and language.",
     sync_to_thread=True,
     responses=TAG_ERRORS,
 )
@@ -190,14 +296,20 @@ def hashtag_related(
     tag: TagPath,
     limit: Limit = 10,
     min_support: Annotated[
-        int, QueryParameter(ge=1, description="least posts the two tags share (default 3)")
+        int,
+        QueryParameter(
+            ge=1, le=MAX_COUNT, description="least posts the two tags share (default 3)"
+        ),
     ] = 3,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> tags.RelatedList:
     gen = generation_of(request)
     key = parse_tag(tag)
+    only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     if gen.tables.tag_row(key) is None:
-        raise _unknown(key)
-    return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support))
+        raise _unknown(gen, key)
+    return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support, *only))
 
 
 @get(
@@ -213,19 +325,19 @@ def report_index(
     from_: From = None,
     to: To = None,
     limit: Annotated[
-        int | None, QueryParameter(ge=1, description="top N tags; default all")
+        int | None,
+        QueryParameter(ge=1, le=MAX_TAGS, description=f"top N tags (1-{MAX_TAGS}); default all"),
     ] = None,
-    platform: Annotated[
-        str | None, QueryParameter(description="only posts of this platform")
-    ] = None,
-    lang: Annotated[str | None, QueryParameter(description="only posts in this language")] = None,
+    platform: Platform = None,
+    lang: Lang = None,
 ) -> Stream:
+    tables = generation_of(request).tables
     frame, name = reports.prepare(
-        generation_of(request).tables,
+        tables,
         from_=from_,
         to=to,
         limit=limit,
-        platform=platform,
+        platform=parse_platform(platform, tables.platforms),
         lang=lang,
     )
     return Stream(
@@ -259,14 +371,28 @@ class Trending(msgspec.Struct):
 def trending(
     request: Req,
     window: Annotated[
-        str, QueryParameter(description="window length: 1h, 6h, 24h, 7d, 30m, 2w")
+        str,
+        QueryParameter(
+            max_length=MAX_DURATION_CHARS,
+            pattern=DURATION_PATTERN,
+            description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w",
+        ),
     ] = "24h",
     baseline: Annotated[
-        str, QueryParameter(description="baseline length just before the window, e.g. 7d")
+        str,
+        QueryParameter(
+            max_length=MAX_DURATION_CHARS,
+            pattern=DURATION_PATTERN,
+            description="baseline length just before the window, e.g. 7d; at most 520w",
+        ),
     ] = "7d",
     as_of: Annotated[
         str | None,
-        QueryParameter(description="end of the window (RFC 3339); default: the newest post"),
+        QueryParameter(
+            description=f"end of the window: {_TIME}; as_of - window - baseline must not be "
+            "earlier than its lower bound. Default: just after the newest post",
+            format=OpenAPIFormat.DATE_TIME,
+        ),
     ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200, description="items (1-200)")] = 20,
     platform: Platform = None,
@@ -276,13 +402,20 @@ def trending(
     w = parse_duration(window, "window")
     b = parse_duration(baseline, "baseline")
     end = parse_time(as_of, "as_of") or _newest(gen)
+    if end - MIN_TIME < w + b:
+        raise ApiError(
+            400,
+            f"as_of: the baseline would start before {MIN_TIME_TEXT} (as_of - window - "
+            "baseline); give a later as_of or shorter spans",
+            "as_of",
+        )
     items = trends.trending(
         gen.tables,
         as_of=end,
         window=w,
         baseline=b,
         limit=limit,
-        platform=parse_filter(platform),
+        platform=parse_platform(platform, gen.tables.platforms),
         lang=parse_filter(lang),
     )
     return Trending(end, window.strip(), baseline.strip(), items)
@@ -293,7 +426,7 @@ def _newest(gen: Generation) -> datetime:
     newest = gen.manifest.to
     if newest is None:
         raise ApiError(400, "as_of: the index is empty; give as_of", "as_of")
-    return newest + timedelta(microseconds=1)
+    return saturating_add(newest, timedelta(microseconds=1))
 
 
 @get(
@@ -310,16 +443,29 @@ def _newest(gen: Generation) -> datetime:
 )
 def posts(
     request: Req,
-    q: Annotated[str | None, QueryParameter(description="search words and phrases")] = None,
-    tag: Annotated[str | None, QueryParameter(description="only posts with this tag")] = None,
-    author: Annotated[str | None, QueryParameter(description="only posts by this author")] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=search.MAX_Q_CHARS,
+            description=f"search words and phrases (at most {search.MAX_Q_CHARS} characters, "
+            f"{search.MAX_WORDS} words)",
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None, QueryParameter(max_length=MAX_TAG, description="only posts with this tag")
+    ] = None,
+    author: Annotated[
+        str | None,
+        QueryParameter(max_length=MAX_AUTHOR, description="only posts by this author"),
+    ] = None,
     platform: Platform = None,
     lang: Lang = None,
     community: Annotated[
         str | None,
         QueryParameter(
+            max_length=MAX_NAME,
             description="only posts made in this community (Reddit: the subreddit, python "
-            "or r/python), case-insensitive"
+            "or r/python), case-insensitive",
         ),
     ] = None,
     from_: From = None,
@@ -331,7 +477,8 @@ def posts(
         int, QueryParameter(ge=1, le=search.MAX_LIMIT, description="posts per page (1-100)")
     ] = 20,
     cursor: Annotated[
-        str | None, QueryParameter(description="next_cursor of the previous page")
+        str | None,
+        QueryParameter(max_length=MAX_CURSOR, description="next_cursor of the previous page"),
     ] = None,
 ) -> search.PostsPage:
     gen = generation_of(request)
@@ -340,7 +487,7 @@ def posts(
         q=q,
         tag=parse_tag(tag) if tag else None,
         author=author.strip() if author else None,
-        platform=parse_filter(platform),
+        platform=parse_platform(platform, gen.tables.platforms),
         lang=parse_filter(lang),
         community=parse_community(community),
         from_=start,
@@ -349,7 +496,20 @@ def posts(
         limit=limit,
         cursor=cursor or None,
     )
-    return search.search_posts(gen.index, gen.searcher, params)
+    key: CursorKey = request.app.state.cursor_key
+    return search.search_posts(gen.index, gen.searcher, params, key.get())
+
+
+@get(
+    "/metrics",
+    summary="Prometheus metrics (text format): requests, latency, the served generation",
+    description=(metrics.__doc__ or "").split("\n\n", 1)[-1],
+    sync_to_thread=True,
+    media_type=metrics.CONTENT_TYPE,
+)
+def prometheus_metrics(request: Req) -> Response[bytes]:
+    found: metrics.Metrics = request.app.state.metrics
+    return Response(found.render(), media_type=metrics.CONTENT_TYPE)
 
 
 def _admin(request: Req) -> admin.Jobs:
@@ -357,10 +517,15 @@ def _admin(request: Req) -> admin.Jobs:
     settings: Settings = request.app.state.settings
     if settings.api_key is None:
         raise ApiError(404, "the admin API is disabled: set HASHTAG_INDEX_API_KEY to enable it")
+    failures: FailedAttempts = request.app.state.admin_failures
+    client = request.client.host if request.client else "unknown"
+    failures.check(client)
     given = request.headers.get("x-api-key")
     if not given:
+        failures.failed(client)
         raise ApiError(401, "send the admin key in the X-API-Key header", "X-API-Key")
     if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+        failures.failed(client)
         raise ApiError(403, "wrong admin key", "X-API-Key")
     jobs: admin.Jobs = request.app.state.jobs
     return jobs
@@ -370,6 +535,7 @@ ADMIN_ERRORS = {
     401: ResponseSpec(ErrorResponse, description="no X-API-Key header"),
     403: ResponseSpec(ErrorResponse, description="wrong X-API-Key"),
     404: ResponseSpec(ErrorResponse, description="admin API disabled, or unknown job"),
+    429: ResponseSpec(ErrorResponse, description="too many failed key attempts from this client"),
 }
 
 
@@ -378,13 +544,23 @@ ADMIN_ERRORS = {
     summary="Start an update of the index from the configured inbox (admin)",
     description="Runs `hashtag-index update INBOX` in the background and answers 202 with "
     "the job's id at once. Only one job runs at a time: while one is queued or running, "
-    "this returns that job. Requires the X-API-Key header.",
+    "this answers 409 naming that job (and `Location` pointing at it). Requires the "
+    "X-API-Key header.",
     status_code=202,
     sync_to_thread=True,
-    responses=ADMIN_ERRORS,
+    responses={
+        **ADMIN_ERRORS,
+        409: ResponseSpec(ErrorResponse, description="a job is already queued or running"),
+    },
 )
 def admin_reindex(request: Req) -> admin.JobAccepted:
-    job, _started = _admin(request).start()
+    job, started = _admin(request).start()
+    if not started:
+        raise ApiError(
+            409,
+            f"reindex job {job.id} is already {job.state}; one job runs at a time",
+            headers={"Location": f"/v1/admin/jobs/{job.id}"},
+        )
     return admin.JobAccepted(job_id=job.id, state=job.state)
 
 
@@ -404,6 +580,7 @@ def admin_job(request: Req, job_id: Annotated[str, PathParameter()]) -> admin.Jo
 
 
 ROUTES = [
+    prometheus_metrics,
     admin_reindex,
     admin_job,
     healthz,

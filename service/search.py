@@ -26,7 +26,9 @@ in it (only punctuation or emoji), more than :data:`MAX_Q_CHARS` characters or
 more than :data:`MAX_WORDS` words is a 400 naming ``q``.
 
 Sorting and pagination (``next_cursor`` is opaque: base64url of a msgpack
-array, bound to the query by a hash of its parameters):
+array, bound to the query by a hash of its parameters, and signed: a keyed
+BLAKE2b MAC with the service's cursor key follows the array, so a forged or
+edited cursor, e.g. one with a deep offset, is a 400 before it costs a search):
 
 * ``recent`` (``created_at`` desc) and ``engagement`` (engagement desc, then
   ``created_at`` desc), remaining ties by document address ascending: keyset
@@ -56,6 +58,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import html
 import re
 import threading
@@ -171,12 +174,16 @@ class PostsPage(msgspec.Struct):
 
 
 def search_posts(
-    index: tantivy.Index, searcher: tantivy.Searcher, params: SearchParams
+    index: tantivy.Index,
+    searcher: tantivy.Searcher,
+    params: SearchParams,
+    cursor_key: bytes = b"",
 ) -> PostsPage:
     """Run one search: one page of posts, the exact total and the next cursor.
 
-    Raises :class:`ApiError` (400) for a bad ``q``, ``limit``, ``from``/``to``
-    or ``cursor``; never anything else for any user input.
+    Cursors are signed with ``cursor_key`` (at most 64 bytes) and must carry its
+    signature. Raises :class:`ApiError` (400) for a bad ``q``, ``limit``,
+    ``from``/``to`` or ``cursor``; never anything else for any user input.
     """
     schema = index.schema
     _check_params(params)
@@ -184,7 +191,7 @@ def search_posts(
     sort = _effective_sort(params.sort, text)
     query = _full_query(schema, text, params)
     fingerprint = query_fingerprint(params, sort)
-    cursor = _decode_cursor(params.cursor, fingerprint, searcher.num_docs)
+    cursor = _decode_cursor(params.cursor, fingerprint, searcher.num_docs, cursor_key)
     reader = _Reader(schema, searcher)
     if sort == "relevance":
         page = _relevance_page(searcher, query, params.limit, cursor)
@@ -192,7 +199,7 @@ def search_posts(
         page = _keyset_page(reader, query, _KEYS[sort], params.limit, cursor)
     if page.total is None:
         page.total = _count(searcher, query, params, text)
-    next_cursor = None if page.next is None else _encode_cursor(fingerprint, page.next)
+    next_cursor = None if page.next is None else _encode_cursor(fingerprint, page.next, cursor_key)
     items = _items(reader, page.addresses, text)
     return PostsPage(total=page.total, items=items, next_cursor=next_cursor)
 
@@ -436,18 +443,33 @@ class _Cursor(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
 _CURSOR_DECODER = msgspec.msgpack.Decoder(_Cursor)
 
 
-def _encode_cursor(fingerprint: bytes, state: _Cursor) -> str:
+MAC_BYTES = 16
+"""Length of a cursor's signature."""
+
+
+def sign(raw: bytes, key: bytes) -> bytes:
+    """``raw`` followed by its keyed BLAKE2b MAC."""
+    return raw + hashlib.blake2b(raw, key=key, digest_size=MAC_BYTES).digest()
+
+
+def _encode_cursor(fingerprint: bytes, state: _Cursor, key: bytes) -> str:
     state.fingerprint = fingerprint
-    raw = msgspec.msgpack.encode(state)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    signed = sign(msgspec.msgpack.encode(state), key)
+    return base64.urlsafe_b64encode(signed).rstrip(b"=").decode("ascii")
 
 
-def _decode_cursor(token: str | None, fingerprint: bytes, num_docs: int) -> _Cursor | None:
-    """The cursor's state, checked against this query; ApiError(400) if it does not fit."""
+def _decode_cursor(
+    token: str | None, fingerprint: bytes, num_docs: int, key: bytes
+) -> _Cursor | None:
+    """The cursor's state, checked against its signature and this query; ApiError(400) if
+    it does not fit."""
     if token is None or token == "":
         return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        signed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        raw = signed[:-MAC_BYTES]
+        if not raw or not hmac.compare_digest(sign(raw, key), signed):
+            raise ValueError("bad signature")
         state = _CURSOR_DECODER.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise ApiError(400, "cursor is not a valid cursor", "cursor") from None

@@ -19,6 +19,17 @@ class Settings:
     admin endpoints are disabled."""
     inbox_dir: Path = Path("var/inbox")
     """HASHTAG_INDEX_INBOX: the directory POST /v1/admin/reindex updates the index from."""
+    reindex_timeout: float = 3600.0
+    """HASHTAG_INDEX_REINDEX_TIMEOUT: seconds a reindex job may run before it is killed and
+    marked failed."""
+    rate_limit: str | None = None
+    """HASHTAG_INDEX_RATE_LIMIT: requests each client may make, as N/second, N/minute,
+    N/hour or N/day (e.g. 600/minute); unset, no limit."""
+    access_log: bool = True
+    """HASHTAG_INDEX_ACCESS_LOG: write one JSON line per request to stderr (0 turns it off)."""
+    cursor_secret: str | None = None
+    """HASHTAG_INDEX_CURSOR_SECRET: the secret next_cursor tokens are signed with; unset, a
+    random key kept in INDEX/cursor.key (made on first start)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,6 +39,11 @@ class Settings:
             reload_seconds=float(env.get("HASHTAG_INDEX_RELOAD_SECONDS") or cls.reload_seconds),
             api_key=env.get("HASHTAG_INDEX_API_KEY") or None,
             inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
+            reindex_timeout=float(env.get("HASHTAG_INDEX_REINDEX_TIMEOUT") or cls.reindex_timeout),
+            cursor_secret=env.get("HASHTAG_INDEX_CURSOR_SECRET") or None,
+            rate_limit=env.get("HASHTAG_INDEX_RATE_LIMIT") or None,
+            access_log=env.get("HASHTAG_INDEX_ACCESS_LOG", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
 
@@ -36,4 +52,8 @@ SETTINGS_ENV = {
     "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
     "api_key": "HASHTAG_INDEX_API_KEY",
     "inbox_dir": "HASHTAG_INDEX_INBOX",
+    "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
+    "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
+    "access_log": "HASHTAG_INDEX_ACCESS_LOG",
+    "rate_limit": "HASHTAG_INDEX_RATE_LIMIT",
 }

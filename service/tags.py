@@ -16,6 +16,7 @@ import polars as pl
 import tantivy
 
 from indexer.schema import F_TAGS
+from service.params import saturating_add
 from service.tables import Tables
 
 INTERVALS = {"hour": "1h", "day": "1d", "week": "1w"}
@@ -89,6 +90,12 @@ SMALL = 4096
 fixed cost is ~1 ms here), not polars."""
 
 
+def autocomplete_is_cheap(tables: Tables, prefix: str) -> bool:
+    """Whether :func:`autocomplete` answers in microseconds (no polars query)."""
+    lo, hi = tables.prefix_range(prefix)
+    return hi - lo == len(tables.keys) or hi - lo <= SMALL
+
+
 def autocomplete(tables: Tables, prefix: str, limit: int) -> list[TagSummary]:
     """Tags whose key starts with ``prefix``, most posts first (then key)."""
     lo, hi = tables.prefix_range(prefix)
@@ -121,30 +128,35 @@ def near_misses(
     found: list[tuple[int, int, str, int]] = []
     for bucket in agg["t"]["buckets"]:
         key = str(bucket["key"])
-        d = (
-            _osa_distance(q, key[: len(q) + distance])
-            if len(key) > len(q)
-            else _osa_distance(q, key)
-        )
+        d = _osa_distance(q, key[: len(q) + distance], distance)
         row = tables.key_index(key) if d <= distance else None
         if row is not None:
             found.append((d, -int(tables.tags["posts"][row]), key, row))
     return [_summary(tables, row) for *_, row in sorted(found)[:limit]]
 
 
-def _osa_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+def _osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions), capped:
+    any distance above ``limit`` is ``limit + 1``. Only the diagonal band of width
+    ``2 * limit + 1`` is computed, and it stops as soon as the band exceeds ``limit``."""
+    big = limit + 1
+    if abs(len(a) - len(b)) > limit:
+        return big
+    m = len(b)
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
+    prev = [min(j, big) for j in range(m + 1)]
+    for i in range(1, len(a) + 1):
+        cur = [big] * (m + 1)
+        cur[0] = min(i, big)
+        for j in range(max(1, i - limit), min(m, i + limit) + 1):
+            value = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, prev2[j - 2] + 1)
+            cur[j] = min(value, big)
+        if min(cur) >= big:
+            return big
         prev2, prev = prev, cur
-    return prev[-1]
+    return prev[m]
 
 
 def _counts(frame: pl.DataFrame, column: str, names: list[str]) -> dict[str, int]:
@@ -160,14 +172,34 @@ def _counts(frame: pl.DataFrame, column: str, names: list[str]) -> dict[str, int
     return {str(k): int(v) for k, v in ordered.iter_rows()}
 
 
+def postings(
+    tables: Tables,
+    tag: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    platform: str | None = None,
+    lang: str | None = None,
+) -> pl.DataFrame:
+    """The tag's postings in ``[start, end)`` of that platform and language, by time."""
+    rows = tables.tag_postings(tag, start, end)
+    narrowed = tables.narrow(rows, platform, lang)
+    return rows.clear() if narrowed is None else narrowed
+
+
 def detail(
-    tables: Tables, tag: str, start: datetime | None, end: datetime | None
+    tables: Tables,
+    tag: str,
+    start: datetime | None,
+    end: datetime | None,
+    platform: str | None = None,
+    lang: str | None = None,
 ) -> TagDetail | None:
-    """Exact totals of one tag, over the whole generation or ``[start, end)``."""
+    """Exact totals of one tag, over the whole generation or ``[start, end)``, of all posts
+    or those of one platform and/or language (None if the tag is unknown)."""
     row = tables.tag_row(tag)
     if row is None:
         return None
-    if start is None and end is None:
+    if start is None and end is None and platform is None and lang is None:
         return TagDetail(
             tag=tag,
             display=str(row["display"]),
@@ -179,7 +211,7 @@ def detail(
             platforms={d["name"]: d["posts"] for d in row["platforms"]},
             langs={d["name"]: d["posts"] for d in row["langs"]},
         )
-    rows = tables.tag_postings(tag, start, end)
+    rows = postings(tables, tag, start, end, platform, lang)
     times = rows["created_at"]
     return TagDetail(
         tag=tag,
@@ -222,29 +254,45 @@ class SeriesRange:
 def series_range(
     tables: Tables, tag: str, interval: str, start: datetime | None, end: datetime | None
 ) -> SeriesRange | None:
-    """Bucket-aligned ``[start, end)``: the given bounds, else the tag's first and last post."""
+    """Bucket-aligned ``[start, end)``: the given bounds, else the tag's first and last post.
+    A last bucket that would end after 9999-12-31 ends there (it is still one bucket)."""
     row = tables.tag_row(tag)
     if row is None:
         return None
     first: datetime = start or row["first_seen"]
-    last: datetime = end or (row["last_seen"] + timedelta(microseconds=1))
+    last: datetime = end or saturating_add(row["last_seen"], timedelta(microseconds=1))
     lo = truncate(first, interval)
-    hi = truncate(last - timedelta(microseconds=1), interval) + INTERVAL_STEP[interval]
+    hi = saturating_add(
+        truncate(last - timedelta(microseconds=1), interval), INTERVAL_STEP[interval]
+    )
     return SeriesRange(lo, hi)
 
 
-def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> list[Point]:
-    """Exact posts, distinct authors and engagement per UTC bucket, empty buckets as zeros."""
+def bucket_count(span: SeriesRange, interval: str) -> int:
+    """Buckets in ``span``, the last one counted even when it is cut at the calendar's end."""
+    return -(-(span.end - span.start) // INTERVAL_STEP[interval])
+
+
+def timeseries(
+    tables: Tables,
+    tag: str,
+    interval: str,
+    span: SeriesRange,
+    platform: str | None = None,
+    lang: str | None = None,
+) -> list[Point]:
+    """Exact posts, distinct authors and engagement per UTC bucket, empty buckets as zeros;
+    of all posts or those of one platform and/or language."""
     step = INTERVAL_STEP[interval]
-    n = (span.end - span.start) // step
+    n = bucket_count(span, interval)
     points = [Point(span.start + i * step, 0, 0, 0) for i in range(n)]
-    if interval == "day":  # precomputed per tag and day
+    if interval == "day" and platform is None and lang is None:  # precomputed per tag and day
         first = (span.start - EPOCH).days
         for day, posts, authors, engagement in tables.tag_days(tag):
             if 0 <= day - first < n:
                 points[day - first] = Point(points[day - first].t, posts, authors, engagement)
         return points
-    rows = tables.tag_postings(tag, span.start, span.end)
+    rows = postings(tables, tag, span.start, span.end, platform, lang)
     step_us = step // timedelta(microseconds=1)
     start_us = (span.start - EPOCH) // timedelta(microseconds=1)
     per = rows.group_by(b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us).agg(
@@ -258,16 +306,33 @@ def timeseries(tables: Tables, tag: str, interval: str, span: SeriesRange) -> li
     return points
 
 
-def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Related]:
+def related(
+    tables: Tables,
+    tag: str,
+    limit: int,
+    min_support: int,
+    platform: str | None = None,
+    lang: str | None = None,
+) -> list[Related]:
     """Tags used with ``tag``, by normalised PMI over posts, with at least ``min_support`` posts
     together; raw co-counts would put giant generic tags on top of every list. Tags seen
-    together no more often than chance (NPMI <= 0) are not related and are left out."""
+    together no more often than chance (NPMI <= 0) are not related and are left out.
+    With ``platform`` and/or ``lang``, every figure (the posts of either tag, of both, and
+    of all) counts only the posts of that platform and language."""
     row = tables.tag_row(tag)
     if row is None:
         return []
-    n = tables.total_posts
-    posts_a = int(row["posts"])
-    pairs = tables.tag_cooc(tag).filter(pl.col("co_posts") >= min_support)
+    if platform is None and lang is None:
+        n = tables.total_posts
+        posts_a = int(row["posts"])
+        pairs = tables.tag_cooc(tag).filter(pl.col("co_posts") >= min_support)
+        posts_b = tables.tags["posts"].gather(pairs["other"])
+    else:
+        n = tables.posts_between(None, None, platform, lang)
+        mine, pairs = _co_postings(tables, tag, platform, lang)
+        posts_a = mine
+        pairs = pairs.filter(pl.col("co_posts") >= min_support)
+        posts_b = _posts_of(tables, pairs["other"], platform, lang)
     if pairs.height == 0 or n == 0:
         return []
     at = pairs["other"]
@@ -275,7 +340,7 @@ def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Rela
     others = pairs.with_columns(
         other=tags["tag"].gather(at),
         display=tags["display"].gather(at),
-        posts_b=tags["posts"].gather(at),
+        posts_b=posts_b,
     )
     p_ab = pl.col("co_posts") / n
     pmi = (p_ab / ((posts_a / n) * (pl.col("posts_b") / n))).log()
@@ -292,3 +357,54 @@ def related(tables: Tables, tag: str, limit: int, min_support: int) -> list[Rela
         .iter_rows()
         if not math.isnan(s)
     ]
+
+
+def _co_postings(
+    tables: Tables, tag: str, platform: str | None, lang: str | None
+) -> tuple[int, pl.DataFrame]:
+    """The tag's posts of that platform and language, and ``other`` (id), ``co_posts``: the
+    other tags on those posts. Each day's other postings are found by time (the timeline is
+    sorted by it; a post's postings share its time), never by scanning the day."""
+    tag_id = tables.key_index(tag)
+    parts = [pl.DataFrame(schema={"tag": pl.UInt32(), "post": pl.UInt32()})]
+    posts = 0
+    for split in tables.splits:
+        if tag_id is None:
+            break
+        if split.summary_row(tag_id) is None:
+            continue
+        mine = tables.narrow(split.tag_postings(tag_id), platform, lang)
+        if mine is None or mine.height == 0:
+            continue
+        posts += mine.height
+        times = split.timeline["created_at"]
+        lo = times.search_sorted(mine["created_at"], side="left")
+        hi = times.search_sorted(mine["created_at"], side="right")
+        at = pl.int_ranges(lo, hi, eager=True).explode().unique().sort()
+        near = split.live(split.timeline[at])
+        parts.append(
+            near.filter(
+                pl.col("post").is_in(mine["post"].implode()), pl.col("tag") != tag_id
+            ).select(pl.col("tag").cast(pl.UInt32()), pl.col("post").cast(pl.UInt32()))
+        )
+    co = pl.concat(parts).group_by("tag").agg(co_posts=pl.len().cast(pl.Int64()))
+    return posts, co.select(other="tag", co_posts="co_posts").sort("other")
+
+
+def _posts_of(tables: Tables, ids: pl.Series, platform: str | None, lang: str | None) -> pl.Series:
+    """Posts of each tag id of ``ids`` (in that order) of that platform and language."""
+    rows = tables.narrow(tables.window(None, None), platform, lang)
+    if rows is None or ids.len() == 0:
+        return pl.Series("posts_b", [0] * ids.len(), pl.Int64())
+    counts = (
+        rows.filter(pl.col("tag").is_in(ids.implode()))
+        .group_by("tag")
+        .agg(posts_b=pl.len().cast(pl.Int64()))
+    )
+    found = pl.DataFrame({"tag": ids}).join(
+        counts.with_columns(pl.col("tag").cast(ids.dtype)),
+        on="tag",
+        how="left",
+        maintain_order="left",
+    )
+    return found["posts_b"].fill_null(0)

@@ -185,6 +185,7 @@ def test_unknown_tag_is_404_in_the_error_shape(client: TestClient[Any]) -> None:
             "code": "not_found",
             "message": "unknown tag: nosuchtag",
             "parameter": "tag",
+            "request_id": r.headers["x-request-id"],
         }
     }
     for path in ("/timeseries", "/related"):

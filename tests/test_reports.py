@@ -157,9 +157,9 @@ def test_openapi_documents_every_endpoint_and_parameter(client: TestClient[Any])
         "/readyz": [],
         "/v1/index": [],
         "/v1/hashtags": ["prefix", "q", "limit"],
-        "/v1/hashtags/{tag}": ["tag", "from", "to"],
-        "/v1/hashtags/{tag}/timeseries": ["tag", "interval", "from", "to"],
-        "/v1/hashtags/{tag}/related": ["tag", "limit", "min_support"],
+        "/v1/hashtags/{tag}": ["tag", "from", "to", "platform", "lang"],
+        "/v1/hashtags/{tag}/timeseries": ["tag", "interval", "from", "to", "platform", "lang"],
+        "/v1/hashtags/{tag}/related": ["tag", "limit", "min_support", "platform", "lang"],
         "/v1/reports/index.csv": ["from", "to", "limit", "platform", "lang"],
         "/v1/trending": ["window", "baseline", "as_of", "limit", "platform", "lang"],
         "/v1/posts": [

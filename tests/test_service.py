@@ -60,7 +60,13 @@ def test_errors_have_one_shape_and_carry_the_generation(
         r = client.get("/v1/no-such-endpoint")
         assert r.status_code == 404
         assert r.json() == {
-            "error": {"status": 404, "code": "not_found", "message": "Not Found", "parameter": None}
+            "error": {
+                "status": 404,
+                "code": "not_found",
+                "message": "Not Found",
+                "parameter": None,
+                "request_id": r.headers["x-request-id"],
+            }
         }
         assert r.headers["x-index-generation"] == result.manifest.generation
 
