@@ -41,24 +41,13 @@ def test_swap_under_load_drops_nothing(tmp_path: Path) -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "indexer",
-            "serve",
-            "--index",
-            str(index),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
+    server = _serve(
+        index,
+        port,
+        "--workers",
+        "2",
         env={**os.environ, "HASHTAG_INDEX_RELOAD_SECONDS": "0.2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        stderr=subprocess.DEVNULL,  # one access line a request: a pipe nobody reads fills
     )
     failures: list[str] = []
     seen: dict[str, int] = {}
@@ -148,7 +137,13 @@ def test_serve_on_an_empty_index_builds_the_sample_then_answers(tmp_path: Path) 
         server.wait(timeout=30)
 
 
-def _serve(index: Path, port: int, *more: str) -> subprocess.Popen[str]:
+def _serve(
+    index: Path,
+    port: int,
+    *more: str,
+    env: dict[str, str] | None = None,
+    stderr: int = subprocess.PIPE,
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -162,8 +157,9 @@ def _serve(index: Path, port: int, *more: str) -> subprocess.Popen[str]:
             *more,
         ],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         start_new_session=True,
     )
