@@ -26,6 +26,7 @@ tags, authors and tag pairs, not with posts).
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -203,7 +204,7 @@ def write_tables(
     touched = sorted(set(changes.days) | set(gone_by_day))
     old_splits = {s.day: s for s in parent_splits}
     parts: dict[str, list[pl.DataFrame]] = {}
-    cooc_deltas = _Deltas()
+    cooc_deltas = _Deltas(spill=out / PAIRS_SPILL if parent is None else None)
     pair_files: list[tuple[Path, str]] = []
     splits: list[SplitInfo] = []
     new_summaries: list[pl.DataFrame] = []
@@ -617,30 +618,77 @@ def _seen(
 
 
 class _Deltas:
-    """Summed ``key, co_posts`` changes, folded as they come so that a build's (every pair
-    of every day) stays about the size of the distinct pairs."""
+    """Summed ``key, co_posts`` changes. An update's few are kept and summed in memory.
+    A build's (every pair of every day: 30M rows at 10M posts) are written to ``spill``
+    :data:`FOLD_ROWS` at a time and summed once at the end, a range of keys at a time
+    (:data:`PAIR_PARTITION_ROWS`): memory follows a range, not the history's pairs,
+    and no row is summed twice (folding in memory re-summed the total each time)."""
 
     FOLD_ROWS = 2_000_000
 
-    def __init__(self) -> None:
+    def __init__(self, spill: Path | None = None) -> None:
         self._frames: list[pl.DataFrame] = [COOC_TABLE.frame()]
         self._rows = 0
+        self._spill = spill
+        self._files: list[Path] = []
 
     def add(self, frame: pl.DataFrame) -> None:
         self._frames.append(frame)
         self._rows += frame.height
         if self._rows > self.FOLD_ROWS:
-            self._frames = [self.total()]
-            self._rows = self._frames[0].height
+            if self._spill is None:
+                self._frames = [self._summed(self._frames)]
+                self._rows = self._frames[0].height
+            else:
+                self._write()
 
-    def total(self) -> pl.DataFrame:
+    def _write(self) -> None:
+        assert self._spill is not None
+        self._spill.mkdir(parents=True, exist_ok=True)
+        path = self._spill / f"pairs-{len(self._files):05d}.arrow"
+        frame = pl.concat(self._frames, how="vertical_relaxed").sort("key")
+        write_table(frame, COOC_TABLE, path.parent)  # sorted: a range of keys is a slice
+        (path.parent / COOC_TABLE.file).rename(path)
+        self._files.append(path)
+        self._frames, self._rows = [COOC_TABLE.frame()], 0
+
+    @staticmethod
+    def _summed(frames: list[pl.DataFrame]) -> pl.DataFrame:
         return (
-            pl.concat(self._frames, how="vertical_relaxed")
+            pl.concat(frames, how="vertical_relaxed")
             .group_by("key")
             .agg(pl.col("co_posts").sum())
             .filter(pl.col("co_posts") != 0)
             .sort("key")
         )
+
+    def total(self) -> pl.DataFrame:
+        """Every change summed (zeros left out), by key."""
+        if not self._files:
+            return self._summed(self._frames)
+        self._write()
+        spilled = [map_ipc(path) for path in self._files]
+        rows = sum(frame.height for frame in spilled)
+        parts = max(1, -(-rows // PAIR_PARTITION_ROWS))
+        bounds = _key_bounds([(frame, "") for frame in spilled], parts)
+        ranges = []
+        for lo, hi in itertools.pairwise(bounds):
+            pieces = [COOC_TABLE.frame()]
+            for frame in spilled:
+                keys = frame["key"]
+                start = int(keys.search_sorted(lo, side="left"))
+                end = keys.len() if hi >= 1 << 64 else int(keys.search_sorted(hi, side="left"))
+                pieces.append(frame.slice(start, end - start))
+            ranges.append(self._summed(pieces))
+        del spilled
+        shutil.rmtree(self._files[0].parent)
+        self._files = []
+        return pl.concat(ranges)
+
+
+PAIRS_SPILL = "_pairs"
+"""Where a build spills its tag pairs' changes (inside the generation being written;
+removed before it is published)."""
 
 
 COOC_DELTA_SHARE = 0.1
