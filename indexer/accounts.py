@@ -29,6 +29,10 @@ ACCOUNTS_NEW_SHARE = 0.1
 
 KEY = ["platform", "author"]
 
+MAX_PARTS = 8
+"""Sorted parts of new accounts kept apart before they are merged into one (a build adds
+one a day: merging every day would sort every account so far, every day)."""
+
 
 class Accounts:
     """A generation's accounts: ``base`` (mapped, sorted by platform, author) plus
@@ -36,7 +40,15 @@ class Accounts:
 
     def __init__(self, base: pl.DataFrame, new: pl.DataFrame) -> None:
         self.base = base
-        self.new = new
+        self._parts = [new]
+        """The new accounts in sorted parts (see :data:`MAX_PARTS`)."""
+
+    @property
+    def new(self) -> pl.DataFrame:
+        """The accounts given since accounts.arrow was written, sorted."""
+        if len(self._parts) > 1:
+            self._parts = [pl.concat(self._parts).sort(KEY)]
+        return self._parts[0]
 
     @classmethod
     def read(cls, generation_dir: Path | None) -> Accounts:
@@ -53,14 +65,14 @@ class Accounts:
 
     @property
     def count(self) -> int:
-        return self.base.height + self.new.height
+        return self.base.height + sum(part.height for part in self._parts)
 
     def of(self, people: pl.DataFrame) -> pl.DataFrame:
         """``platform, author, account`` of those of ``people`` (platform, author) that
         have an account."""
         people = people.select(KEY).unique().sort(KEY)
         found = [ACCOUNTS_TABLE.frame()]
-        for table in (self.base, self.new):
+        for table in (self.base, *self._parts):
             for (platform,), wanted in people.partition_by(
                 "platform", as_dict=True, maintain_order=True
             ).items():
@@ -74,8 +86,9 @@ class Accounts:
         unknown = people.join(self.of(people), on=KEY, how="anti").sort(KEY)
         if unknown.height:
             ids = pl.int_range(self.count, self.count + unknown.height, dtype=pl.UInt32())
-            numbered = unknown.with_columns(account=ids)
-            self.new = pl.concat([self.new, numbered]).sort(KEY)
+            self._parts.append(unknown.with_columns(account=ids))
+            if len(self._parts) > MAX_PARTS:  # a search per part: keep them few
+                self._parts = [self.new]
 
     def write(self, parent: Path | None, out: Path, *, fold: bool = False) -> None:
         """accounts.arrow (linked from ``parent`` unless the new accounts are folded in)
