@@ -21,7 +21,7 @@ import pytest
 
 from indexer.build import BuildOptions, build
 from service.tables import Tables, load_tables
-from service.trends import TrendItem, TrendParams, trending
+from service.trends import ResultCache, TrendItem, TrendParams, trending
 from tests.conftest import NOW, ROOT, post, write_ndjson
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -105,11 +105,15 @@ def planted_rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Tables:
+def planted_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("planted")
     source = write_ndjson(root / "posts.ndjson", planted_rows())
-    result = build([str(source)], BuildOptions(index_dir=root / "index"), now=NOW)
-    return load_tables(result.generation_dir)
+    return build([str(source)], BuildOptions(index_dir=root / "index"), now=NOW).generation_dir
+
+
+@pytest.fixture(scope="module")
+def planted(planted_dir: Path) -> Tables:
+    return load_tables(planted_dir)
 
 
 @pytest.fixture(scope="module")
@@ -415,3 +419,23 @@ def test_answers_are_cached_per_generation(planted: Tables, sample: Tables) -> N
     assert trending(planted, **ask) is first  # the same question: computed once
     assert trending(planted, **{**ask, "limit": 4}) == first[:4]
     assert trending(sample, **ask) is not first  # another generation: its own answers
+
+
+def test_a_trend_index_covered_by_a_larger_one_is_dropped(planted_dir: Path) -> None:
+    """The heap holds one trend index per run of days a question needs; once a longer
+    question builds one that covers a shorter one's days, the shorter one goes, and the
+    shorter question is answered from the longer index, identically."""
+    from service.trends import _of
+
+    tables = load_tables(planted_dir)  # its own caches
+    day, week = timedelta(hours=24), timedelta(days=7)
+    short = trending(tables, as_of=AS_OF, window=day, baseline=timedelta(days=2), limit=20)
+    assert len(_of(tables).ranges) == 1
+    trending(tables, as_of=AS_OF, window=timedelta(days=3), baseline=week, limit=20)
+    ((first, last),) = _of(tables).ranges
+    assert (last - first).days >= 9  # the 10 days of 3d + 7d, which hold the 3 of 24h + 2d
+    _of(tables).answers = ResultCache(8)  # ask again, not from the answer cache
+    again = trending(tables, as_of=AS_OF, window=day, baseline=timedelta(days=2), limit=20)
+    assert short
+    assert again == short
+    assert len(_of(tables).ranges) == 1
