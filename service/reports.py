@@ -149,8 +149,8 @@ def csv_chunks(frame: pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Iterator[by
         yield chunk.write_csv(include_header=False, datetime_format=_TIME).encode()
 
 
-def filename(start: datetime, end: datetime) -> str:
-    return f"hashtag-index_{_stamp(start)}_{_stamp(end)}.csv"
+def filename(start: datetime, end: datetime, ext: str = "csv") -> str:
+    return f"hashtag-index_{_stamp(start)}_{_stamp(end)}.{ext}"
 
 
 def _stamp(t: datetime) -> str:
@@ -183,10 +183,11 @@ def prepare(
     limit: int | None = None,
     platform: str | None = None,
     lang: str | None = None,
+    ext: str = "csv",
 ) -> tuple[pl.DataFrame, str]:
     """The report's rows and file name for raw request parameters (400s name the parameter)."""
     start, end = resolve_period(tables, *parse_range(from_, to))
     frame = report_frame(
         tables, start, end, platform=parse_filter(platform), lang=parse_filter(lang), limit=limit
     )
-    return frame, filename(start, end)
+    return frame, filename(start, end, ext)
