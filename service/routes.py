@@ -460,7 +460,20 @@ def trending(
     platform: Platform = None,
     lang: Lang = None,
 ) -> Trending:
-    gen = generation_of(request)
+    return trending_answer(generation_of(request), window, baseline, as_of, limit, platform, lang)
+
+
+def trending_answer(
+    gen: Generation,
+    window: str,
+    baseline: str,
+    as_of: str | None,
+    limit: int,
+    platform: str | None,
+    lang: str | None,
+) -> Trending:
+    """``GET /v1/trending``'s answer for raw parameters (400s name the parameter); the
+    dashboard calls it too."""
     w = parse_duration(window, "window")
     b = parse_duration(baseline, "baseline")
     end = parse_time(as_of, "as_of") or _newest(gen)
@@ -543,7 +556,42 @@ def posts(
         QueryParameter(max_length=MAX_CURSOR, description="next_cursor of the previous page"),
     ] = None,
 ) -> search.PostsPage:
-    gen = generation_of(request)
+    key: CursorKey = request.app.state.cursor_key
+    return posts_answer(
+        generation_of(request),
+        key,
+        q=q,
+        tag=tag,
+        author=author,
+        platform=platform,
+        lang=lang,
+        community=community,
+        from_=from_,
+        to=to,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def posts_answer(
+    gen: Generation,
+    key: CursorKey,
+    *,
+    q: str | None,
+    tag: str | None,
+    author: str | None,
+    platform: str | None,
+    lang: str | None,
+    community: str | None,
+    from_: str | None,
+    to: str | None,
+    sort: search.Sort,
+    limit: int,
+    cursor: str | None,
+) -> search.PostsPage:
+    """``GET /v1/posts``' answer for raw parameters (400s name the parameter); the search
+    page calls it too."""
     start, end = parse_range(from_, to)
     params = search.SearchParams(
         q=q,
@@ -558,7 +606,6 @@ def posts(
         limit=limit,
         cursor=cursor or None,
     )
-    key: CursorKey = request.app.state.cursor_key
     return search.search_posts(gen.index, gen.searcher, params, key.get())
 
 
