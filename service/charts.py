@@ -51,9 +51,9 @@ class Series:
 def sparkline(
     values: Sequence[float], *, highlight_from: int | None = None, label: str = ""
 ) -> str:
-    """A 120x28 line of ``values`` (no axes); points from ``highlight_from`` on are drawn
+    """A 160x28 line of ``values`` (no axes); points from ``highlight_from`` on are drawn
     over a shaded band (e.g. the trending window after its baseline)."""
-    w, h, pad = 120.0, 28.0, 2.0
+    w, h, pad = 160.0, 28.0, 2.0
     n = len(values)
     top = max(values, default=0) or 1
     xs = [pad + (w - 2 * pad) * (i / (n - 1) if n > 1 else 0.5) for i in range(n)]
@@ -113,7 +113,7 @@ def line_chart(
             f"{escape(time_label(times[i], step, times))}</text>"
         )
     parts.append(
-        f'<text class="xlabel" x="{width - right}" y="{height - 4}" text-anchor="end">UTC</text>'
+        f'<text class="xlabel" x="{left - 6}" y="{height - 4}" text-anchor="end">UTC</text>'
     )
     for k, s in enumerate(series):
         colour = PALETTE[k % len(PALETTE)]

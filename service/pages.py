@@ -252,7 +252,7 @@ def highlight_tag(snippet: str, display: str) -> Markup:
 def tag_page(
     request: Req,
     tag: Annotated[str, PathParameter(max_length=1000)],
-    interval: Annotated[Literal["hour", "day", "week"], QueryParameter()] = "day",
+    interval: Annotated[Literal["hour", "day", "week"] | None, QueryParameter()] = None,
     from_: Annotated[str | None, QueryParameter(name="from", max_length=64)] = None,
     to: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> Template:
@@ -263,6 +263,7 @@ def tag_page(
     if found is None:
         near = tags.near_misses(gen.tables, gen.index, gen.searcher, key, SUGGESTIONS)
         return _page(request, "unknown_tag.html", {"tag": key, "near": near}, 404)
+    interval = interval or auto_interval(found, start, end)
     span = tags.series_range(gen.tables, key, interval, start, end)
     assert span is not None  # the tag is known
     n = tags.bucket_count(span, interval)
@@ -313,6 +314,20 @@ def tag_page(
             "query": _query({"from": from_, "to": to}),
         },
     )
+
+
+def auto_interval(
+    found: tags.TagDetail, start: datetime | None, end: datetime | None
+) -> Literal["hour", "day", "week"]:
+    """The chart's interval when none is asked for: hours over up to 4 days, days up to
+    :data:`CHART_MAX_POINTS`, else weeks."""
+    first, last = start or found.first_seen, end or found.last_seen
+    if first is None or last is None:
+        return "day"
+    span = last - first
+    if span <= timedelta(days=4):
+        return "hour"
+    return "day" if span <= timedelta(days=CHART_MAX_POINTS - 1) else "week"
 
 
 def _tag_posts(
@@ -494,7 +509,7 @@ def report_page(
     )
     risers, fallers = movers(tables, frame, start, end, only_platform, only_lang)
     interval = "day" if (end - start) / timedelta(days=1) <= CHART_MAX_POINTS else "week"
-    top = frame.head(5)["tag"].to_list()
+    top = list(frame.head(5).select("tag", "display").iter_rows())
     chart = legend = None
     if top:
         span = tags.SeriesRange(
@@ -503,13 +518,13 @@ def report_page(
         )
         lines = [
             charts.Series(
-                f"#{t}",
+                f"#{display}",
                 [
                     p.posts
                     for p in tags.timeseries(tables, t, interval, span, only_platform, only_lang)
                 ],
             )
-            for t in top
+            for t, display in top
         ]
         n = tags.bucket_count(span, interval)
         times = [span.start + i * tags.INTERVAL_STEP[interval] for i in range(n)]
