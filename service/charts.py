@@ -82,7 +82,7 @@ def line_chart(
 ) -> str:
     """Lines of ``series`` over the bucket starts ``times`` (``step`` apart), with a UTC
     time axis, a y axis from 0 and a legend."""
-    left, right, top_pad, bottom = 52.0, 12.0, 12.0, 40.0
+    left, right, top_pad, bottom = 52.0, 24.0, 12.0, 50.0
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     n = len(times)
     peak = max((max(s.values, default=0) for s in series), default=0)
@@ -105,12 +105,15 @@ def line_chart(
             f'y2="{y(t):.1f}"/><text class="ylabel" x="{left - 6}" y="{y(t) + 4:.1f}" '
             f'text-anchor="end">{human(t)}</text>'
         )
-    for i in time_tick_indexes(n):
+    for k, i in enumerate(time_tick_indexes(n)):
+        # every other label is hidden on narrow screens (app.css): they would overlap
+        extra = " alt" if k % 2 else ""
+        date, _, hour = time_label(times[i], step, times).partition(" · ")
+        second = f'<tspan x="{x(i):.1f}" dy="14">{hour}</tspan>' if hour else ""
         parts.append(
             f'<line class="tick" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{top_pad + plot_h}" '
-            f'y2="{top_pad + plot_h + 4}"/><text class="xlabel" x="{x(i):.1f}" '
-            f'y="{top_pad + plot_h + 18}" text-anchor="middle">'
-            f"{escape(time_label(times[i], step, times))}</text>"
+            f'y2="{top_pad + plot_h + 4}"/><text class="xlabel{extra}" x="{x(i):.1f}" '
+            f'y="{top_pad + plot_h + 17}" text-anchor="middle">{escape(date)}{second}</text>'
         )
     parts.append(
         f'<text class="xlabel" x="{left - 6}" y="{height - 4}" text-anchor="end">UTC</text>'
@@ -141,16 +144,14 @@ def legend(names: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def nice_ticks(peak: float, count: int = 4) -> list[float]:
-    """0 and ~``count`` round steps (1, 2, 2.5 or 5 x 10^k) reaching ``peak`` or more."""
+    """0 and ~``count`` round steps (1, 2, 2.5 or 5 x 10^k, at least 1: the charts count)
+    reaching ``peak`` or more."""
     if peak <= 0:
         return [0, 1]
     raw = peak / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    if step == int(step) and step < 1:
-        step = 1
-    if peak < 1:
-        step = max(step, 0.25)
+    step = max(step, 1)  # counts: whole numbers only
     k = math.ceil(peak / step)
     return [step * i for i in range(k + 1)]
 
@@ -163,9 +164,9 @@ def time_tick_indexes(n: int, most: int = 6) -> list[int]:
 
 
 def time_label(t: datetime, step: timedelta, times: Sequence[datetime]) -> str:
-    """``14 Oct 09:00`` for hours, ``14 Oct`` for days and weeks, with the year when the
-    axis spans more than one."""
+    """``14 Oct · 09:00`` for hours (two lines on the axis), ``14 Oct`` for days and weeks,
+    with the year when the axis spans more than one."""
     years = len({times[0].year, times[-1].year}) > 1 if times else False
     if step < timedelta(days=1):
-        return t.strftime("%d %b %H:%M")
+        return t.strftime("%d %b · %H:%M")
     return t.strftime("%d %b %Y" if years else "%d %b")

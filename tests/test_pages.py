@@ -235,7 +235,7 @@ def test_api_docs_are_served_from_this_host(client: TestClient[Any]) -> None:
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(0, "0"), (950, "950"), (1234, "1.2k"), (12_345, "12k"), (3_400_000, "3.4M"), (0.25, "0.25")],
+    [(0, "0"), (950, "950"), (1234, "1.2k"), (12_345, "12k"), (3_400_000, "3.4M"), (2.5, "2.5")],
 )
 def test_human_numbers(n: float, text: str) -> None:
     assert charts.human(n) == text
@@ -243,6 +243,7 @@ def test_human_numbers(n: float, text: str) -> None:
 
 def test_axis_ticks_are_round_and_cover_the_peak() -> None:
     assert charts.nice_ticks(0) == [0, 1]
+    assert charts.nice_ticks(1) == [0, 1]  # counts: no 0.25 steps
     assert charts.nice_ticks(7) == [0, 2, 4, 6, 8]
     assert charts.nice_ticks(1234) == [0, 500, 1000, 1500]
     assert charts.time_tick_indexes(3) == [0, 1, 2]
