@@ -159,9 +159,7 @@ def test_trending_controls_reload_with_the_choice(visit: Visit) -> None:
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/?*lang=ja*")
     expected = [i["tag"] for i in api(visit.base, "/v1/trending?lang=ja")["items"]]
-    tags = page.locator("#trending tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.tag)"
-    )
+    tags = page.locator("#trending tbody tr").evaluate_all("rows => rows.map(r => r.dataset.tag)")
     assert tags == expected == ["日本"]
 
 
@@ -214,9 +212,7 @@ def test_autocomplete_suggests_tags_after_typing(visit: Visit) -> None:
         t["tag"] for t in expected
     ]
     box.press_sequentially("thoni", delay=30)
-    page.wait_for_function(
-        "() => document.querySelectorAll('#find-suggestions li').length === 1"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#find-suggestions li').length === 1")
     visit.shot("autocomplete")
     box.press("ArrowDown")
     box.press("Enter")
