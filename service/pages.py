@@ -10,7 +10,9 @@ A bad parameter is a 400 page naming it, an unknown tag a 404 page with near mis
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -207,8 +209,9 @@ def trending_page(
     span = tags.SeriesRange(start, end)
     only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     rows = []
+    series = sparklines(gen.tables, [item.tag for item in answer.items], interval, span, *only)
     for item in answer.items:
-        values = [p.authors for p in tags.timeseries(gen.tables, item.tag, interval, span, *only)]
+        values = series[item.tag]
         label = f"#{item.display}: distinct authors per {interval}, the window shaded"
         spark = charts.sparkline(values, highlight_from=len(values) - in_window, label=label)
         rows.append(TrendRow(item, Markup(spark)))
@@ -232,6 +235,35 @@ def trending_page(
             ),
         },
     )
+
+
+def sparklines(
+    tables: Tables,
+    keys: Sequence[str],
+    interval: str,
+    span: tags.SeriesRange,
+    platform: str | None = None,
+    lang: str | None = None,
+) -> dict[str, list[int]]:
+    """Distinct authors per bucket of each tag in ``keys`` (as :func:`tags.timeseries` counts
+    them), in one pass over the span's timeline instead of one query per tag."""
+    n = tags.bucket_count(span, interval)
+    found = {key: [0] * n for key in keys}
+    ids = {tables.key_index(key): key for key in keys}
+    ids.pop(None, None)
+    rows = tables.narrow(tables.window(span.start, span.end), platform, lang)
+    if rows is None or not ids:
+        return found
+    step_us = tags.INTERVAL_STEP[interval] // timedelta(microseconds=1)
+    start_us = (span.start - tags.EPOCH) // timedelta(microseconds=1)
+    per = (
+        rows.filter(pl.col("tag").is_in(list(ids)))
+        .group_by("tag", b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us)
+        .agg(authors=pl.col("account").n_unique())
+    )
+    for tag_id, bucket, authors in per.iter_rows():
+        found[ids[tag_id]][bucket] = authors
+    return found
 
 
 def _with(options: Sequence[str], value: str) -> list[str]:
@@ -440,24 +472,36 @@ def search_page(
 # --------------------------------------------------------------------------- report
 
 
+@dataclass(frozen=True)
+class Mix:
+    posts: int
+    platforms: dict[str, int]
+    langs: dict[str, int]
+
+
 def mix(
-    tables: Tables,
-    start: datetime,
-    end: datetime,
-    column: Literal["platform", "lang"],
-    platform: str | None,
-    lang: str | None,
-) -> dict[str, int]:
-    """Posts per platform or language in ``[start, end)``, most first (then name)."""
-    names = tables.platforms if column == "platform" else tables.langs
-    counts: dict[str, int] = {}
-    for split in tables.covering(start, end):
-        rows = tables.narrow(split.live(between(split.posts, start, end)), platform, lang)
-        if rows is None:
-            continue
-        for code, n in rows.group_by(column).len().iter_rows():
-            counts[names[code]] = counts.get(names[code], 0) + int(n)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
+) -> Mix:
+    """Posts in ``[start, end)``, and per platform and language, most first (then name)."""
+    parts = [
+        rows
+        for split in tables.covering(start, end)
+        if (rows := tables.narrow(split.live(between(split.posts, start, end)), platform, lang))
+        is not None
+    ]
+    if not parts:
+        return Mix(0, {}, {})
+    both = (
+        pl.concat([p.select("platform", "lang") for p in parts]).group_by("platform", "lang").len()
+    )
+
+    def by(column: str, names: list[str]) -> dict[str, int]:
+        counts = both.group_by(column).agg(pl.col("len").sum())
+        named = [(names[code], int(n)) for code, n in counts.iter_rows()]
+        return dict(sorted(named, key=lambda kv: (-kv[1], kv[0])))
+
+    platforms = by("platform", tables.platforms)
+    return Mix(sum(platforms.values()), platforms, by("lang", tables.langs))
 
 
 def movers(
@@ -468,25 +512,59 @@ def movers(
     platform: str | None,
     lang: str | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Risers and fallers against the previous period of the same length: the most gained
-    and lost posts (tags gone from the period included among the fallers)."""
-    prev = reports.report_frame(
-        tables, saturating_add(start, start - end), start, platform=platform, lang=lang
-    ).select("tag", "display", prev=pl.col("posts"))
-    both = (
-        frame.select("tag", "display", "posts")
-        .join(prev, on="tag", how="full", coalesce=True)
-        .with_columns(
-            display=pl.coalesce("display", "display_right"),
-            posts=pl.col("posts").fill_null(0),
-            prev=pl.col("prev").fill_null(0),
+    """Risers and fallers against the previous period of the same length (the report's
+    ``prev_posts``): the most posts gained and lost, tags gone from the period included
+    among the fallers."""
+    now = frame.select("tag", "display", "posts", prev="prev_posts")
+    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
+    if before is not None and before.height:
+        counts = before.group_by("tag").len()
+        gone = (
+            pl.DataFrame(
+                {
+                    "tag": tables.tags["tag"].gather(counts["tag"]),
+                    "display": tables.tags["display"].gather(counts["tag"]),
+                    "posts": pl.Series([0] * counts.height, dtype=pl.Int64()),
+                    "prev": counts["len"].cast(pl.Int64()),
+                }
+            )
+            .pipe(reports.escape_formulas)
+            .join(now, on="tag", how="anti")
         )
-        .with_columns(delta=pl.col("posts") - pl.col("prev"))
-        .select("tag", "display", "posts", "prev", "delta")
-    )
+        now = pl.concat([now, gone.select(now.columns)], how="vertical_relaxed")
+    both = now.with_columns(delta=pl.col("posts") - pl.col("prev"))
     risers = both.filter(pl.col("delta") > 0).sort(["delta", "tag"], descending=[True, False])
     fallers = both.filter(pl.col("delta") < 0).sort(["delta", "tag"])
     return risers.head(MOVERS).to_dicts(), fallers.head(MOVERS).to_dicts()
+
+
+class PageCache:
+    """The last ``size`` pages' contexts by key, least recently used dropped (thread-safe).
+    Keys start with the generation's id: a generation never changes, so neither does a
+    page of it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+REPORT_CACHE = PageCache(32)
+"""Report pages: the costliest page (a report over the period and its previous one)."""
 
 
 @get("/report", name="page_report", sync_to_thread=True, include_in_schema=False)
@@ -502,8 +580,25 @@ def report_page(
     only_platform = parse_platform(platform, tables.platforms)
     only_lang = parse_filter(lang)
     start, end = reports.resolve_period(tables, *parse_range(from_ or None, to or None))
+    key = (gen.id, start, end, only_platform, only_lang)
+    context = REPORT_CACHE.get(key)
+    if context is None:
+        context = report_context(tables, start, end, only_platform, only_lang)
+        REPORT_CACHE.put(key, context)
+    return _page(request, "report.html", context)
+
+
+def report_context(
+    tables: Tables,
+    start: datetime,
+    end: datetime,
+    only_platform: str | None,
+    only_lang: str | None,
+) -> dict[str, Any]:
+    """Everything the report page shows about ``[start, end)``."""
     frame = reports.report_frame(tables, start, end, platform=only_platform, lang=only_lang)
-    total = tables.posts_between(start, end, only_platform, only_lang)
+    shares = mix(tables, start, end, only_platform, only_lang)
+    total = shares.posts
     prev_total = tables.posts_between(
         saturating_add(start, start - end), start, only_platform, only_lang
     )
@@ -538,36 +633,30 @@ def report_page(
         )
         legend = charts.legend([s.name for s in lines])
     params = {"from": _iso(start), "to": _iso(end), "platform": only_platform, "lang": only_lang}
-    return _page(
-        request,
-        "report.html",
-        {
-            "start": start,
-            "end": end,
-            "days": (end - start) / timedelta(days=1),
-            "from": _iso(start),
-            "to": _iso(end),
-            "platform": only_platform or "",
-            "lang": only_lang or "",
-            "platforms": tables.platforms,
-            "total": total,
-            "prev_total": prev_total,
-            "change": (total - prev_total) * 100 / prev_total if prev_total else None,
-            "ntags": frame.height,
-            "rows": frame.head(REPORT_ROWS).to_dicts(),
-            "columns": reports.COLUMNS,
-            "risers": risers,
-            "fallers": fallers,
-            "chart": chart,
-            "legend": legend,
-            "interval": interval,
-            "platform_mix": _shares(
-                mix(tables, start, end, "platform", only_platform, only_lang), total
-            ),
-            "lang_mix": _shares(mix(tables, start, end, "lang", only_platform, only_lang), total),
-            "query": _query(params),
-        },
-    )
+    return {
+        "start": start,
+        "end": end,
+        "days": (end - start) / timedelta(days=1),
+        "from": _iso(start),
+        "to": _iso(end),
+        "platform": only_platform or "",
+        "lang": only_lang or "",
+        "platforms": tables.platforms,
+        "total": total,
+        "prev_total": prev_total,
+        "change": (total - prev_total) * 100 / prev_total if prev_total else None,
+        "ntags": frame.height,
+        "rows": frame.head(REPORT_ROWS).to_dicts(),
+        "columns": reports.COLUMNS,
+        "risers": risers,
+        "fallers": fallers,
+        "chart": chart,
+        "legend": legend,
+        "interval": interval,
+        "platform_mix": _shares(shares.platforms, total),
+        "lang_mix": _shares(shares.langs, total),
+        "query": _query(params),
+    }
 
 
 # --------------------------------------------------------------------------- router

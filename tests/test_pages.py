@@ -248,3 +248,40 @@ def test_axis_ticks_are_round_and_cover_the_peak() -> None:
     assert charts.nice_ticks(1234) == [0, 500, 1000, 1500]
     assert charts.time_tick_indexes(3) == [0, 1, 2]
     assert charts.time_tick_indexes(100) == [0, 20, 40, 59, 79, 99]
+
+
+@pytest.mark.parametrize(("platform", "lang"), [(None, None), ("x", None), (None, "ja")])
+def test_one_pass_sparklines_and_mix_count_as_the_api(
+    client: TestClient[Any], platform: str | None, lang: str | None
+) -> None:
+    from datetime import UTC, datetime
+
+    from service import pages, tags
+
+    tables = client.app.state.store.current.tables
+    keys = ["python", "aurora", "日本", "pyodide", "nosuchtag"]
+    for interval in ("hour", "day"):
+        span = tags.SeriesRange(
+            datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 9, tzinfo=UTC)
+        )
+        got = pages.sparklines(tables, keys, interval, span, platform, lang)
+        for key in keys[:-1]:
+            points = tags.timeseries(tables, key, interval, span, platform, lang)
+            assert got[key] == [p.authors for p in points], (key, interval)
+        assert got["nosuchtag"] == [0] * tags.bucket_count(span, interval)
+    start, end = datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 10, 8, tzinfo=UTC)
+    shares = pages.mix(tables, start, end, platform, lang)
+    assert shares.posts == tables.posts_between(start, end, platform, lang)
+    assert sum(shares.langs.values()) == shares.posts
+
+
+def test_report_risers_and_fallers_against_the_previous_period(client: TestClient[Any]) -> None:
+    # [10-05, 10-07) against [10-03, 10-05): #pyodide is new (+1), #pythonic is gone (-2),
+    # #python has 2 posts in each (neither)
+    r = client.get("/report?from=2026-10-05&to=2026-10-07")
+    risers = text_of(r.text.split('id="risers"')[1].split("</table>")[0])
+    fallers = text_of(r.text.split('id="fallers"')[1].split("</table>")[0])
+    assert risers.endswith("#pyodide 1 0 +1")
+    assert fallers.endswith("#pythonic 0 2 -2")
+    assert "python " not in risers + fallers
+    assert client.get("/report?from=2026-10-05&to=2026-10-07").text == r.text  # cached: same
