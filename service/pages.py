@@ -82,6 +82,14 @@ def _num(n: float | None) -> str:
     return "" if n is None else charts.exact(n)
 
 
+def _count(n: int, word: str) -> str:
+    """``1 like``, ``2 likes``, ``1,234 replies``."""
+    if n == 1:
+        return f"1 {word}"
+    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return f"{charts.exact(n)} {plural}"
+
+
 def _when(t: datetime | None) -> str:
     return "" if t is None else t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -110,7 +118,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=_num, human=charts.human, when=_when, iso=_iso)
+    env.filters.update(num=_num, human=charts.human, when=_when, iso=_iso, count=_count)
     return env
 
 

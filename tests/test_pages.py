@@ -285,3 +285,12 @@ def test_report_risers_and_fallers_against_the_previous_period(client: TestClien
     assert fallers.endswith("#pythonic 0 2 -2")
     assert "python " not in risers + fallers
     assert client.get("/report?from=2026-10-05&to=2026-10-07").text == r.text  # cached: same
+
+
+def test_pages_before_any_generation_say_so(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(index_dir=tmp_path / "empty"))) as c:
+        r = c.get("/")
+        assert r.status_code == 503
+        assert r.headers["content-type"].startswith("text/html")
+        assert 'role="alert"' in r.text
+        assert c.get("/static/app.css").status_code == 200
