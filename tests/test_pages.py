@@ -294,3 +294,8 @@ def test_pages_before_any_generation_say_so(tmp_path: Path) -> None:
         assert r.headers["content-type"].startswith("text/html")
         assert 'role="alert"' in r.text
         assert c.get("/static/app.css").status_code == 200
+
+
+def test_pages_stay_out_of_the_openapi_document(client: TestClient[Any]) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert [p for p in paths if not p.startswith(("/v1/", "/healthz", "/readyz", "/metrics"))] == []
