@@ -65,9 +65,10 @@ def sparkline(
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
     return (
         f'<svg class="spark" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}" '
+        'preserveAspectRatio="none" '
         f'role="img" aria-label="{escape(label)}">{band}'
         f'<polyline class="series" data-points="{n}" points="{points}" fill="none" '
-        f'stroke="{PALETTE[0]}" stroke-width="1.5"/></svg>'
+        f'stroke="{PALETTE[0]}" stroke-width="1.5" vector-effect="non-scaling-stroke"/></svg>'
     )
 
 
