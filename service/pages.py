@@ -44,7 +44,7 @@ from service.params import (
     saturating_add,
 )
 from service.routes import SUGGESTIONS, generation_of, posts_answer, trending_answer
-from service.tables import Tables, between
+from service.tables import Split, Tables, between
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -490,50 +490,76 @@ class Mix:
 def mix(
     tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
 ) -> Mix:
-    """Posts in ``[start, end)``, and per platform and language, most first (then name)."""
-    parts = [
-        rows
-        for split in tables.covering(start, end)
-        if (rows := tables.narrow(split.live(between(split.posts, start, end)), platform, lang))
-        is not None
-    ]
+    """Posts in ``[start, end)``, and per platform and language, most first (then name).
+    A whole day's counts are kept (a split never changes): a long period costs a sum."""
+    parts = []
+    for split in tables.covering(start, end):
+        whole = start <= split.start and split.start + timedelta(days=1) <= end
+        counts = _day_mix(split) if whole else _mix_counts(split, start, end)
+        parts.append(counts)
     if not parts:
         return Mix(0, {}, {})
-    both = (
-        pl.concat([p.select("platform", "lang") for p in parts]).group_by("platform", "lang").len()
-    )
+    both = pl.concat(parts)
+    if platform is not None or lang is not None:
+        codes = [
+            (column, tables.platform_code(name) if column == "platform" else tables.lang_code(name))
+            for column, name in (("platform", platform), ("lang", lang))
+            if name is not None
+        ]
+        if any(code is None for _, code in codes):
+            return Mix(0, {}, {})
+        for column, code in codes:
+            both = both.filter(pl.col(column) == code)
 
     def by(column: str, names: list[str]) -> dict[str, int]:
         counts = both.group_by(column).agg(pl.col("len").sum())
-        named = [(names[code], int(n)) for code, n in counts.iter_rows()]
+        named = [(names[code], int(n)) for code, n in counts.iter_rows() if n]
         return dict(sorted(named, key=lambda kv: (-kv[1], kv[0])))
 
     platforms = by("platform", tables.platforms)
     return Mix(sum(platforms.values()), platforms, by("lang", tables.langs))
 
 
+def _mix_counts(split: Split, start: datetime | None, end: datetime | None) -> pl.DataFrame:
+    """platform, lang, len: the split's live posts in ``[start, end)`` per pair."""
+    rows = split.live(between(split.posts, start, end))
+    return rows.group_by("platform", "lang").len().with_columns(pl.col("len").cast(pl.Int64()))
+
+
+_DAY_MIX: dict[int, tuple[Split, pl.DataFrame]] = {}
+_DAY_MIX_LOCK = threading.Lock()
+DAY_MIX_KEPT = 8192
+"""Days whose platform/language counts are kept (a few hundred bytes each)."""
+
+
+def _day_mix(split: Split) -> pl.DataFrame:
+    with _DAY_MIX_LOCK:
+        kept = _DAY_MIX.get(id(split))
+    if kept is not None and kept[0] is split:
+        return kept[1]
+    counts = _mix_counts(split, None, None)
+    with _DAY_MIX_LOCK:
+        if len(_DAY_MIX) >= DAY_MIX_KEPT:
+            _DAY_MIX.clear()
+        _DAY_MIX[id(split)] = (split, counts)
+    return counts
+
+
 def movers(
-    tables: Tables,
-    frame: pl.DataFrame,
-    start: datetime,
-    end: datetime,
-    platform: str | None,
-    lang: str | None,
+    tables: Tables, frame: pl.DataFrame, prev: pl.DataFrame
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Risers and fallers against the previous period of the same length (the report's
-    ``prev_posts``): the most posts gained and lost, tags gone from the period included
-    among the fallers."""
+    """Risers and fallers against the previous period of the same length (``prev``, the
+    report's :func:`reports.previous_posts`): the most posts gained and lost, tags gone
+    from the period included among the fallers."""
     now = frame.select("tag", "display", "posts", prev="prev_posts")
-    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
-    if before is not None and before.height:
-        counts = before.group_by("tag").len()
+    if prev.height:
         gone = (
             pl.DataFrame(
                 {
-                    "tag": tables.tags["tag"].gather(counts["tag"]),
-                    "display": tables.tags["display"].gather(counts["tag"]),
-                    "posts": pl.Series([0] * counts.height, dtype=pl.Int64()),
-                    "prev": counts["len"].cast(pl.Int64()),
+                    "tag": tables.tags["tag"].gather(prev["row"]),
+                    "display": tables.tags["display"].gather(prev["row"]),
+                    "posts": pl.Series([0] * prev.height, dtype=pl.Int64()),
+                    "prev": prev["prev_posts"],
                 }
             )
             .pipe(reports.escape_formulas)
@@ -604,13 +630,16 @@ def report_context(
     only_lang: str | None,
 ) -> dict[str, Any]:
     """Everything the report page shows about ``[start, end)``."""
-    frame = reports.report_frame(tables, start, end, platform=only_platform, lang=only_lang)
+    prev = reports.previous_posts(tables, start, end, only_platform, only_lang)
+    frame = reports.report_frame(
+        tables, start, end, platform=only_platform, lang=only_lang, prev=prev
+    )
     shares = mix(tables, start, end, only_platform, only_lang)
     total = shares.posts
     prev_total = tables.posts_between(
         saturating_add(start, start - end), start, only_platform, only_lang
-    )
-    risers, fallers = movers(tables, frame, start, end, only_platform, only_lang)
+    )  # not prev's sum: a post with no tag counts too
+    risers, fallers = movers(tables, frame, prev)
     interval = "day" if (end - start) / timedelta(days=1) <= CHART_MAX_POINTS else "week"
     top = list(frame.head(5).select("tag", "display").iter_rows())
     chart = legend = None

@@ -68,15 +68,13 @@ def report_frame(
     platform: str | None = None,
     lang: str | None = None,
     limit: int | None = None,
+    prev: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The report's rows, typed, ranked."""
-    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
+    """The report's rows, typed, ranked. ``prev`` is :func:`previous_posts` of the same
+    arguments when the caller has it already."""
+    if prev is None:
+        prev = previous_posts(tables, start, end, platform, lang)
     total = tables.posts_between(start, end, platform, lang)
-    prev = (
-        pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
-        if before is None
-        else before.group_by(row="tag").agg(prev_posts=pl.len().cast(pl.Int64()))
-    )
     ranked = (
         _per_tag(tables, start, end, platform, lang)
         .join(prev, on="row", how="left")
@@ -94,6 +92,17 @@ def report_frame(
             .otherwise(None),
         ).select(COLUMNS)
     )
+
+
+def previous_posts(
+    tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
+) -> pl.DataFrame:
+    """``row`` (tag id), ``prev_posts``: each tag's posts in the same-length period just
+    before ``start``."""
+    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
+    if before is None:
+        return pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
+    return before.group_by(row="tag").agg(prev_posts=pl.len().cast(pl.Int64()))
 
 
 FORMULA_START = "=+-@\t\r"
