@@ -269,10 +269,15 @@ def test_one_pass_sparklines_and_mix_count_as_the_api(
             points = tags.timeseries(tables, key, interval, span, platform, lang)
             assert got[key] == [p.authors for p in points], (key, interval)
         assert got["nosuchtag"] == [0] * tags.bucket_count(span, interval)
-    start, end = datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 10, 8, tzinfo=UTC)
-    shares = pages.mix(tables, start, end, platform, lang)
-    assert shares.posts == tables.posts_between(start, end, platform, lang)
-    assert sum(shares.langs.values()) == shares.posts
+    for start, end in [
+        (datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 10, 8, tzinfo=UTC)),  # whole days
+        (datetime(2026, 10, 7, 13, tzinfo=UTC), datetime(2026, 10, 8, 12, tzinfo=UTC)),
+    ]:
+        for _ in range(2):  # the second time from the kept day counts
+            shares = pages.mix(tables, start, end, platform, lang)
+            assert shares.posts == tables.posts_between(start, end, platform, lang) > 0
+            assert sum(shares.langs.values()) == shares.posts
+    assert pages.mix(tables, start, end, "myspace", None).posts == 0
 
 
 def test_report_risers_and_fallers_against_the_previous_period(client: TestClient[Any]) -> None:
