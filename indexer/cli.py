@@ -147,10 +147,10 @@ INFO_HELP = (
 )
 
 REPORT_HELP = """\
-Write the Hashtag Index report of the published generation as CSV: one row per
-tag with rank, tag, display, posts, authors, engagement, share_pct, prev_posts,
-change_pct, first_seen, last_seen; the same bytes as
-GET /v1/reports/index.csv with the same parameters.
+Write the Hashtag Index report of the published generation as CSV, XLSX or
+Parquet (--format): one row per tag with rank, tag, display, posts, authors,
+engagement, share_pct, prev_posts, change_pct, first_seen, last_seen; the same
+bytes as GET /v1/reports/index.csv (.xlsx, .parquet) with the same parameters.
 
 T is an RFC 3339 time with a zone (2026-10-01T00:00:00Z) or a date (2026-10-01,
 its midnight UTC); --from is inclusive, --to exclusive.
@@ -348,6 +348,12 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--limit", type=int, metavar="N", help="only the top N tags (default: all)")
     r.add_argument("--platform", metavar="P", help="only posts of this platform")
     r.add_argument("--lang", metavar="L", help="only posts in this language")
+    r.add_argument(
+        "--format",
+        choices=["csv", "xlsx", "parquet"],
+        default="csv",
+        help="file format (default: csv); the same bytes as GET /v1/reports/index.FORMAT",
+    )
     r.add_argument(
         "--out", metavar="FILE", help="write here (default: standard output); '-' for stdout"
     )
@@ -673,32 +679,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from service.errors import ApiError
-    from service.reports import csv_chunks, prepare
+    from service.report_formats import (
+        TooManyRows,
+        check_fits,
+        created_time,
+        spooled,
+        write_report,
+    )
+    from service.reports import prepare
     from service.tables import load_tables
 
     gen_dir = IndexDir(_index_dir(args.index)).require_current()
     _check_schema(gen_dir)
     if args.limit is not None and args.limit < 1:
         raise IndexerError("--limit must be at least 1")
+    tables = load_tables(gen_dir)
     try:
         frame, name = prepare(
-            load_tables(gen_dir),
+            tables,
             from_=args.from_,
             to=args.to,
             limit=args.limit,
             platform=args.platform,
             lang=args.lang,
+            ext=args.format,
         )
     except ApiError as e:
         raise IndexerError(f"--{e.detail}") from None
     to_stdout = args.out in (None, "-")
-    out = sys.stdout.buffer if to_stdout else open(args.out, "wb")  # noqa: SIM115
+    if to_stdout and args.format != "csv" and sys.stdout.isatty():
+        raise IndexerError(f"--format {args.format} is binary: give --out FILE")
     try:
-        for chunk in csv_chunks(frame):
-            out.write(chunk)
-    finally:
-        if not to_stdout:
-            out.close()
+        check_fits(frame, args.format)
+    except TooManyRows as e:
+        raise IndexerError(f"--limit: {e}") from None
+    if to_stdout:  # possibly a pipe (not seekable): spooled first
+        for chunk in spooled(frame, args.format, created_time(tables)):
+            sys.stdout.buffer.write(chunk)
+    else:
+        with open(args.out, "wb") as out:
+            write_report(frame, args.format, out, created_time(tables))
     if not to_stdout:
         print(f"wrote {args.out} ({frame.height} tags; served as {name})", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.types import (
     ASGIApp,
     HTTPResponseBodyEvent,
@@ -29,11 +30,15 @@ from service.generation import GenerationStore
 from service.keys import CursorKey
 from service.limits import FailedAttempts, rate_limit_config
 from service.metrics import Metrics
+from service.pages import pages_router, static_router, template_config
 from service.params import reject_unknown_parameters
 from service.routes import ROUTES
 from service.settings import Settings
 
 GENERATION_HEADER = b"x-index-generation"
+REDOC_JS = "/static/vendor/redoc/redoc.standalone.js"
+"""The API docs' viewer (Redoc, MIT; see service/static/LICENSES.txt), served by this app:
+/schema works offline."""
 
 
 def etag_for(generation: str, path: str, query: bytes) -> str:
@@ -127,8 +132,11 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            Router("/", route_handlers=ROUTES, before_request=reject_unknown_parameters)
+            Router("/", route_handlers=ROUTES, before_request=reject_unknown_parameters),
+            pages_router(),
+            static_router(),
         ],
+        template_config=template_config(),
         state=State(
             {
                 "store": store,
@@ -148,6 +156,14 @@ def create_app(settings: Settings) -> Litestar:
             version="1",
             description="Hashtag trends, tag statistics, post search and reports over the "
             "published index generation. Counts are exact; times are UTC.",
+            render_plugins=[
+                RedocRenderPlugin(
+                    js_url=REDOC_JS,
+                    google_fonts=False,
+                    favicon="<link rel='icon' href='data:,'>",
+                    path=["/", "/redoc"],
+                )
+            ],
         ),
     )
     # outermost, around the router: unknown paths and 405s get a request id too

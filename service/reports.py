@@ -68,15 +68,13 @@ def report_frame(
     platform: str | None = None,
     lang: str | None = None,
     limit: int | None = None,
+    prev: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The report's rows, typed, ranked."""
-    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
+    """The report's rows, typed, ranked. ``prev`` is :func:`previous_posts` of the same
+    arguments when the caller has it already."""
+    if prev is None:
+        prev = previous_posts(tables, start, end, platform, lang)
     total = tables.posts_between(start, end, platform, lang)
-    prev = (
-        pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
-        if before is None
-        else before.group_by(row="tag").agg(prev_posts=pl.len().cast(pl.Int64()))
-    )
     ranked = (
         _per_tag(tables, start, end, platform, lang)
         .join(prev, on="row", how="left")
@@ -94,6 +92,17 @@ def report_frame(
             .otherwise(None),
         ).select(COLUMNS)
     )
+
+
+def previous_posts(
+    tables: Tables, start: datetime, end: datetime, platform: str | None, lang: str | None
+) -> pl.DataFrame:
+    """``row`` (tag id), ``prev_posts``: each tag's posts in the same-length period just
+    before ``start``."""
+    before = tables.narrow(tables.window(saturating_add(start, start - end), start), platform, lang)
+    if before is None:
+        return pl.DataFrame(schema={"row": pl.UInt32(), "prev_posts": pl.Int64()})
+    return before.group_by(row="tag").agg(prev_posts=pl.len().cast(pl.Int64()))
 
 
 FORMULA_START = "=+-@\t\r"
@@ -149,8 +158,8 @@ def csv_chunks(frame: pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Iterator[by
         yield chunk.write_csv(include_header=False, datetime_format=_TIME).encode()
 
 
-def filename(start: datetime, end: datetime) -> str:
-    return f"hashtag-index_{_stamp(start)}_{_stamp(end)}.csv"
+def filename(start: datetime, end: datetime, ext: str = "csv") -> str:
+    return f"hashtag-index_{_stamp(start)}_{_stamp(end)}.{ext}"
 
 
 def _stamp(t: datetime) -> str:
@@ -183,10 +192,11 @@ def prepare(
     limit: int | None = None,
     platform: str | None = None,
     lang: str | None = None,
+    ext: str = "csv",
 ) -> tuple[pl.DataFrame, str]:
     """The report's rows and file name for raw request parameters (400s name the parameter)."""
     start, end = resolve_period(tables, *parse_range(from_, to))
     frame = report_frame(
         tables, start, end, platform=parse_filter(platform), lang=parse_filter(lang), limit=limit
     )
-    return frame, filename(start, end)
+    return frame, filename(start, end, ext)

@@ -18,7 +18,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import admin, metrics, reports, search, tags, trends
+from service import admin, metrics, report_formats, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
 from service.generation import Generation, GenerationStore
 from service.keys import CursorKey
@@ -312,6 +312,43 @@ def hashtag_related(
     return tags.RelatedList(key, tags.related(gen.tables, key, limit, min_support, *only))
 
 
+ReportLimit = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=MAX_TAGS, description=f"top N tags (1-{MAX_TAGS}); default all"),
+]
+
+
+def _report(
+    request: Req,
+    fmt: report_formats.Format,
+    from_: str | None,
+    to: str | None,
+    limit: int | None,
+    platform: str | None,
+    lang: str | None,
+) -> Stream:
+    """The report download in ``fmt``: the same rows for every format."""
+    tables = generation_of(request).tables
+    frame, name = reports.prepare(
+        tables,
+        from_=from_,
+        to=to,
+        limit=limit,
+        platform=parse_platform(platform, tables.platforms),
+        lang=lang,
+        ext=fmt,
+    )
+    try:
+        chunks = report_formats.spooled(frame, fmt, report_formats.created_time(tables))
+    except report_formats.TooManyRows as e:
+        raise ApiError(400, f"limit: {e}", "limit") from None
+    return Stream(
+        chunks,
+        media_type=report_formats.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @get(
     "/v1/reports/index.csv",
     summary="The Hashtag Index report (CSV download)",
@@ -324,27 +361,52 @@ def report_index(
     request: Req,
     from_: From = None,
     to: To = None,
-    limit: Annotated[
-        int | None,
-        QueryParameter(ge=1, le=MAX_TAGS, description=f"top N tags (1-{MAX_TAGS}); default all"),
-    ] = None,
+    limit: ReportLimit = None,
     platform: Platform = None,
     lang: Lang = None,
 ) -> Stream:
-    tables = generation_of(request).tables
-    frame, name = reports.prepare(
-        tables,
-        from_=from_,
-        to=to,
-        limit=limit,
-        platform=parse_platform(platform, tables.platforms),
-        lang=lang,
-    )
-    return Stream(
-        reports.csv_chunks(frame),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return _report(request, "csv", from_, to, limit, platform, lang)
+
+
+@get(
+    "/v1/reports/index.xlsx",
+    summary="The Hashtag Index report (XLSX spreadsheet download)",
+    description="The CSV report's rows and columns as a spreadsheet: a header row, number "
+    "cells, UTC date cells, text always as text (never a formula). At most "
+    f"{report_formats.XLSX_MAX_ROWS:,} tags (400 beyond: give `limit`).",
+    sync_to_thread=True,
+    responses=ERRORS,
+    media_type=report_formats.MEDIA_TYPES["xlsx"],
+)
+def report_index_xlsx(
+    request: Req,
+    from_: From = None,
+    to: To = None,
+    limit: ReportLimit = None,
+    platform: Platform = None,
+    lang: Lang = None,
+) -> Stream:
+    return _report(request, "xlsx", from_, to, limit, platform, lang)
+
+
+@get(
+    "/v1/reports/index.parquet",
+    summary="The Hashtag Index report (Parquet download)",
+    description="The CSV report's rows and columns as Parquet (zstd): Int64 counts, Float64 "
+    "percentages, UTC timestamps.",
+    sync_to_thread=True,
+    responses=ERRORS,
+    media_type=report_formats.MEDIA_TYPES["parquet"],
+)
+def report_index_parquet(
+    request: Req,
+    from_: From = None,
+    to: To = None,
+    limit: ReportLimit = None,
+    platform: Platform = None,
+    lang: Lang = None,
+) -> Stream:
+    return _report(request, "parquet", from_, to, limit, platform, lang)
 
 
 class Trending(msgspec.Struct):
@@ -398,7 +460,20 @@ def trending(
     platform: Platform = None,
     lang: Lang = None,
 ) -> Trending:
-    gen = generation_of(request)
+    return trending_answer(generation_of(request), window, baseline, as_of, limit, platform, lang)
+
+
+def trending_answer(
+    gen: Generation,
+    window: str,
+    baseline: str,
+    as_of: str | None,
+    limit: int,
+    platform: str | None,
+    lang: str | None,
+) -> Trending:
+    """``GET /v1/trending``'s answer for raw parameters (400s name the parameter); the
+    dashboard calls it too."""
     w = parse_duration(window, "window")
     b = parse_duration(baseline, "baseline")
     end = parse_time(as_of, "as_of") or _newest(gen)
@@ -481,7 +556,42 @@ def posts(
         QueryParameter(max_length=MAX_CURSOR, description="next_cursor of the previous page"),
     ] = None,
 ) -> search.PostsPage:
-    gen = generation_of(request)
+    key: CursorKey = request.app.state.cursor_key
+    return posts_answer(
+        generation_of(request),
+        key,
+        q=q,
+        tag=tag,
+        author=author,
+        platform=platform,
+        lang=lang,
+        community=community,
+        from_=from_,
+        to=to,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def posts_answer(
+    gen: Generation,
+    key: CursorKey,
+    *,
+    q: str | None,
+    tag: str | None,
+    author: str | None,
+    platform: str | None,
+    lang: str | None,
+    community: str | None,
+    from_: str | None,
+    to: str | None,
+    sort: search.Sort,
+    limit: int,
+    cursor: str | None,
+) -> search.PostsPage:
+    """``GET /v1/posts``' answer for raw parameters (400s name the parameter); the search
+    page calls it too."""
     start, end = parse_range(from_, to)
     params = search.SearchParams(
         q=q,
@@ -496,7 +606,6 @@ def posts(
         limit=limit,
         cursor=cursor or None,
     )
-    key: CursorKey = request.app.state.cursor_key
     return search.search_posts(gen.index, gen.searcher, params, key.get())
 
 
@@ -593,4 +702,6 @@ ROUTES = [
     hashtag_timeseries,
     hashtag_related,
     report_index,
+    report_index_xlsx,
+    report_index_parquet,
 ]

@@ -161,6 +161,8 @@ def test_openapi_documents_every_endpoint_and_parameter(client: TestClient[Any])
         "/v1/hashtags/{tag}/timeseries": ["tag", "interval", "from", "to", "platform", "lang"],
         "/v1/hashtags/{tag}/related": ["tag", "limit", "min_support", "platform", "lang"],
         "/v1/reports/index.csv": ["from", "to", "limit", "platform", "lang"],
+        "/v1/reports/index.xlsx": ["from", "to", "limit", "platform", "lang"],
+        "/v1/reports/index.parquet": ["from", "to", "limit", "platform", "lang"],
         "/v1/trending": ["window", "baseline", "as_of", "limit", "platform", "lang"],
         "/v1/posts": [
             "q",
