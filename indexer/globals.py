@@ -222,7 +222,7 @@ def write_tables(
                     parts.setdefault(name, []).append(frame)
                 cooc_deltas.add(cooc_pairs(lost, ids.keys, -1))
                 pair_deltas.append(patch.pairs.rename({"posts": "before"}))
-                new_summaries.append(pl.read_ipc(directory / SPLIT_SUMMARY.file))
+                _add_seen(new_summaries, directory)
                 was = old_splits[day]
                 patched.append(
                     SplitInfo(
@@ -260,9 +260,7 @@ def write_tables(
             people = postings_of(posts).select("platform", "author").unique()
             write_split(directory, posts, ids.keys, ids.of_people(people), platforms, langs)
             pair_files.append((directory / SPLIT_PAIRS.file, "after"))
-            new_summaries.append(
-                pl.read_ipc(directory / SPLIT_SUMMARY.file).with_columns(_day=pl.lit(day))
-            )
+            _add_seen(new_summaries, directory)
             splits.append(_split_info(day, posts, generation))
     untouched = [s for s in parent_splits if s.day not in set(touched)]
     for split in untouched:
@@ -306,6 +304,25 @@ def write_tables(
         last=times[-1].max() if splits else None,  # type: ignore[arg-type]
         splits=splits,
     )
+
+
+SEEN_FOLD = 8
+"""Written days whose per-tag first and last times are kept apart before they are folded
+into one (a build writes every day: memory follows the tags, not the days)."""
+
+
+def _add_seen(frames: list[pl.DataFrame], split_dir: Path) -> None:
+    """Keep ``tag, first_seen, last_seen`` of a written split's summary (for ``_seen``)."""
+    summary = pl.read_ipc(
+        split_dir / SPLIT_SUMMARY.file, columns=["tag", "first_seen", "last_seen"]
+    )
+    frames.append(summary)
+    if len(frames) > SEEN_FOLD:
+        frames[:] = [
+            pl.concat(frames)
+            .group_by("tag")
+            .agg(pl.col("first_seen").min(), pl.col("last_seen").max())
+        ]
 
 
 def _live_times(directory: Path) -> pl.Series:
