@@ -496,7 +496,9 @@ it patches that day: its files are hard-linked and a list of the gone posts is
 written beside them, which every reader leaves out. compact writes each such
 day anew without them. An update itself rewrites a day once more than a tenth
 of its posts would be gone, so compact is housekeeping, not a necessity: run it
-after large deletes, or on a schedule.
+after large deletes, or on a schedule. It also merges the tag-pair changes and
+new accounts that updates keep beside those tables (cooc-delta.arrow,
+accounts-new.arrow) into them; 'hashtag-index info' shows what is pending.
 
 Examples:
   hashtag-index compact
@@ -593,6 +595,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"skipped      {plural(manifest.skipped, 'record')} (not posts; by source below)")
     print(f"time span    {span}")
     print(f"splits       {_splits_line(gen_dir, manifest)}")
+    pending = _pending_line(gen_dir)
+    if pending:
+        print(f"pending      {pending}")
     print(f"sources      {len(manifest.sources)}")
     for s in manifest.sources:
         print(
@@ -618,6 +623,20 @@ def _splits_line(gen_dir: Path, manifest: Manifest) -> str:
     if patched:
         line += f", {patched} patched ('hashtag-index compact' rewrites them)"
     return line
+
+
+def _pending_line(gen_dir: Path) -> str:
+    """The changes updates keep beside the pair and account tables ('' if none)."""
+    from indexer.schema import ACCOUNTS_NEW_TABLE, COOC_DELTA_TABLE, map_ipc
+
+    counts = []
+    for spec, what in ((COOC_DELTA_TABLE, "tag-pair change"), (ACCOUNTS_NEW_TABLE, "new account")):
+        rows = map_ipc(gen_dir / spec.file).height if (gen_dir / spec.file).exists() else 0
+        if rows:
+            counts.append(plural(rows, what))
+    if not counts:
+        return ""
+    return f"{', '.join(counts)} beside the tables (folded past a tenth, or by 'compact')"
 
 
 def _fmt(t: datetime | None) -> str:

@@ -107,6 +107,7 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
 
     info = cli("info", "--index", str(index)).stdout
     assert "splits       4 days (2026-10-01 .. 2026-10-09), 1 patched" in info
+    assert "pending      4 tag-pair changes, 1 new account beside the tables" in info
     done = cli("compact", "--index", str(index), "--quiet")
     assert done.returncode == 0, done.stderr
     compacted = (index / "current").resolve()
@@ -114,6 +115,7 @@ def test_a_patched_day_then_compact_equal_a_full_build(tmp_path: Path) -> None:
     assert "rewrote 1 day without 1 removed post, folded 4 pair changes" in done.stdout
     assert not list(compacted.glob("splits/*/removed.arrow"))
     assert pl.read_ipc(compacted / "cooc-delta.arrow").height == 0
+    assert "pending " not in cli("info", "--index", str(index)).stdout
     assert_same_generation(compacted, full.generation_dir)
     assert (
         "splits       4 days (2026-10-01 .. 2026-10-09)\n"
