@@ -27,7 +27,6 @@ generation published like a build's, under the same lock.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterable
@@ -69,6 +68,7 @@ from indexer.schema import (
     schema_mismatch,
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
+from indexer.splits import link_file
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
@@ -372,14 +372,7 @@ def link_posts_index(source: Path, target: Path) -> None:
         if path.name in _COPIED:
             shutil.copyfile(path, target / path.name)
         elif path.is_file() and not path.name.startswith("."):
-            _link_or_copy(path, target / path.name)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # a filesystem without hard links (or over its link limit)
-        shutil.copyfile(source, target)
+            link_file(path, target / path.name)
 
 
 def _write_rejects(old: Path, new: Path, out: Path) -> None:
