@@ -19,7 +19,10 @@ For each size N in ``--sizes`` (history of round(N / 330,000) days ending
    (``ru_maxrss`` from wait4), input rows per second, size on disk.
 3. ``update`` with the hour and, on another ``cp -a`` copy of the built index,
    with the day: wall seconds and peak RSS; ``build`` of the day alone, for the
-   ratio update-of-a-day / build-of-that-day.
+   ratio update-of-a-day / build-of-that-day. gen.py numbers Reddit ids from the
+   row, so these dumps hold new copies of old posts on every day of the history;
+   the same again with ``*-fresh.ndjson`` copies whose Reddit ids are moved away
+   (:func:`fresh_dump`): only new posts, as a firehose brings.
 4. ``compact`` when ``hashtag-index compact --help`` exits 0 (else null).
 5. ``serve`` with 1 and 4 workers: seconds from process start to GET /readyz
    200; then, after every endpoint has been requested once, RssAnon summed over
@@ -181,6 +184,20 @@ def next_day_dump(workdir: Path, name: str, rows: int, seed: int) -> tuple[Path,
     args = ["--posts", str(rows), "--days", "1", "--end", NEXT_DAY_END, "--seed", str(seed)]
     args += ["--dup-rate", "0.01", "--bad-rate", "0.001"]
     return path, ensure_dump(path, args)
+
+
+def fresh_dump(dump: Path) -> Path:
+    """``dump`` with its Reddit ids moved out of the history's way: gen.py numbers Reddit
+    ids from the row number, so every dump's collide with the history's (new copies of
+    old posts on every day). The copy is "only new posts", as a firehose brings."""
+    path = dump.with_name(dump.stem + "-fresh.ndjson")
+    if not path.exists():
+        with dump.open() as src, path.open("w") as out:
+            for line in src:
+                if '"platform":"reddit"' in line:
+                    line = line.replace('"id":"i', '"id":"z', 1)
+                out.write(line)
+    return path
 
 
 # --- indexes ---------------------------------------------------------------
@@ -557,7 +574,9 @@ def index_steps(cfg: Config, size: int, history: Path, hour: Path, day: Path) ->
         log(f"{size}: build {history.name}")
         r["build"] = measured_dict(ix.build(base, history), rows=size)
     r["index_disk_mib"] = disk_mib(base)
-    for name, dump, rows in (("hour", hour, HOUR_ROWS), ("day", day, DAY_ROWS)):
+    steps = [("hour", hour, HOUR_ROWS), ("day", day, DAY_ROWS)]
+    steps += [("hour_fresh", fresh_dump(hour), HOUR_ROWS), ("day_fresh", fresh_dump(day), DAY_ROWS)]
+    for name, dump, rows in steps:
         copy = base.parent / f"update-{name}"
         copy_index(base, copy)
         log(f"{size}: update with the {name} ({rows} rows)")
@@ -569,7 +588,9 @@ def index_steps(cfg: Config, size: int, history: Path, hour: Path, day: Path) ->
     alone = base.parent / "day-alone"
     r["build_day_alone"] = measured_dict(ix.build(alone, day), rows=DAY_ROWS)
     shutil.rmtree(alone)
-    r["update_day_over_build_day"] = r["update_day"]["seconds"] / r["build_day_alone"]["seconds"]
+    alone_s = r["build_day_alone"]["seconds"]
+    r["update_day_over_build_day"] = r["update_day"]["seconds"] / alone_s
+    r["update_day_fresh_over_build_day"] = r["update_day_fresh"]["seconds"] / alone_s
     return r
 
 
@@ -723,6 +744,12 @@ def figures(r: dict[str, Any]) -> list[tuple[str, float | None, str]]:
         ("build day alone: seconds", _get(r, "build_day_alone", "seconds"), ".2f"),
         ("build day alone: peak RSS MiB", _get(r, "build_day_alone", "peak_rss_mib"), ".0f"),
         ("update day / build day alone", _get(r, "update_day_over_build_day"), ".2f"),
+        ("update hour, only new posts: s", _get(r, "update_hour_fresh", "seconds"), ".2f"),
+        (
+            "update day, only new posts / build day",
+            _get(r, "update_day_fresh_over_build_day"),
+            ".2f",
+        ),
         ("compact: seconds", _get(r, "compact", "seconds"), ".2f"),
         ("compact: peak RSS MiB", _get(r, "compact", "peak_rss_mib"), ".0f"),
     ]
