@@ -44,7 +44,7 @@ from service.params import (
     saturating_add,
 )
 from service.routes import SUGGESTIONS, generation_of, posts_answer, trending_answer
-from service.tables import Split, Tables, between
+from service.tables import Tables
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -495,8 +495,7 @@ def mix(
     parts = []
     for split in tables.covering(start, end):
         whole = start <= split.start and split.start + timedelta(days=1) <= end
-        counts = _day_mix(split) if whole else _mix_counts(split, start, end)
-        parts.append(counts)
+        parts.append(split.day_mix if whole else split.mix(start, end))
     if not parts:
         return Mix(0, {}, {})
     both = pl.concat(parts)
@@ -518,31 +517,6 @@ def mix(
 
     platforms = by("platform", tables.platforms)
     return Mix(sum(platforms.values()), platforms, by("lang", tables.langs))
-
-
-def _mix_counts(split: Split, start: datetime | None, end: datetime | None) -> pl.DataFrame:
-    """platform, lang, len: the split's live posts in ``[start, end)`` per pair."""
-    rows = split.live(between(split.posts, start, end))
-    return rows.group_by("platform", "lang").len().with_columns(pl.col("len").cast(pl.Int64()))
-
-
-_DAY_MIX: dict[int, tuple[Split, pl.DataFrame]] = {}
-_DAY_MIX_LOCK = threading.Lock()
-DAY_MIX_KEPT = 8192
-"""Days whose platform/language counts are kept (a few hundred bytes each)."""
-
-
-def _day_mix(split: Split) -> pl.DataFrame:
-    with _DAY_MIX_LOCK:
-        kept = _DAY_MIX.get(id(split))
-    if kept is not None and kept[0] is split:
-        return kept[1]
-    counts = _mix_counts(split, None, None)
-    with _DAY_MIX_LOCK:
-        if len(_DAY_MIX) >= DAY_MIX_KEPT:
-            _DAY_MIX.clear()
-        _DAY_MIX[id(split)] = (split, counts)
-    return counts
 
 
 def movers(

@@ -120,6 +120,17 @@ class Split:
     def start(self) -> datetime:
         return datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC)
 
+    def mix(self, start: datetime | None, end: datetime | None) -> pl.DataFrame:
+        """platform, lang, len: the live posts in ``[start, end)`` per (platform, lang)."""
+        rows = self.live(between(self.posts, start, end))
+        return rows.group_by("platform", "lang").len().with_columns(pl.col("len").cast(pl.Int64()))
+
+    @cached_property
+    def day_mix(self) -> pl.DataFrame:
+        """:meth:`mix` of the whole day, kept (a split never changes): a long period's
+        platform and language shares cost a sum of these."""
+        return self.mix(None, None)
+
     def summary_row(self, tag_id: int) -> int | None:
         i = bisect.bisect_left(self.tag_ids, tag_id)
         return i if i < len(self.tag_ids) and self.tag_ids[i] == tag_id else None
