@@ -530,6 +530,15 @@ def _authors_change(
     return _summed([empty, *changes], ["tag"], ["change"])
 
 
+def _key_range(frame: pl.DataFrame, lo: int, hi: int) -> pl.DataFrame:
+    """The rows of ``frame`` (sorted by ``key``) with ``lo <= key < hi`` (``hi`` 2**64: no
+    upper bound): a slice, found by binary search."""
+    keys = frame["key"]
+    start = int(keys.search_sorted(lo, side="left"))
+    end = keys.len() if hi >= 1 << 64 else int(keys.search_sorted(hi, side="left"))
+    return frame.slice(start, end - start)
+
+
 def _key_bounds(mapped: list[tuple[pl.DataFrame, str]], parts: int) -> list[int]:
     """``parts + 1`` increasing key bounds, cut at tag boundaries (a tag's pairs stay in one
     range), from quantiles of the largest file's keys."""
@@ -552,10 +561,7 @@ def _authors_change_in(
     frames = [pl.DataFrame(schema=schema)]
     zero = pl.lit(0, pl.Int64())
     for frame, role in mapped:
-        keys = frame["key"]
-        start = int(keys.search_sorted(lo, side="left"))
-        end = keys.len() if hi >= 1 << 64 else int(keys.search_sorted(hi, side="left"))
-        part = frame.slice(start, end - start)
+        part = _key_range(frame, lo, hi)
         if role == "delta":
             frames.append(part.select("key", "before", "after"))
             continue
@@ -654,7 +660,7 @@ class _Deltas:
         self._rows += frame.height
         if self._rows > self.FOLD_ROWS:
             if self._spill is None:
-                self._frames = [self._summed(self._frames)]
+                self._frames = [_summed_pairs(self._frames)]
                 self._rows = self._frames[0].height
             else:
                 self._write()
@@ -669,20 +675,10 @@ class _Deltas:
         self._files.append(path)
         self._frames, self._rows = [COOC_TABLE.frame()], 0
 
-    @staticmethod
-    def _summed(frames: list[pl.DataFrame]) -> pl.DataFrame:
-        return (
-            pl.concat(frames, how="vertical_relaxed")
-            .group_by("key")
-            .agg(pl.col("co_posts").sum())
-            .filter(pl.col("co_posts") != 0)
-            .sort("key")
-        )
-
     def total(self) -> pl.DataFrame:
         """Every change summed (zeros left out), by key."""
         if not self._files:
-            return self._summed(self._frames)
+            return _summed_pairs(self._frames)
         self._write()
         spilled = [map_ipc(path) for path in self._files]
         rows = sum(frame.height for frame in spilled)
@@ -690,13 +686,7 @@ class _Deltas:
         bounds = _key_bounds([(frame, "") for frame in spilled], parts)
         ranges = []
         for lo, hi in itertools.pairwise(bounds):
-            pieces = [COOC_TABLE.frame()]
-            for frame in spilled:
-                keys = frame["key"]
-                start = int(keys.search_sorted(lo, side="left"))
-                end = keys.len() if hi >= 1 << 64 else int(keys.search_sorted(hi, side="left"))
-                pieces.append(frame.slice(start, end - start))
-            ranges.append(self._summed(pieces))
+            ranges.append(_summed_pairs([_key_range(frame, lo, hi) for frame in spilled]))
         del spilled
         shutil.rmtree(self._files[0].parent)
         self._files = []
