@@ -337,7 +337,7 @@ def _patch_derived(
     moved = (pl.col("gone_first") == pl.col("first_seen")) | (
         pl.col("gone_last") == pl.col("last_seen")
     )
-    times = _live_times(map_ipc(source / SPLIT_POSTINGS.file), renewed.filter(moved), removed)
+    times = _first_last_live(map_ipc(source / SPLIT_POSTINGS.file), renewed.filter(moved), removed)
     renewed = (
         renewed.join(times, on="tag", how="left")
         .with_columns(
@@ -352,7 +352,9 @@ def _patch_derived(
     return lost
 
 
-def _live_times(postings: pl.DataFrame, tags: pl.DataFrame, removed: pl.Series) -> pl.DataFrame:
+def _first_last_live(
+    postings: pl.DataFrame, tags: pl.DataFrame, removed: pl.Series
+) -> pl.DataFrame:
     """tag, new_first, new_last: the first and last live posting of each of ``tags`` (its
     summary rows), from its slice of the day's postings."""
     parts = [

@@ -222,7 +222,7 @@ class _PerGeneration:
             if found is None:
                 found = TrendIndex.build(tables, splits)
                 # an index of days within these answers nothing this one cannot: it goes
-                # (at 10M posts, 90 MB of heap for the 8 days of 24h/7d once 7d/28d ran)
+                # (24h/7d's 8 days at 10M posts: about 90 MB at 22 bytes a posting)
                 for inner in [k for k in self.ranges if key[0] <= k[0] and k[1] <= key[1]]:
                     del self.ranges[inner]
                 self.ranges[key] = found
