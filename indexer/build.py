@@ -99,6 +99,9 @@ class BuildOptions:
     canonical posts do. One writer thread with 128 MiB made fewer segments but peaked
     at 1.6 GiB at 10M."""
     writer_threads: int = 2
+    ray: str | None = None
+    """Run the build's tasks on this Ray cluster (``--ray``: ``local``, ``auto`` or
+    ``ray://host:port``; indexer/distributed.py); None: in this process."""
 
 
 @dataclass
@@ -173,15 +176,28 @@ def _build_into(
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
     clock = StageClock()
-    index = open_posts_index(work, create=True)
-    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
-    with TantivyFeeder(writer, work) as feeder:
+    if options.ray is not None:
+        from indexer.distributed import read_and_index
 
-        def sink(posts: pl.DataFrame, name: str) -> None:
-            feeder.put(tantivy_json_lines(posts))
-            rollups.write_batch(posts, spool, name)
+        read = read_and_index(files, options, work, spool, progress, warn, options.ray)
+        index = open_posts_index(work)
+        writer = index.writer(
+            heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
+        )
+    else:
+        index = open_posts_index(work, create=True)
+        writer = index.writer(
+            heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
+        )
+        with TantivyFeeder(writer, work) as feeder:
 
-        read = read_inputs(files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn)
+            def sink(posts: pl.DataFrame, name: str) -> None:
+                feeder.put(tantivy_json_lines(posts))
+                rollups.write_batch(posts, spool, name)
+
+            read = read_inputs(
+                files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn
+            )
     clock.lap("read+index")
 
     progress.stage("dedup")
@@ -495,8 +511,8 @@ def read_file(
         rows=rows,
         rejected=rejected,
         deletes=len(deleted_uids),
-        skipped=_by_count(skipped),
-        notes=_by_count(notes),
+        skipped=by_count(skipped),
+        notes=by_count(notes),
     )
     every_row_rejected = rows and rejected == rows and first_reject is not None
     return FileRead(
@@ -571,7 +587,7 @@ def _counts(batch: RawBatch, name: str) -> Counter[str]:
     return counts if counts is not None else Counter()
 
 
-def _by_count(counts: Counter[str]) -> dict[str, int]:
+def by_count(counts: Counter[str]) -> dict[str, int]:
     """Counts as a dict, most frequent first (then by name): for the manifest."""
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 

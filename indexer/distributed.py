@@ -1,0 +1,368 @@
+"""``--ray ADDRESS``: a build's reading and indexing as Ray tasks, by the local build's code.
+
+Ray is optional (``pip install 'hashtag-index[ray]'``) and imported only here, only
+when ``--ray`` is given. Against the local build (indexer/build.py), stage by stage:
+
+1. read+index  one task per input file runs :func:`~indexer.build.read_file` (the
+               local build's own reader, validator and tagger) into a tantivy index
+               and a spool of its own, under the generation being built. The file's
+               accepted rows are numbered from ``i << SEQ_SHIFT`` for the i-th input:
+               ordered and unique as the local build's, so "the later copy wins"
+               and "a delete removes the copies read before it" mean the same.
+               The driver concatenates the rejects in input order and joins the
+               tasks' tantivy segments into the generation's index
+               (indexer/segments.py), without re-indexing a document.
+2. dedup       on the driver, the local build's code over the joined spool.
+3. splits      the days are split between tasks (:func:`map_days`): each writes its
+               days' splits with the local build's :func:`~indexer.globals.write_day`
+               and returns their sums; the driver adds them up into the
+               generation-wide tables as the local build does.
+
+Every task writes into the generation directory under construction, so on a cluster
+the index directory must be storage that every node sees (NFS, a shared volume).
+A task is idempotent (it clears what an earlier attempt of it left), so Ray may retry
+it after a lost worker; an error of the input (a bad file) is not retried, and any
+failure leaves the published generation as it was: the driver publishes only at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+import polars as pl
+
+from indexer import rollups
+from indexer.build import (
+    BuildOptions,
+    FileRead,
+    ReadResult,
+    TantivyFeeder,
+    by_count,
+    combine_reads,
+    commit,
+    read_file,
+    tantivy_json_lines,
+)
+from indexer.errors import IndexerError
+from indexer.progress import Progress
+from indexer.rejects import Reject, RejectsWriter
+from indexer.schema import POSTS_INDEX_DIR, REJECTS_FILE, SourceInfo, open_posts_index
+from indexer.segments import combine_indexes
+from indexer.sources import Warn, compression_of, detect_format, reading_range, sha256_of
+
+SEQ_SHIFT = 40
+"""The i-th input's rows are numbered from ``i << SEQ_SHIFT``: room for 2^40 rows a file
+and 2^23 files in tantivy's i64 ``_seq``."""
+
+PARTS = "_ray"
+"""The tasks' own directories under the generation being built (removed at the end)."""
+
+TASK_RETRIES = 3
+"""Ray's retries of a task whose worker died (a lost node, an OOM kill)."""
+
+
+def ray_module() -> Any:
+    """``ray``, or a one-line error saying how to get it."""
+    try:
+        import ray
+    except ImportError as e:
+        raise IndexerError(
+            "--ray needs Ray: install the extra with pip install 'hashtag-index[ray]' "
+            "(or uv sync --extra ray)"
+        ) from e
+    return ray
+
+
+@contextmanager
+def connected(address: str) -> Iterator[Any]:
+    """Ray, joined to ``address`` for the duration: ``local`` starts a Ray of this
+    machine's cores (stopped at the end), ``auto`` joins the cluster ``ray start``
+    made, ``ray://host:port`` a remote one. Already joined (a test's session), it is
+    used as it is and left running."""
+    if address == "local":
+        # Under `uv run`, Ray would ship the project to its workers as a package; a
+        # local Ray's workers run this very interpreter, so they need none of that.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    ray = ray_module()
+    if ray.is_initialized():
+        yield ray
+        return
+    if address == "local":
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    else:
+        try:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            raise IndexerError(f"--ray {address}: cannot join the Ray cluster: {e}") from e
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def gather(ray: Any, refs: Sequence[Any], done: Callable[[int, Any], None]) -> list[Any]:
+    """The results of ``refs`` in their order; ``done(i, result)`` as each finishes. An
+    error of ours raised in a task is raised here as itself (one line for the CLI)."""
+    results: list[Any] = [None] * len(refs)
+    where = {ref: i for i, ref in enumerate(refs)}
+    pending = list(refs)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        for ref in ready:
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
+                cause = e.cause
+                if isinstance(cause, IndexerError):
+                    raise cause from None
+                raise IndexerError(f"a Ray task failed: {cause!r}") from e
+            results[where[ref]] = result
+            done(where[ref], result)
+    return results
+
+
+SPLITTABLE = frozenset({"ndjson", "bluesky", "reddit"})
+"""Formats of one record per line, with no state across lines: an uncompressed file of
+one of them is read in byte ranges cut at line ends, a task each."""
+
+MIN_RANGE_BYTES = 32 << 20
+"""A file is cut into ranges of at least this many bytes (a task's own start, tantivy
+writer and commit cost about a second)..."""
+
+MAX_RANGE_BYTES = 1 << 30
+"""...and at most this many (a task's tantivy part, merged at the end, is one or a few
+segments of its range)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One task's share of the inputs: a whole file, or bytes ``[start, end)`` of one."""
+
+    file: int
+    """The file's position among the inputs."""
+    path: Path
+    fmt: str
+    start: int = 0
+    end: int | None = None
+    """None: the whole file."""
+
+
+def plan_units(files: list[Path], options: BuildOptions, workers: int) -> list[Unit]:
+    """The tasks' shares: each file, or for a big uncompressed file of a
+    :data:`SPLITTABLE` format, ranges of it cut at line ends, about two per worker."""
+    units: list[Unit] = []
+    for i, path in enumerate(files):
+        fmt = options.format or detect_format(path)
+        size = path.stat().st_size
+        if fmt not in SPLITTABLE or compression_of(path) is not None:
+            units.append(Unit(i, path, fmt))
+            continue
+        step = min(MAX_RANGE_BYTES, max(MIN_RANGE_BYTES, -(-size // (2 * workers))))
+        cuts = [0]
+        with open(path, "rb") as f:
+            while cuts[-1] + step < size:
+                f.seek(cuts[-1] + step)
+                f.readline()  # to the end of the line the cut falls in
+                if f.tell() >= size:
+                    break
+                cuts.append(f.tell())
+        if len(cuts) == 1:
+            units.append(Unit(i, path, fmt))
+            continue
+        ends = [*cuts[1:], size]
+        units.extend(Unit(i, path, fmt, a, b) for a, b in zip(cuts, ends, strict=True))
+    return units
+
+
+def read_and_index(
+    files: list[Path],
+    options: BuildOptions,
+    work: Path,
+    spool: Path,
+    progress: Progress,
+    warn: Warn,
+    address: str,
+) -> ReadResult:
+    """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` and
+    indexed into ``work``'s tantivy index (uncommitted deletes: none yet)."""
+    with connected(address) as ray:
+        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        units = plan_units(files, options, workers)
+        remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
+        parts = work / PARTS
+        parts.mkdir()
+        refs = [
+            remote.remote(n, unit, options, str(parts / str(n)), str(spool))
+            for n, unit in enumerate(units)
+        ]
+        progress.stage("index", sum(f.stat().st_size for f in files))
+        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        digests = [hasher.submit(sha256_of, path) for path in files]
+        done = {"bytes": 0, "rows": 0}
+
+        def finished(n: int, read: PartRead) -> None:
+            unit = units[n]
+            done["bytes"] += (unit.end or read.file.source.bytes) - unit.start
+            done["rows"] += read.file.source.rows
+            progress.update(done["bytes"], done["rows"])
+
+        part_reads: list[PartRead] = gather(ray, refs, finished)
+        hasher.shutdown()
+    reads = _file_reads(units, part_reads, [d.result() for d in digests])
+    with open(work / REJECTS_FILE, "wb") as out:
+        for n, read in enumerate(part_reads):
+            _copy_rejects(parts / str(n) / REJECTS_FILE, out, read.lines_before)
+    combine_indexes(
+        [parts / str(n) / POSTS_INDEX_DIR for n in range(len(units))], work / POSTS_INDEX_DIR
+    )
+    result = combine_reads(reads, warn)
+    shutil.rmtree(parts)
+    return result
+
+
+@dataclass
+class PartRead:
+    """What a task read of its :class:`Unit`."""
+
+    file: FileRead
+    """As :func:`~indexer.build.read_file` tells it, lines counted from the unit's start."""
+    lines: int
+    """Line ends in the unit (0 for a whole file: not needed)."""
+    lines_before: int = 0
+    """Lines of the file before the unit (set by the driver)."""
+
+
+def _file_reads(units: list[Unit], reads: list[PartRead], digests: list[str]) -> list[FileRead]:
+    """Each file's read, its ranges' reads summed (their line numbers made the file's)."""
+    by_file: dict[int, list[tuple[Unit, PartRead]]] = {}
+    for unit, read in zip(units, reads, strict=True):
+        by_file.setdefault(unit.file, []).append((unit, read))
+    merged = []
+    for i, parts in sorted(by_file.items()):
+        before = 0
+        for _, read in parts:
+            read.lines_before = before
+            before += read.lines
+        merged.append(_summed(parts, digests[i]))
+    return merged
+
+
+def _summed(parts: list[tuple[Unit, PartRead]], digest: str) -> FileRead:
+    reads = [read for _, read in parts]
+    first = reads[0].file
+    skipped: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
+    for read in reads:
+        skipped.update(read.file.source.skipped)
+        notes.update(read.file.source.notes)
+    rows = sum(r.file.source.rows for r in reads)
+    rejected = sum(r.file.source.rejected for r in reads)
+    source = SourceInfo(
+        path=first.source.path,
+        format=first.source.format,
+        bytes=parts[0][0].path.stat().st_size,
+        sha256=digest,
+        rows=rows,
+        rejected=rejected,
+        deletes=sum(r.file.source.deletes for r in reads),
+        skipped=by_count(skipped),
+        notes=by_count(notes),
+    )
+    all_rejected = None
+    if rows and rejected == rows:
+        hit = next(r for r in reads if r.file.all_rejected is not None)
+        assert hit.file.all_rejected is not None
+        all_rejected = replace(
+            hit.file.all_rejected,
+            rows=rows,
+            line=hit.file.all_rejected.line + hit.lines_before,
+        )
+    return FileRead(
+        source=source,
+        accepted=sum(r.file.accepted for r in reads),
+        skipped=sum(r.file.skipped for r in reads),
+        deletes=pl.concat([r.file.deletes for r in reads]),
+        all_rejected=all_rejected,
+    )
+
+
+_decode_reject = msgspec.json.Decoder(Reject).decode
+_encode_reject = msgspec.json.Encoder().encode
+
+
+def _copy_rejects(part: Path, out: IO[bytes], lines_before: int) -> None:
+    """A task's rejects onto the generation's, their line numbers made the file's."""
+    with open(part, "rb") as f:
+        if not lines_before:
+            shutil.copyfileobj(f, out, 1 << 20)
+            return
+        for line in f:
+            reject = _decode_reject(line)
+            reject.line += lines_before
+            out.write(_encode_reject(reject) + b"\n")
+
+
+def read_part(n: int, unit: Unit, options: BuildOptions, part: str, spool: str) -> PartRead:
+    """The Ray task of one :class:`Unit`: read it (numbering from ``n << SEQ_SHIFT``) into a
+    tantivy index and a spool of its own under ``part``; move the spool's files into the
+    build's ``spool`` at the end (their names are their first ``_seq``: unique)."""
+    own = Path(part)
+    if own.exists():  # a retry: start over
+        shutil.rmtree(own)
+    own_spool = own / "spool"
+    (own_spool / "posts").mkdir(parents=True)
+    index = open_posts_index(own, create=True)
+    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
+    with contextlib.ExitStack() as stack:
+        if unit.end is not None:
+            stack.enter_context(reading_range(unit.path, unit.start, unit.end))
+        feeder = stack.enter_context(TantivyFeeder(writer, own))
+        rejects = stack.enter_context(RejectsWriter(own / REJECTS_FILE))
+
+        def sink(posts: pl.DataFrame, name: str) -> None:
+            feeder.put(tantivy_json_lines(posts))
+            rollups.write_batch(posts, own_spool, name)
+
+        read = read_file(
+            unit.path,
+            replace(options, format=unit.fmt),
+            rejects,
+            own_spool,
+            sink,
+            n << SEQ_SHIFT,
+            "",
+            lambda _bytes, _rows: None,
+        )
+    commit(writer, own)
+    for day in (own_spool / "posts").iterdir():
+        (Path(spool) / "posts" / day.name).mkdir(parents=True, exist_ok=True)
+        for file in day.iterdir():
+            os.replace(file, Path(spool) / "posts" / day.name / file.name)
+    shutil.rmtree(own_spool)
+    return PartRead(read, _line_ends(unit) if unit.end is not None else 0)
+
+
+def _line_ends(unit: Unit) -> int:
+    """The number of line ends in a range (it ends with one, but at the end of the file)."""
+    assert unit.end is not None
+    count = 0
+    with open(unit.path, "rb") as f:
+        f.seek(unit.start)
+        left = unit.end - unit.start
+        while left > 0:
+            chunk = f.read(min(left, 1 << 24))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count
