@@ -176,49 +176,53 @@ def _build_into(
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
     clock = StageClock()
-    if options.ray is not None:
-        from indexer.distributed import read_and_index
+    with contextlib.ExitStack() as stack:
+        ray = None
+        if options.ray is not None:
+            from indexer import distributed
 
-        read = read_and_index(files, options, work, spool, progress, warn, options.ray)
-        index = open_posts_index(work)
-        writer = index.writer(
-            heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
-        )
-    else:
-        index = open_posts_index(work, create=True)
-        writer = index.writer(
-            heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
-        )
-        with TantivyFeeder(writer, work) as feeder:
-
-            def sink(posts: pl.DataFrame, name: str) -> None:
-                feeder.put(tantivy_json_lines(posts))
-                rollups.write_batch(posts, spool, name)
-
-            read = read_inputs(
-                files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn
+            ray = stack.enter_context(distributed.connected(options.ray))
+            read = distributed.read_and_index(files, options, work, spool, progress, warn, ray)
+            index = open_posts_index(work)
+            writer = index.writer(
+                heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
             )
-    clock.lap("read+index")
+        else:
+            index = open_posts_index(work, create=True)
+            writer = index.writer(
+                heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
+            )
+            with TantivyFeeder(writer, work) as feeder:
 
-    progress.stage("dedup")
-    copies = spooled_copies(spool)
-    effects = delete_effects(copies, read.deletes)
-    losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
-    duplicates = losers.height - effects.matched
-    for seq in losers["_seq"]:
-        writer.delete_documents_by_term(F_SEQ, seq)
-    commit(writer, work)
-    clock.lap("dedup+commit")
+                def sink(posts: pl.DataFrame, name: str) -> None:
+                    feeder.put(tantivy_json_lines(posts))
+                    rollups.write_batch(posts, spool, name)
 
-    progress.stage("rollups")
-    changes = Changes(
-        days=rollups.spooled_days(spool),
-        posts_of=lambda day: rollups.day_posts(spool, day, losers),
-        gone=pl.Series("uid", [], dtype=pl.String()),
-    )
-    stats = write_tables(work, generation, None, [], changes)
-    shutil.rmtree(spool)
-    clock.lap("rollups")
+                read = read_inputs(
+                    files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn
+                )
+        clock.lap("read+index")
+
+        progress.stage("dedup")
+        copies = spooled_copies(spool)
+        effects = delete_effects(copies, read.deletes)
+        losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
+        duplicates = losers.height - effects.matched
+        for seq in losers["_seq"]:
+            writer.delete_documents_by_term(F_SEQ, seq)
+        commit(writer, work)
+        clock.lap("dedup+commit")
+
+        progress.stage("rollups")
+        changes = Changes(
+            days=rollups.spooled_days(spool),
+            posts_of=lambda day: rollups.day_posts(spool, day, losers),
+            gone=pl.Series("uid", [], dtype=pl.String()),
+        )
+        tasks = None if ray is None else distributed.RayDays(ray, work, spool, losers)
+        stats = write_tables(work, generation, None, [], changes, tasks)
+        shutil.rmtree(spool)
+        clock.lap("rollups")
 
     rejected = sum(s.rejected for s in read.sources)
     manifest = Manifest(

@@ -103,6 +103,7 @@ examples:
   hashtag-index build export.csv --map created_at=Date,text=Message,author=Author --map-tz UTC
   hashtag-index build export.parquet --map-file mapping.json
   hashtag-index build jetstream/ --format bluesky --reposts exclude
+  hashtag-index build --ray auto --index /mnt/shared/index /mnt/shared/dumps/
 """
 
 UPDATE_HELP = """\
@@ -298,6 +299,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _add_ingest_options(b)
     b.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run the build's tasks on Ray (needs the 'ray' extra): 'local' starts a Ray of "
+        "this machine's cores, 'auto' joins the cluster 'ray start' made, ray://HOST:PORT a "
+        "remote one. Each input file (or each range of a big uncompressed JSON-lines file) "
+        "is read and indexed by a task, then each day's split is written by one; the index "
+        "directory must be storage every node sees. The generation is the same as without it",
+    )
+    b.add_argument(
         "--allow-empty",
         action="store_true",
         help="publish a generation of no posts when the inputs hold none (empty files, only "
@@ -455,6 +466,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     options = _ingest_options(args)
     options.allow_empty = args.allow_empty
+    options.ray = args.ray
     progress = Progress(enabled=False if args.quiet else None)
     result = build(
         args.inputs,

@@ -1,21 +1,26 @@
-"""``--ray ADDRESS``: a build's reading and indexing as Ray tasks, by the local build's code.
+"""``build --ray ADDRESS``: a build's reading, indexing and splits as Ray tasks, by the
+local build's code.
 
 Ray is optional (``pip install 'hashtag-index[ray]'``) and imported only here, only
 when ``--ray`` is given. Against the local build (indexer/build.py), stage by stage:
 
-1. read+index  one task per input file runs :func:`~indexer.build.read_file` (the
-               local build's own reader, validator and tagger) into a tantivy index
-               and a spool of its own, under the generation being built. The file's
-               accepted rows are numbered from ``i << SEQ_SHIFT`` for the i-th input:
+1. read+index  one task per :class:`Unit` (an input file, or a byte range of a big
+               uncompressed JSON-lines file cut at line ends) runs
+               :func:`~indexer.build.read_file` (the local build's own reader,
+               validator and tagger) into a tantivy index and a spool of its own,
+               under the generation being built. The unit's accepted rows are
+               numbered from ``n << SEQ_SHIFT`` for the n-th unit:
                ordered and unique as the local build's, so "the later copy wins"
                and "a delete removes the copies read before it" mean the same.
                The driver concatenates the rejects in input order and joins the
                tasks' tantivy segments into the generation's index
                (indexer/segments.py), without re-indexing a document.
 2. dedup       on the driver, the local build's code over the joined spool.
-3. splits      the days are split between tasks (:func:`map_days`): each writes its
-               days' splits with the local build's :func:`~indexer.globals.write_day`
-               and returns their sums; the driver adds them up into the
+3. rollups     each day's posts are read from the spool by a task for its vocabulary
+               (tag keys, authors, platforms, languages), which the driver numbers in
+               day order as the local build does; then each day's split is written by
+               a task with the local build's :func:`~indexer.globals.write_new_day`
+               (:class:`RayDays`), and the driver adds their sums up into the
                generation-wide tables as the local build does.
 
 Every task writes into the generation directory under construction, so on a cluster
@@ -35,6 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,11 +60,13 @@ from indexer.build import (
     tantivy_json_lines,
 )
 from indexer.errors import IndexerError
+from indexer.globals import DayWritten, Ids, Vocabulary, vocabulary, write_new_day
 from indexer.progress import Progress
 from indexer.rejects import Reject, RejectsWriter
 from indexer.schema import POSTS_INDEX_DIR, REJECTS_FILE, SourceInfo, open_posts_index
 from indexer.segments import combine_indexes
 from indexer.sources import Warn, compression_of, detect_format, reading_range, sha256_of
+from indexer.splits import split_path
 
 SEQ_SHIFT = 40
 """The i-th input's rows are numbered from ``i << SEQ_SHIFT``: room for 2^40 rows a file
@@ -111,24 +119,34 @@ def connected(address: str) -> Iterator[Any]:
 
 
 def gather(ray: Any, refs: Sequence[Any], done: Callable[[int, Any], None]) -> list[Any]:
-    """The results of ``refs`` in their order; ``done(i, result)`` as each finishes. An
-    error of ours raised in a task is raised here as itself (one line for the CLI)."""
+    """The results of ``refs`` in their order; ``done(i, result)`` as each finishes."""
     results: list[Any] = [None] * len(refs)
+    for i, result in as_finished(ray, refs):
+        results[i] = result
+        done(i, result)
+    return results
+
+
+def as_finished(ray: Any, refs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+    """``(i, result)`` of each of ``refs`` as it finishes."""
     where = {ref: i for i, ref in enumerate(refs)}
     pending = list(refs)
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
         for ref in ready:
-            try:
-                result = ray.get(ref)
-            except ray.exceptions.RayTaskError as e:
-                cause = e.cause
-                if isinstance(cause, IndexerError):
-                    raise cause from None
-                raise IndexerError(f"a Ray task failed: {cause!r}") from e
-            results[where[ref]] = result
-            done(where[ref], result)
-    return results
+            yield where[ref], result_of(ray, ref)
+
+
+def result_of(ray: Any, ref: Any) -> Any:
+    """A task's result. An error of ours raised in the task is raised here as itself (one
+    line for the CLI), any other as an :class:`IndexerError` naming it."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        cause = e.cause
+        if isinstance(cause, IndexerError):
+            raise cause from None
+        raise IndexerError(f"a Ray task failed: {cause!r}") from e
 
 
 SPLITTABLE = frozenset({"ndjson", "bluesky", "reddit"})
@@ -191,34 +209,35 @@ def read_and_index(
     spool: Path,
     progress: Progress,
     warn: Warn,
-    address: str,
+    ray: Any,
 ) -> ReadResult:
     """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` and
     indexed into ``work``'s tantivy index (uncommitted deletes: none yet)."""
-    with connected(address) as ray:
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        units = plan_units(files, options, workers)
-        remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
-        parts = work / PARTS
-        parts.mkdir()
-        refs = [
-            remote.remote(n, unit, options, str(parts / str(n)), str(spool))
-            for n, unit in enumerate(units)
-        ]
-        progress.stage("index", sum(f.stat().st_size for f in files))
-        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
-        digests = [hasher.submit(sha256_of, path) for path in files]
-        done = {"bytes": 0, "rows": 0}
+    workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    units = plan_units(files, options, workers)
+    remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
+    parts = work / PARTS
+    parts.mkdir()
+    refs = [
+        remote.remote(n, unit, options, str(parts / str(n)), str(spool))
+        for n, unit in enumerate(units)
+    ]
+    progress.stage("index", sum(f.stat().st_size for f in files))
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    digests = [hasher.submit(sha256_of, path) for path in files]
+    done = {"bytes": 0, "rows": 0}
 
-        def finished(n: int, read: PartRead) -> None:
-            unit = units[n]
-            done["bytes"] += (unit.end or read.file.source.bytes) - unit.start
-            done["rows"] += read.file.source.rows
-            progress.update(done["bytes"], done["rows"])
+    def finished(n: int, read: PartRead) -> None:
+        unit = units[n]
+        done["bytes"] += (unit.end or read.file.source.bytes) - unit.start
+        done["rows"] += read.file.source.rows
+        progress.update(done["bytes"], done["rows"])
 
+    try:
         part_reads: list[PartRead] = gather(ray, refs, finished)
-        hasher.shutdown()
-    reads = _file_reads(units, part_reads, [d.result() for d in digests])
+        reads = _file_reads(units, part_reads, [d.result() for d in digests])
+    finally:
+        hasher.shutdown(wait=False, cancel_futures=True)
     with open(work / REJECTS_FILE, "wb") as out:
         for n, read in enumerate(part_reads):
             _copy_rejects(parts / str(n) / REJECTS_FILE, out, read.lines_before)
@@ -322,7 +341,9 @@ def read_part(n: int, unit: Unit, options: BuildOptions, part: str, spool: str) 
     own_spool = own / "spool"
     (own_spool / "posts").mkdir(parents=True)
     index = open_posts_index(own, create=True)
-    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
+    # One indexing thread: the tasks run side by side on the cores, and each thread's
+    # segments are merged once more when the parts are joined.
+    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=1)
     with contextlib.ExitStack() as stack:
         if unit.end is not None:
             stack.enter_context(reading_range(unit.path, unit.start, unit.end))
@@ -366,3 +387,44 @@ def _line_ends(unit: Unit) -> int:
             count += chunk.count(b"\n")
             left -= len(chunk)
     return count
+
+
+class RayDays:
+    """The new days of a build as Ray tasks (:class:`~indexer.globals.DayTasks`): their
+    vocabularies, then their splits, each day read from the build's spool."""
+
+    def __init__(self, ray: Any, out: Path, spool: Path, losers: pl.DataFrame) -> None:
+        self._ray = ray
+        self._out = str(out)
+        self._spool = str(spool)
+        self._losers = ray.put(losers)
+
+    def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
+        task = self._ray.remote(max_retries=TASK_RETRIES)(day_vocabulary)
+        refs = [task.remote(self._spool, day, self._losers) for day in days]
+        return (result_of(self._ray, ref) for ref in refs)
+
+    def write(self, days: list[date], ids: Ids, generation: str) -> Iterator[DayWritten]:
+        task = self._ray.remote(max_retries=TASK_RETRIES)(write_day)
+        shared = self._ray.put(ids)
+        refs = [
+            task.remote(self._out, self._spool, day, self._losers, shared, generation)
+            for day in days
+        ]
+        return (result for _, result in as_finished(self._ray, refs))
+
+
+def day_vocabulary(spool: str, day: date, losers: pl.DataFrame) -> Vocabulary:
+    """The Ray task of one day's :func:`~indexer.globals.vocabulary`."""
+    return vocabulary(rollups.day_posts(Path(spool), day, losers))
+
+
+def write_day(
+    out: str, spool: str, day: date, losers: pl.DataFrame, ids: Ids, generation: str
+) -> DayWritten:
+    """The Ray task of one day's split (:func:`~indexer.globals.write_new_day`)."""
+    directory = Path(out) / split_path(day)
+    if directory.exists():  # a retry: start over
+        shutil.rmtree(directory)
+    posts = rollups.day_posts(Path(spool), day, losers)
+    return write_new_day(Path(out), day, posts, ids, generation)
