@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +79,10 @@ PARTS = "_ray"
 TASK_RETRIES = 3
 """Ray's retries of a task whose worker died (a lost node, an OOM kill)."""
 
+TASK_SECONDS: dict[str, list[float]] = {}
+"""The wall seconds of each task of the last build on Ray, by kind ("read", "vocabulary",
+"split"): for bench/distributed.py and the sizing model (docs/scale.md)."""
+
 
 def ray_module() -> Any:
     """``ray``, or a one-line error saying how to get it."""
@@ -102,6 +107,7 @@ def connected(address: str) -> Iterator[Any]:
         # local Ray's workers run this very interpreter, so they need none of that.
         os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray = ray_module()
+    TASK_SECONDS.clear()
     if ray.is_initialized():
         yield ray
         return
@@ -235,6 +241,7 @@ def read_and_index(
 
     try:
         part_reads: list[PartRead] = gather(ray, refs, finished)
+        TASK_SECONDS["read"] = [r.seconds for r in part_reads]
         reads = _file_reads(units, part_reads, [d.result() for d in digests])
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
@@ -257,6 +264,8 @@ class PartRead:
     """As :func:`~indexer.build.read_file` tells it, lines counted from the unit's start."""
     lines: int
     """Line ends in the unit (0 for a whole file: not needed)."""
+    seconds: float = 0.0
+    """The task's wall time."""
     lines_before: int = 0
     """Lines of the file before the unit (set by the driver)."""
 
@@ -335,6 +344,7 @@ def read_part(n: int, unit: Unit, options: BuildOptions, part: str, spool: str) 
     """The Ray task of one :class:`Unit`: read it (numbering from ``n << SEQ_SHIFT``) into a
     tantivy index and a spool of its own under ``part``; move the spool's files into the
     build's ``spool`` at the end (their names are their first ``_seq``: unique)."""
+    started = time.monotonic()
     own = Path(part)
     if own.exists():  # a retry: start over
         shutil.rmtree(own)
@@ -370,7 +380,8 @@ def read_part(n: int, unit: Unit, options: BuildOptions, part: str, spool: str) 
         for file in day.iterdir():
             os.replace(file, Path(spool) / "posts" / day.name / file.name)
     shutil.rmtree(own_spool)
-    return PartRead(read, _line_ends(unit) if unit.end is not None else 0)
+    lines = _line_ends(unit) if unit.end is not None else 0
+    return PartRead(read, lines, round(time.monotonic() - started, 3))
 
 
 def _line_ends(unit: Unit) -> int:
@@ -402,7 +413,10 @@ class RayDays:
     def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
         task = self._ray.remote(max_retries=TASK_RETRIES)(day_vocabulary)
         refs = [task.remote(self._spool, day, self._losers) for day in days]
-        return (result_of(self._ray, ref) for ref in refs)
+        for ref in refs:
+            words, seconds = result_of(self._ray, ref)
+            TASK_SECONDS.setdefault("vocabulary", []).append(seconds)
+            yield words
 
     def write(self, days: list[date], ids: Ids, generation: str) -> Iterator[DayWritten]:
         task = self._ray.remote(max_retries=TASK_RETRIES)(write_day)
@@ -411,20 +425,27 @@ class RayDays:
             task.remote(self._out, self._spool, day, self._losers, shared, generation)
             for day in days
         ]
-        return (result for _, result in as_finished(self._ray, refs))
+        for _, (written, seconds) in as_finished(self._ray, refs):
+            TASK_SECONDS.setdefault("split", []).append(seconds)
+            yield written
 
 
-def day_vocabulary(spool: str, day: date, losers: pl.DataFrame) -> Vocabulary:
-    """The Ray task of one day's :func:`~indexer.globals.vocabulary`."""
-    return vocabulary(rollups.day_posts(Path(spool), day, losers))
+def day_vocabulary(spool: str, day: date, losers: pl.DataFrame) -> tuple[Vocabulary, float]:
+    """The Ray task of one day's :func:`~indexer.globals.vocabulary` (and its seconds)."""
+    started = time.monotonic()
+    words = vocabulary(rollups.day_posts(Path(spool), day, losers))
+    return words, round(time.monotonic() - started, 3)
 
 
 def write_day(
     out: str, spool: str, day: date, losers: pl.DataFrame, ids: Ids, generation: str
-) -> DayWritten:
-    """The Ray task of one day's split (:func:`~indexer.globals.write_new_day`)."""
+) -> tuple[DayWritten, float]:
+    """The Ray task of one day's split (:func:`~indexer.globals.write_new_day`), and its
+    seconds."""
+    started = time.monotonic()
     directory = Path(out) / split_path(day)
     if directory.exists():  # a retry: start over
         shutil.rmtree(directory)
     posts = rollups.day_posts(Path(spool), day, losers)
-    return write_new_day(Path(out), day, posts, ids, generation)
+    written = write_new_day(Path(out), day, posts, ids, generation)
+    return written, round(time.monotonic() - started, 3)
