@@ -1,5 +1,5 @@
-"""``build --ray ADDRESS``: a build's reading, indexing and splits as Ray tasks, by the
-local build's code.
+"""``--ray ADDRESS``: a build's reading, indexing and splits as Ray tasks, by the local
+build's code (and an update's reading, and compact's rewrites).
 
 Ray is optional (``pip install 'hashtag-index[ray]'``) and imported only here, only
 when ``--ray`` is given. Against the local build (indexer/build.py), stage by stage:
@@ -22,6 +22,10 @@ when ``--ray`` is given. Against the local build (indexer/build.py), stage by st
                a task with the local build's :func:`~indexer.globals.write_new_day`
                (:class:`RayDays`), and the driver adds their sums up into the
                generation-wide tables as the local build does.
+
+``update --ray`` runs stage 1 only, without tantivy (:func:`read_into_spool`: an update
+indexes the posts that survive its dedup itself, and its other work follows the new
+data), and ``compact --ray`` rewrites each patched day as a task (:func:`rewrite_days`).
 
 Every task writes into the generation directory under construction, so on a cluster
 the index directory must be storage that every node sees (NFS, a shared volume).
@@ -60,6 +64,7 @@ from indexer.build import (
     read_file,
     tantivy_json_lines,
 )
+from indexer.compact import DayIds, rewrite_patched
 from indexer.errors import IndexerError
 from indexer.globals import DayWritten, Ids, Vocabulary, vocabulary, write_new_day
 from indexer.progress import Progress
@@ -217,20 +222,85 @@ def read_and_index(
     warn: Warn,
     ray: Any,
 ) -> ReadResult:
-    """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` and
-    indexed into ``work``'s tantivy index (uncommitted deletes: none yet)."""
+    """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` (by
+    day) and indexed into ``work``'s tantivy index (uncommitted deletes: none yet)."""
+    parts = work / PARTS
+    read, units = read_units(
+        files, options, parts, work / REJECTS_FILE, spool / "posts", progress, warn, ray, index=True
+    )
+    combine_indexes(
+        [parts / str(n) / POSTS_INDEX_DIR for n in range(units)], work / POSTS_INDEX_DIR
+    )
+    shutil.rmtree(parts)
+    return read
+
+
+def read_into_spool(
+    files: list[Path],
+    options: BuildOptions,
+    work: Path,
+    rejects: Path,
+    spool: Path,
+    progress: Progress,
+    warn: Warn,
+    ray: Any,
+    *,
+    first_seq: int,
+    digests: dict[Path, str],
+) -> ReadResult:
+    """The read stage of an update on Ray: every new file read, validated and tagged into
+    ``spool`` (one Parquet file a batch, with the text: the update indexes the posts that
+    survive its dedup itself), numbered from ``first_seq`` (the n-th unit from
+    ``first_seq + (n << SEQ_SHIFT)``)."""
+    parts = work / PARTS
+    read, _ = read_units(
+        files,
+        options,
+        parts,
+        rejects,
+        spool,
+        progress,
+        warn,
+        ray,
+        index=False,
+        first_seq=first_seq,
+        digests=digests,
+    )
+    shutil.rmtree(parts)
+    return read
+
+
+def read_units(
+    files: list[Path],
+    options: BuildOptions,
+    parts: Path,
+    rejects: Path,
+    spool: Path,
+    progress: Progress,
+    warn: Warn,
+    ray: Any,
+    *,
+    index: bool,
+    first_seq: int = 0,
+    digests: dict[Path, str] | None = None,
+) -> tuple[ReadResult, int]:
+    """Read ``files`` as Ray tasks (:func:`read_part`) into ``spool``, their rejects into
+    ``rejects``; their own directories are ``parts/<n>``. Returns the read and the number
+    of units."""
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
     units = plan_units(files, options, workers)
     remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
-    parts = work / PARTS
     parts.mkdir()
     refs = [
-        remote.remote(n, unit, options, str(parts / str(n)), str(spool))
+        remote.remote(
+            n, unit, options, str(parts / str(n)), str(spool), first_seq + (n << SEQ_SHIFT), index
+        )
         for n, unit in enumerate(units)
     ]
-    progress.stage("index", sum(f.stat().st_size for f in files))
+    progress.stage("index" if index else "read", sum(f.stat().st_size for f in files))
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
-    digests = [hasher.submit(sha256_of, path) for path in files]
+    known = digests or {}
+    hashing = [known[path] if path in known else hasher.submit(sha256_of, path) for path in files]
     done = {"bytes": 0, "rows": 0}
 
     def finished(n: int, read: PartRead) -> None:
@@ -242,18 +312,14 @@ def read_and_index(
     try:
         part_reads: list[PartRead] = gather(ray, refs, finished)
         TASK_SECONDS["read"] = [r.seconds for r in part_reads]
-        reads = _file_reads(units, part_reads, [d.result() for d in digests])
+        sums = [d if isinstance(d, str) else d.result() for d in hashing]
+        reads = _file_reads(units, part_reads, sums)
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
-    with open(work / REJECTS_FILE, "wb") as out:
+    with open(rejects, "wb") as out:
         for n, read in enumerate(part_reads):
             _copy_rejects(parts / str(n) / REJECTS_FILE, out, read.lines_before)
-    combine_indexes(
-        [parts / str(n) / POSTS_INDEX_DIR for n in range(len(units))], work / POSTS_INDEX_DIR
-    )
-    result = combine_reads(reads, warn)
-    shutil.rmtree(parts)
-    return result
+    return combine_reads(reads, warn), len(units)
 
 
 @dataclass
@@ -340,27 +406,41 @@ def _copy_rejects(part: Path, out: IO[bytes], lines_before: int) -> None:
             out.write(_encode_reject(reject) + b"\n")
 
 
-def read_part(n: int, unit: Unit, options: BuildOptions, part: str, spool: str) -> PartRead:
-    """The Ray task of one :class:`Unit`: read it (numbering from ``n << SEQ_SHIFT``) into a
-    tantivy index and a spool of its own under ``part``; move the spool's files into the
-    build's ``spool`` at the end (their names are their first ``_seq``: unique)."""
+def read_part(
+    n: int, unit: Unit, options: BuildOptions, part: str, spool: str, first_seq: int, index: bool
+) -> PartRead:
+    """The Ray task of one :class:`Unit`: read it (numbering from ``first_seq``) into a spool
+    of its own under ``part``, and with ``index`` into a tantivy index there too; move the
+    spool's files into ``spool`` at the end (their names are their first ``_seq``: unique).
+    A build's spool is by day (:func:`~indexer.rollups.write_batch`); an update's is one
+    file a batch, with the text (:data:`~indexer.update.SPOOL_COLUMNS`)."""
+    from indexer.update import SPOOL_COLUMNS
+
     started = time.monotonic()
     own = Path(part)
     if own.exists():  # a retry: start over
         shutil.rmtree(own)
     own_spool = own / "spool"
     (own_spool / "posts").mkdir(parents=True)
-    index = open_posts_index(own, create=True)
-    # One indexing thread: the tasks run side by side on the cores, and each thread's
-    # segments are merged once more when the parts are joined.
-    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=1)
     with contextlib.ExitStack() as stack:
+        feeder = None
+        if index:
+            # One indexing thread: the tasks run side by side on the cores, and each
+            # thread's segments would be merged once more when the parts are joined.
+            writer = open_posts_index(own, create=True).writer(
+                heap_size=options.writer_heap_bytes, num_threads=1
+            )
+            feeder = stack.enter_context(TantivyFeeder(writer, own))
         if unit.end is not None:
             stack.enter_context(reading_range(unit.path, unit.start, unit.end))
-        feeder = stack.enter_context(TantivyFeeder(writer, own))
         rejects = stack.enter_context(RejectsWriter(own / REJECTS_FILE))
 
         def sink(posts: pl.DataFrame, name: str) -> None:
+            if feeder is None:
+                posts.select(SPOOL_COLUMNS).write_parquet(
+                    own_spool / "posts" / name, compression="lz4"
+                )
+                return
             feeder.put(tantivy_json_lines(posts))
             rollups.write_batch(posts, own_spool, name)
 
@@ -370,18 +450,25 @@ def read_part(n: int, unit: Unit, options: BuildOptions, part: str, spool: str) 
             rejects,
             own_spool,
             sink,
-            n << SEQ_SHIFT,
+            first_seq,
             "",
             lambda _bytes, _rows: None,
         )
-    commit(writer, own)
-    for day in (own_spool / "posts").iterdir():
-        (Path(spool) / "posts" / day.name).mkdir(parents=True, exist_ok=True)
-        for file in day.iterdir():
-            os.replace(file, Path(spool) / "posts" / day.name / file.name)
+    if index:
+        commit(writer, own)
+    _move_into(own_spool / "posts", Path(spool))
     shutil.rmtree(own_spool)
     lines = _line_ends(unit) if unit.end is not None else 0
     return PartRead(read, lines, round(time.monotonic() - started, 3))
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Every file under ``source`` to the same place under ``target`` (renames)."""
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            place = target / path.relative_to(source)
+            place.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, place)
 
 
 def _line_ends(unit: Unit) -> int:
@@ -449,3 +536,23 @@ def write_day(
     posts = rollups.day_posts(Path(spool), day, losers)
     written = write_new_day(Path(out), day, posts, ids, generation)
     return written, round(time.monotonic() - started, 3)
+
+
+def rewrite_days(ray: Any, ids: DayIds, days: list[tuple[Path, Path]]) -> Iterator[int]:
+    """``compact --ray``: each patched day (source, target) rewritten by a Ray task with
+    :func:`~indexer.compact.rewrite_patched`; yields the removed posts each left out."""
+    task = ray.remote(max_retries=TASK_RETRIES)(rewrite_day)
+    shared = ray.put(ids)
+    refs = [task.remote(str(source), str(target), shared) for source, target in days]
+    for _, (removed, seconds) in as_finished(ray, refs):
+        TASK_SECONDS.setdefault("compact", []).append(seconds)
+        yield removed
+
+
+def rewrite_day(source: str, target: str, ids: DayIds) -> tuple[int, float]:
+    """The Ray task of one patched day's rewrite, and its seconds."""
+    started = time.monotonic()
+    if Path(target).exists():  # a retry: start over
+        shutil.rmtree(target)
+    removed = rewrite_patched(Path(source), Path(target), ids)
+    return removed, round(time.monotonic() - started, 3)

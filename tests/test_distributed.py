@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,13 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from indexer import distributed
+from indexer import distributed, splits
 from indexer.build import BuildOptions, BuildResult, build
+from indexer.compact import compact
 from indexer.errors import InputError
 from indexer.publish import IndexDir
 from indexer.schema import REJECTS_FILE, read_manifest
+from indexer.update import update
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import NOW, ROOT, post, write_ndjson
@@ -132,6 +136,40 @@ def test_big_json_lines_files_are_read_in_ranges_with_the_same_result(
     assert on_ray.manifest.duplicates > 0
     assert on_ray.manifest.deleted > 0
     assert_same_build(on_ray.generation_dir, local.generation_dir)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_update_and_compact_on_ray_publish_the_local_generations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """update --ray reads its new files as tasks, compact --ray rewrites each patched day
+    as one: the generations are those of the local commands."""
+    monkeypatch.setattr(splits, "PATCH_MAX_REMOVED", 1.0)  # days that only lose posts: patched
+    day_two = [
+        post(100 + i, f"second day #python #day{i % 3}", created_at="2026-10-02T08:00:00Z")
+        for i in range(6)
+    ]
+    first = write_ndjson(tmp_path / "in/a2.ndjson", [*A_ROWS, *day_two])
+    # New copies of two posts of 2026-10-02 on 2026-10-03: that day only loses posts.
+    moved = [
+        row | {"created_at": "2026-10-03T09:00:00Z", "text": "moved #rust"} for row in day_two[:2]
+    ]
+    replacing = write_ndjson(
+        tmp_path / "in/b.ndjson", [*SCENARIOS["B replaces posts of A"][0], *moved]
+    )
+    more = write_ndjson(tmp_path / "in/c.ndjson", SCENARIOS["B with bad rows"][0])
+    made: dict[str, list[Path]] = {}
+    for name, address in (("local", None), ("ray", "local")):
+        options = BuildOptions(index_dir=tmp_path / name, ray=address)
+        build([str(first)], replace(options, ray=None), now=NOW)
+        updated = update([str(replacing), str(more)], options, now=NOW + timedelta(hours=1))
+        assert updated.published
+        compacted = compact(tmp_path / name, now=NOW + timedelta(hours=2), ray=address)
+        assert compacted.published
+        assert compacted.days > 0
+        made[name] = [updated.generation_dir, compacted.generation_dir]
+    for mine, theirs in zip(made["ray"], made["local"], strict=True):
+        assert_same_build(mine, theirs)
 
 
 ANSWERS = (
