@@ -182,7 +182,9 @@ def _build_into(
             from indexer import distributed
 
             ray = stack.enter_context(distributed.connected(options.ray))
-            read = distributed.read_and_index(files, options, work, spool, progress, warn, ray)
+            read, buckets = distributed.read_and_index(
+                files, options, work, spool, progress, warn, ray
+            )
             index = open_posts_index(work)
             writer = index.writer(
                 heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
@@ -204,9 +206,11 @@ def _build_into(
         clock.lap("read+index")
 
         progress.stage("dedup")
-        copies = spooled_copies(spool)
-        effects = delete_effects(copies, read.deletes)
-        losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
+        if ray is None:
+            effects = delete_effects(spooled_copies(spool), read.deletes)
+            losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
+        else:
+            losers, effects = distributed.dedup(ray, spool, read.deletes, buckets)
         duplicates = losers.height - effects.matched
         for seq in losers["_seq"]:
             writer.delete_documents_by_term(F_SEQ, seq)

@@ -55,12 +55,14 @@ import polars as pl
 from indexer import rollups
 from indexer.build import (
     BuildOptions,
+    DeleteEffects,
     FileRead,
     ReadResult,
     TantivyFeeder,
     by_count,
     combine_reads,
     commit,
+    delete_effects,
     read_file,
     tantivy_json_lines,
 )
@@ -160,6 +162,65 @@ def result_of(ray: Any, ref: Any) -> Any:
         raise IndexerError(f"a Ray task failed: {cause!r}") from e
 
 
+def cpus(ray: Any) -> int:
+    """The CPUs of the Ray cluster."""
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+BUCKETS_PER_CPU = 2
+"""A build's dedup runs as this many tasks per CPU, each over the posts whose uid hashes
+to its bucket."""
+
+UIDS = "_uids"
+"""Under a build's spool: ``<bucket>/<batch>.parquet``, the ``uid, _seq`` of its posts."""
+
+
+def uid_bucket(uid: pl.Expr, buckets: int) -> pl.Expr:
+    """The dedup bucket of a uid. polars' hash with a fixed seed: the same on every node
+    that runs the same polars (Ray requires one environment across its cluster)."""
+    return (uid.hash(seed=11) % buckets).cast(pl.Int64())
+
+
+def dedup(
+    ray: Any, spool: Path, deletes: pl.DataFrame, buckets: int
+) -> tuple[pl.DataFrame, DeleteEffects]:
+    """Stage 2 of a build on Ray, a shuffle by post identity: each bucket of uids is
+    deduplicated by a task (the later copy wins; delete events remove the copies read
+    before them), as the local build does over all of them. Returns the losers
+    (``_seq``, sorted) and the delete events' effects."""
+    task = ray.remote(max_retries=TASK_RETRIES)(dedup_bucket)
+    events = deletes.with_columns(_b=uid_bucket(pl.col("uid"), buckets))
+    refs = [
+        task.remote(str(spool), bucket, events.filter(pl.col("_b") == bucket).drop("_b"))
+        for bucket in range(buckets)
+    ]
+    done = [result_of(ray, ref) for ref in refs]
+    TASK_SECONDS["dedup"] = [seconds for _, _, seconds in done]
+    losers = pl.concat([pl.DataFrame(schema={"_seq": pl.Int64()}), *(lost for lost, _, _ in done)])
+    effects = [effect for _, effect, _ in done]
+    return losers.sort("_seq"), DeleteEffects(
+        removed=pl.concat([e.removed for e in effects]).sort("_seq"),
+        matched=sum(e.matched for e in effects),
+        unmatched=sum(e.unmatched for e in effects),
+    )
+
+
+def dedup_bucket(
+    spool: str, bucket: int, deletes: pl.DataFrame
+) -> tuple[pl.DataFrame, DeleteEffects, float]:
+    """The Ray task of one uid bucket's dedup: its losers (copies replaced by a later copy
+    or removed by a delete event), the events' effects, and its seconds."""
+    started = time.monotonic()
+    directory = Path(spool) / UIDS / str(bucket)
+    if directory.exists():
+        keys = pl.scan_parquet(directory / "*.parquet")
+    else:
+        keys = pl.LazyFrame(schema={"uid": pl.String(), "_seq": pl.Int64()})
+    effects = delete_effects(keys, deletes)
+    losers = pl.concat([rollups.losers_among(keys), effects.removed]).unique()
+    return losers, effects, round(time.monotonic() - started, 3)
+
+
 SPLITTABLE = frozenset({"ndjson", "bluesky", "reddit"})
 """Formats of one record per line, with no state across lines: an uncompressed file of
 one of them is read in byte ranges cut at line ends, a task each."""
@@ -221,18 +282,29 @@ def read_and_index(
     progress: Progress,
     warn: Warn,
     ray: Any,
-) -> ReadResult:
+) -> tuple[ReadResult, int]:
     """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` (by
-    day) and indexed into ``work``'s tantivy index (uncommitted deletes: none yet)."""
+    day, and each post's ``uid, _seq`` by uid bucket for :func:`dedup`) and indexed into
+    ``work``'s tantivy index (uncommitted deletes: none yet). Returns the read and the
+    number of uid buckets."""
     parts = work / PARTS
+    buckets = BUCKETS_PER_CPU * cpus(ray)
     read, units = read_units(
-        files, options, parts, work / REJECTS_FILE, spool / "posts", progress, warn, ray, index=True
+        files,
+        options,
+        parts,
+        work / REJECTS_FILE,
+        spool / "posts",
+        progress,
+        warn,
+        ray,
+        buckets=buckets,
     )
     combine_indexes(
         [parts / str(n) / POSTS_INDEX_DIR for n in range(units)], work / POSTS_INDEX_DIR
     )
     shutil.rmtree(parts)
-    return read
+    return read, buckets
 
 
 def read_into_spool(
@@ -262,7 +334,7 @@ def read_into_spool(
         progress,
         warn,
         ray,
-        index=False,
+        buckets=0,
         first_seq=first_seq,
         digests=digests,
     )
@@ -280,24 +352,24 @@ def read_units(
     warn: Warn,
     ray: Any,
     *,
-    index: bool,
+    buckets: int,
     first_seq: int = 0,
     digests: dict[Path, str] | None = None,
 ) -> tuple[ReadResult, int]:
     """Read ``files`` as Ray tasks (:func:`read_part`) into ``spool``, their rejects into
-    ``rejects``; their own directories are ``parts/<n>``. Returns the read and the number
-    of units."""
-    workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    units = plan_units(files, options, workers)
+    ``rejects``; their own directories are ``parts/<n>``. With ``buckets`` (a build), the
+    tasks index their posts too and spool them by day; without (an update), they spool
+    them with their text. Returns the read and the number of units."""
+    units = plan_units(files, options, cpus(ray))
     remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
     parts.mkdir()
     refs = [
         remote.remote(
-            n, unit, options, str(parts / str(n)), str(spool), first_seq + (n << SEQ_SHIFT), index
+            n, unit, options, str(parts / str(n)), str(spool), first_seq + (n << SEQ_SHIFT), buckets
         )
         for n, unit in enumerate(units)
     ]
-    progress.stage("index" if index else "read", sum(f.stat().st_size for f in files))
+    progress.stage("index" if buckets else "read", sum(f.stat().st_size for f in files))
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
     known = digests or {}
     hashing = [known[path] if path in known else hasher.submit(sha256_of, path) for path in files]
@@ -407,13 +479,15 @@ def _copy_rejects(part: Path, out: IO[bytes], lines_before: int) -> None:
 
 
 def read_part(
-    n: int, unit: Unit, options: BuildOptions, part: str, spool: str, first_seq: int, index: bool
+    n: int, unit: Unit, options: BuildOptions, part: str, spool: str, first_seq: int, buckets: int
 ) -> PartRead:
     """The Ray task of one :class:`Unit`: read it (numbering from ``first_seq``) into a spool
-    of its own under ``part``, and with ``index`` into a tantivy index there too; move the
-    spool's files into ``spool`` at the end (their names are their first ``_seq``: unique).
-    A build's spool is by day (:func:`~indexer.rollups.write_batch`); an update's is one
-    file a batch, with the text (:data:`~indexer.update.SPOOL_COLUMNS`)."""
+    of its own under ``part``; move the spool's posts into ``spool`` at the end (their
+    names are their first ``_seq``: unique). A build's (``buckets`` > 0) indexes the posts
+    into a tantivy index under ``part`` too, and spools them by day
+    (:func:`~indexer.rollups.write_batch`) and their ``uid, _seq`` by uid bucket (into
+    ``spool``'s sibling :data:`UIDS`); an
+    update's spools one file a batch, with the text (:data:`~indexer.update.SPOOL_COLUMNS`)."""
     from indexer.update import SPOOL_COLUMNS
 
     started = time.monotonic()
@@ -424,7 +498,7 @@ def read_part(
     (own_spool / "posts").mkdir(parents=True)
     with contextlib.ExitStack() as stack:
         feeder = None
-        if index:
+        if buckets:
             # One indexing thread: the tasks run side by side on the cores, and each
             # thread's segments would be merged once more when the parts are joined.
             writer = open_posts_index(own, create=True).writer(
@@ -443,6 +517,11 @@ def read_part(
                 return
             feeder.put(tantivy_json_lines(posts))
             rollups.write_batch(posts, own_spool, name)
+            keys = posts.select("uid", "_seq", _b=uid_bucket(pl.col("uid"), buckets))
+            for (bucket,), part in keys.partition_by("_b", as_dict=True).items():
+                directory = own_spool / UIDS / str(bucket)
+                directory.mkdir(parents=True, exist_ok=True)
+                part.drop("_b").write_parquet(directory / name, compression="lz4")
 
         read = read_file(
             unit.path,
@@ -454,9 +533,11 @@ def read_part(
             "",
             lambda _bytes, _rows: None,
         )
-    if index:
+    if buckets:
         commit(writer, own)
     _move_into(own_spool / "posts", Path(spool))
+    if buckets:
+        _move_into(own_spool / UIDS, Path(spool).parent / UIDS)
     shutil.rmtree(own_spool)
     lines = _line_ends(unit) if unit.end is not None else 0
     return PartRead(read, lines, round(time.monotonic() - started, 3))

@@ -52,10 +52,14 @@ def losers(spool: Path) -> pl.DataFrame:
     everything = spooled(spool)
     if everything is None:
         return pl.DataFrame(schema={"_seq": pl.Int64()})
+    return losers_among(everything.select("uid", "_seq"))
+
+
+def losers_among(keys: pl.LazyFrame) -> pl.DataFrame:
+    """``_seq`` of every copy among ``keys`` (``uid, _seq``) that a later copy replaces."""
     # Two steps keep memory at 16 bytes per post instead of a table of uid strings:
     # 64-bit hashes find the candidates (a collision only adds a candidate), then
     # the exact uids of the few candidates decide.
-    keys = everything.select("uid", "_seq")
     hashed = keys.select(pl.col("uid").hash(seed=7).alias("_h"))
     repeated = (
         hashed.group_by("_h").agg(pl.len().alias("_n")).filter(pl.col("_n") > 1).select("_h")
