@@ -25,7 +25,7 @@ from indexer.build import BuildOptions, BuildResult, build
 from indexer.compact import compact
 from indexer.errors import InputError
 from indexer.publish import IndexDir
-from indexer.schema import REJECTS_FILE, read_manifest
+from indexer.schema import REJECTS_FILE, open_posts_index, read_manifest
 from indexer.update import update
 from service.app import create_app
 from service.settings import Settings
@@ -254,3 +254,29 @@ def test_an_error_in_a_task_is_one_line_naming_the_file(tmp_path: Path) -> None:
         build([str(good), str(broken)], options, now=NOW)
     assert "\n" not in str(raised.value)
     assert IndexDir(tmp_path / "index").current_dir() is None
+
+
+def test_a_retried_read_task_starts_over_and_leaves_what_one_run_leaves(tmp_path: Path) -> None:
+    """Ray retries a task whose worker died; the retry runs over what the first attempt
+    left (its own directory, spool files already moved): it must give the same result
+    and the same files as one run. (Run here in process: the task is a plain function.)"""
+    dump = write_ndjson(
+        tmp_path / "in/a.ndjson", [*A_ROWS, *(post(50 + i, f"#t{i % 4}") for i in range(40))]
+    )
+    unit = distributed.Unit(0, dump, "ndjson")
+    options = BuildOptions(tmp_path / "unused")
+    runs = []
+    for attempt in ("first", "retry"):
+        spool = tmp_path / "spool" / "posts"
+        read = distributed.read_part(0, unit, options, str(tmp_path / "part"), str(spool), 0, 4)
+        files = sorted(p.relative_to(tmp_path) for p in (tmp_path / "spool").rglob("*.parquet"))
+        docs = open_posts_index(tmp_path / "part").searcher().num_docs
+        runs.append((attempt, read.file, files, docs))
+        if attempt == "first":  # a worker that dies after moving its spool, before returning
+            (tmp_path / "part" / "leftover-of-the-first-attempt").touch()
+    (_, first, first_files, first_docs), (_, retry, retry_files, retry_docs) = runs
+    assert retry.source == first.source
+    assert retry.accepted == first.accepted == 48
+    assert retry_files == first_files
+    assert retry_docs == first_docs == 48
+    assert not (tmp_path / "part" / "leftover-of-the-first-attempt").exists()
