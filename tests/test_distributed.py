@@ -10,6 +10,7 @@ tags, the rejects file, and the service's answers, CSV reports byte for byte.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -49,7 +50,9 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
     """One local Ray of 2 CPUs for the run (about 5 s to start)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    with warnings.catch_warnings():  # Ray's about its host (e.g. a small /dev/shm), not ours
+        warnings.simplefilter("ignore")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
 
