@@ -37,6 +37,7 @@ failure leaves the published generation as it was: the driver publishes only at 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import time
@@ -118,13 +119,20 @@ def connected(address: str) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
-    if address == "local":
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    else:
-        try:
+    # Ray's notes about itself at start (token auth, dashboard, packaging) are not the
+    # user's business: only its errors reach the terminal.
+    logger = logging.getLogger("ray")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, ValueError, RuntimeError) as e:
-            raise IndexerError(f"--ray {address}: cannot join the Ray cluster: {e}") from e
+    except (ConnectionError, ValueError, RuntimeError) as e:
+        raise IndexerError(f"--ray {address}: cannot join the Ray cluster: {e}") from e
+    finally:
+        logger.setLevel(level)
     try:
         yield ray
     finally:
