@@ -190,6 +190,15 @@ def main() -> None:
         )
         if r["tasks"]:
             print(f"{'':8} {tasks_line(r['tasks'])}")
+            work = sum(sum(seconds) for seconds in r["tasks"].values())
+            workers = int(name.split("-")[1])
+            r["task_seconds"] = round(work, 2)
+            r["outside_tasks_seconds"] = round(r["wall_seconds"] - work / workers, 2)
+            print(
+                f"{'':8} tasks {work:.1f} s of work: {work / r['posts'] * 1e6:.1f} us a post "
+                f"on one worker; the wall time less that work over {workers} worker(s): "
+                f"{r['outside_tasks_seconds']:.1f} s (Ray's start, the driver's own work)"
+            )
     if args.save:
         meta = {
             "machine": platform.node(),
