@@ -4,12 +4,12 @@ build's code (and an update's reading, and compact's rewrites).
 Ray is optional (``pip install 'hashtag-index[ray]'``) and imported only here, only
 when ``--ray`` is given. Against the local build (indexer/build.py), stage by stage:
 
-1. read+index  one task per :class:`Unit` (an input file, or a byte range of a big
-               uncompressed JSON-lines file cut at line ends) runs
-               :func:`~indexer.build.read_file` (the local build's own reader,
+1. read+index  one task per byte range of a big uncompressed JSON-lines file (cut
+               at line ends), per file, or per run of small files (:func:`plan_tasks`)
+               runs :func:`~indexer.build.read_file` (the local build's own reader,
                validator and tagger) into a tantivy index and a spool of its own,
-               under the generation being built. The unit's accepted rows are
-               numbered from ``n << SEQ_SHIFT`` for the n-th unit:
+               under the generation being built. The n-th task's accepted rows are
+               numbered from ``n << SEQ_SHIFT``:
                ordered and unique as the local build's, so "the later copy wins"
                and "a delete removes the copies read before it" mean the same.
                The driver concatenates the rejects in input order and joins the
@@ -237,6 +237,9 @@ MIN_RANGE_BYTES = 32 << 20
 """A file is cut into ranges of at least this many bytes (a task's own start, tantivy
 writer and commit cost about a second)..."""
 
+PACK_BYTES = MIN_RANGE_BYTES
+"""Consecutive small files are read by one task, up to this many bytes."""
+
 MAX_RANGE_BYTES = 1 << 30
 """...and at most this many (a task's tantivy part, merged at the end, is one or a few
 segments of its range)."""
@@ -280,6 +283,30 @@ def plan_units(files: list[Path], options: BuildOptions, workers: int) -> list[U
         ends = [*cuts[1:], size]
         units.extend(Unit(i, path, fmt, a, b) for a, b in zip(cuts, ends, strict=True))
     return units
+
+
+def plan_tasks(files: list[Path], options: BuildOptions, workers: int) -> list[list[Unit]]:
+    """The read tasks: each a range of a big file (:func:`plan_units`), or consecutive
+    whole files packed up to :data:`PACK_BYTES` (a directory of a thousand hourly
+    dumps is not a thousand tasks, each with a tantivy part of its own to merge)."""
+    tasks: list[list[Unit]] = []
+    packed = 0
+    for unit in plan_units(files, options, workers):
+        size = unit.path.stat().st_size if unit.end is None else unit.end - unit.start
+        whole_and_small = unit.end is None and size < PACK_BYTES
+        last = tasks[-1] if tasks else None
+        if (
+            whole_and_small
+            and last is not None
+            and last[-1].end is None
+            and packed + size <= PACK_BYTES
+        ):
+            last.append(unit)
+            packed += size
+        else:
+            tasks.append([unit])
+            packed = size if whole_and_small else PACK_BYTES
+    return tasks
 
 
 def read_and_index(
@@ -367,15 +394,15 @@ def read_units(
     """Read ``files`` as Ray tasks (:func:`read_part`) into ``spool``, their rejects into
     ``rejects``; their own directories are ``parts/<n>``. With ``buckets`` (a build), the
     tasks index their posts too and spool them by day; without (an update), they spool
-    them with their text. Returns the read and the number of units."""
-    units = plan_units(files, options, cpus(ray))
+    them with their text. Returns the read and the number of tasks."""
+    tasks = plan_tasks(files, options, cpus(ray))
     remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
     parts.mkdir()
     refs = [
         remote.remote(
-            n, unit, options, str(parts / str(n)), str(spool), first_seq + (n << SEQ_SHIFT), buckets
+            n, task, options, str(parts / str(n)), str(spool), first_seq + (n << SEQ_SHIFT), buckets
         )
-        for n, unit in enumerate(units)
+        for n, task in enumerate(tasks)
     ]
     progress.stage("index" if buckets else "read", sum(f.stat().st_size for f in files))
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
@@ -383,23 +410,25 @@ def read_units(
     hashing = [known[path] if path in known else hasher.submit(sha256_of, path) for path in files]
     done = {"bytes": 0, "rows": 0}
 
-    def finished(n: int, read: PartRead) -> None:
-        unit = units[n]
-        done["bytes"] += (unit.end or read.file.source.bytes) - unit.start
-        done["rows"] += read.file.source.rows
+    def finished(n: int, reads: list[PartRead]) -> None:
+        for unit, read in zip(tasks[n], reads, strict=True):
+            done["bytes"] += (unit.end or read.file.source.bytes) - unit.start
+            done["rows"] += read.file.source.rows
         progress.update(done["bytes"], done["rows"])
 
     try:
-        part_reads: list[PartRead] = gather(ray, refs, finished)
-        TASK_SECONDS["read"] = [r.seconds for r in part_reads]
+        task_reads: list[list[PartRead]] = gather(ray, refs, finished)
+        TASK_SECONDS["read"] = [reads[0].seconds for reads in task_reads]
         sums = [d if isinstance(d, str) else d.result() for d in hashing]
-        reads = _file_reads(units, part_reads, sums)
+        units = [unit for task in tasks for unit in task]
+        reads = _file_reads(units, [read for each in task_reads for read in each], sums)
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
     with open(rejects, "wb") as out:
-        for n, read in enumerate(part_reads):
-            _copy_rejects(parts / str(n) / REJECTS_FILE, out, read.lines_before)
-    return combine_reads(reads, warn), len(units)
+        for n, task_read in enumerate(task_reads):
+            # A task of several files reads each whole: only a range has lines before it.
+            _copy_rejects(parts / str(n) / REJECTS_FILE, out, task_read[0].lines_before)
+    return combine_reads(reads, warn), len(tasks)
 
 
 @dataclass
@@ -487,15 +516,21 @@ def _copy_rejects(part: Path, out: IO[bytes], lines_before: int) -> None:
 
 
 def read_part(
-    n: int, unit: Unit, options: BuildOptions, part: str, spool: str, first_seq: int, buckets: int
-) -> PartRead:
-    """The Ray task of one :class:`Unit`: read it (numbering from ``first_seq``) into a spool
-    of its own under ``part``; move the spool's posts into ``spool`` at the end (their
-    names are their first ``_seq``: unique). A build's (``buckets`` > 0) indexes the posts
-    into a tantivy index under ``part`` too, and spools them by day
-    (:func:`~indexer.rollups.write_batch`) and their ``uid, _seq`` by uid bucket (into
-    ``spool``'s sibling :data:`UIDS`); an
-    update's spools one file a batch, with the text (:data:`~indexer.update.SPOOL_COLUMNS`)."""
+    n: int,
+    units: list[Unit],
+    options: BuildOptions,
+    part: str,
+    spool: str,
+    first_seq: int,
+    buckets: int,
+) -> list[PartRead]:
+    """The Ray task of some :class:`Unit` s (a range, or small whole files): read them in
+    order (numbering from ``first_seq``) into a spool of its own under ``part``; move the
+    spool's posts into ``spool`` at the end (their names are their first ``_seq``:
+    unique). A build's (``buckets`` > 0) indexes the posts into a tantivy index under
+    ``part`` too, and spools them by day (:func:`~indexer.rollups.write_batch`) and their
+    ``uid, _seq`` by uid bucket (into ``spool``'s sibling :data:`UIDS`); an update's
+    spools one file a batch, with the text (:data:`~indexer.update.SPOOL_COLUMNS`)."""
     from indexer.update import SPOOL_COLUMNS
 
     started = time.monotonic()
@@ -504,6 +539,7 @@ def read_part(
         shutil.rmtree(own)
     own_spool = own / "spool"
     (own_spool / "posts").mkdir(parents=True)
+    reads: list[FileRead] = []
     with contextlib.ExitStack() as stack:
         feeder = None
         if buckets:
@@ -513,8 +549,6 @@ def read_part(
                 heap_size=options.writer_heap_bytes, num_threads=1
             )
             feeder = stack.enter_context(TantivyFeeder(writer, own))
-        if unit.end is not None:
-            stack.enter_context(reading_range(unit.path, unit.start, unit.end))
         rejects = stack.enter_context(RejectsWriter(own / REJECTS_FILE))
 
         def sink(posts: pl.DataFrame, name: str) -> None:
@@ -531,24 +565,32 @@ def read_part(
                 directory.mkdir(parents=True, exist_ok=True)
                 part.drop("_b").write_parquet(directory / name, compression="lz4")
 
-        read = read_file(
-            unit.path,
-            replace(options, format=unit.fmt),
-            rejects,
-            own_spool,
-            sink,
-            first_seq,
-            "",
-            lambda _bytes, _rows: None,
-        )
+        for unit in units:
+            with contextlib.ExitStack() as within:
+                if unit.end is not None:
+                    within.enter_context(reading_range(unit.path, unit.start, unit.end))
+                numbered = first_seq + sum(r.accepted for r in reads)
+                options_of = replace(options, format=unit.fmt)
+                reads.append(
+                    read_file(
+                        unit.path, options_of, rejects, own_spool, sink, numbered, "", _ignored
+                    )
+                )
     if buckets:
         commit(writer, own)
     _move_into(own_spool / "posts", Path(spool))
     if buckets:
         _move_into(own_spool / UIDS, Path(spool).parent / UIDS)
     shutil.rmtree(own_spool)
-    lines = _line_ends(unit) if unit.end is not None else 0
-    return PartRead(read, lines, round(time.monotonic() - started, 3))
+    seconds = round(time.monotonic() - started, 3)
+    return [
+        PartRead(read, _line_ends(unit) if unit.end is not None else 0, seconds)
+        for unit, read in zip(units, reads, strict=True)
+    ]
+
+
+def _ignored(_bytes: int, _rows: int) -> None:
+    """A task's reading is followed by the driver, a task at a time."""
 
 
 def _move_into(source: Path, target: Path) -> None:

@@ -101,14 +101,21 @@ def assert_same_build(mine: Path, theirs: Path, *, same_ids: bool = True) -> Non
 
 
 @pytest.mark.usefixtures("ray_session")
-def test_planted_files_build_the_same_on_ray(tmp_path: Path) -> None:
-    """Copies of one post in several files (the later file wins), rejects, several days."""
+@pytest.mark.parametrize("pack_bytes", [0, distributed.PACK_BYTES], ids=["task-a-file", "packed"])
+def test_planted_files_build_the_same_on_ray(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pack_bytes: int
+) -> None:
+    """Copies of one post in several files (the later file wins), rejects, several days;
+    read by a task each, or by one task for all (small files are packed)."""
+    monkeypatch.setattr(distributed, "PACK_BYTES", pack_bytes)
     first = write_ndjson(tmp_path / "in/a.ndjson", A_ROWS)
     second = write_ndjson(tmp_path / "in/b.ndjson", SCENARIOS["B replaces posts of A"][0])
     third = write_ndjson(
         tmp_path / "in/c.ndjson",
         [post(1, "the last copy wins #python", platform="x", author="zed"), "not json"],
     )
+    tasks = distributed.plan_tasks([first, second, third], BuildOptions(tmp_path), workers=2)
+    assert [len(task) for task in tasks] == ([1, 1, 1] if pack_bytes == 0 else [3])
     local, on_ray = both(tmp_path, first, second, third)
     assert on_ray.manifest.duplicates > 0
     assert on_ray.manifest.rejected > 0
@@ -280,7 +287,9 @@ def test_a_retried_read_task_starts_over_and_leaves_what_one_run_leaves(tmp_path
     runs = []
     for attempt in ("first", "retry"):
         spool = tmp_path / "spool" / "posts"
-        read = distributed.read_part(0, unit, options, str(tmp_path / "part"), str(spool), 0, 4)
+        (read,) = distributed.read_part(
+            0, [unit], options, str(tmp_path / "part"), str(spool), 0, 4
+        )
         files = sorted(p.relative_to(tmp_path) for p in (tmp_path / "spool").rglob("*.parquet"))
         docs = open_posts_index(tmp_path / "part").searcher().num_docs
         runs.append((attempt, read.file, files, docs))
