@@ -101,7 +101,7 @@ class BuildOptions:
     writer_threads: int = 2
     ray: str | None = None
     """Run the build's tasks on this Ray cluster (``--ray``: ``local``, ``auto`` or
-    ``ray://host:port``; indexer/distributed.py); None: in this process."""
+    ``ray://host:port``; indexer/distributed/); None: in this process."""
 
 
 @dataclass

@@ -104,7 +104,7 @@ def compact(
     ray: str | None = None,
 ) -> CompactResult:
     """Publish the current generation with every patched day rewritten (if there is one);
-    with ``ray`` (a Ray address, see indexer/distributed.py), each by a Ray task."""
+    with ``ray`` (a Ray address, see indexer/distributed/), each by a Ray task."""
     from indexer.update import _read_parent, link_posts_index
 
     started = time.monotonic()

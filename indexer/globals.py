@@ -238,7 +238,7 @@ def write_new_day(
 
 class DayTasks(Protocol):
     """Who reads and writes the new days of a build or update: this process by default
-    (:class:`InProcess`), or Ray tasks (indexer/distributed.py)."""
+    (:class:`InProcess`), or Ray tasks (indexer/distributed/)."""
 
     def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
         """The :func:`vocabulary` of each day's new posts, in the order of ``days``."""

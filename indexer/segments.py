@@ -5,7 +5,7 @@ of each (``<segment id>.<ext>``, plus ``<segment id>.<opstamp>.del`` once a
 document of it is deleted). Segments do not refer to one another: an index
 whose ``meta.json`` lists the segments of several indexes of one schema is an
 index of all their documents. So the parts that Ray tasks index side by side
-(indexer/distributed.py) become the generation's index by linking their files
+(indexer/distributed/) become the generation's index by linking their files
 into one directory and writing the union of their segment lists; the commit
 that follows (deletes of replaced copies) lets tantivy merge them as it would
 its own.

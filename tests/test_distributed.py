@@ -24,9 +24,10 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from indexer import distributed, splits
+from indexer import splits
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.compact import compact
+from indexer.distributed import reading, units
 from indexer.errors import InputError
 from indexer.publish import IndexDir
 from indexer.schema import REJECTS_FILE, open_posts_index, read_manifest
@@ -101,20 +102,20 @@ def assert_same_build(mine: Path, theirs: Path, *, same_ids: bool = True) -> Non
 
 
 @pytest.mark.usefixtures("ray_session")
-@pytest.mark.parametrize("pack_bytes", [0, distributed.PACK_BYTES], ids=["task-a-file", "packed"])
+@pytest.mark.parametrize("pack_bytes", [0, units.PACK_BYTES], ids=["task-a-file", "packed"])
 def test_planted_files_build_the_same_on_ray(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pack_bytes: int
 ) -> None:
     """Copies of one post in several files (the later file wins), rejects, several days;
     read by a task each, or by one task for all (small files are packed)."""
-    monkeypatch.setattr(distributed, "PACK_BYTES", pack_bytes)
+    monkeypatch.setattr(units, "PACK_BYTES", pack_bytes)
     first = write_ndjson(tmp_path / "in/a.ndjson", A_ROWS)
     second = write_ndjson(tmp_path / "in/b.ndjson", SCENARIOS["B replaces posts of A"][0])
     third = write_ndjson(
         tmp_path / "in/c.ndjson",
         [post(1, "the last copy wins #python", platform="x", author="zed"), "not json"],
     )
-    tasks = distributed.plan_tasks([first, second, third], BuildOptions(tmp_path), workers=2)
+    tasks = units.plan_tasks([first, second, third], BuildOptions(tmp_path), workers=2)
     assert [len(task) for task in tasks] == ([1, 1, 1] if pack_bytes == 0 else [3])
     local, on_ray = both(tmp_path, first, second, third)
     assert on_ray.manifest.duplicates > 0
@@ -136,7 +137,7 @@ def test_big_json_lines_files_are_read_in_ranges_with_the_same_result(
 ) -> None:
     """A JSON-lines file is cut at line ends into a task each: rejects keep the file's
     line numbers, a later copy in a later range wins, delete events apply across ranges."""
-    monkeypatch.setattr(distributed, "MIN_RANGE_BYTES", 300)
+    monkeypatch.setattr(units, "MIN_RANGE_BYTES", 300)
     rows: list[dict[str, Any] | str] = []
     for i in range(60):
         rows.append(post(i % 25, f"copy {i} #tag{i % 7} #shared", author=f"a{i % 5}"))
@@ -147,9 +148,9 @@ def test_big_json_lines_files_are_read_in_ranges_with_the_same_result(
     bluesky = tmp_path / "in/jetstream.jsonl"
     fixture = ROOT / "tests/fixtures/native/bluesky/jetstream.jsonl"
     bluesky.write_bytes(fixture.read_bytes() * 3)
-    units = distributed.plan_units([canonical, bluesky], BuildOptions(tmp_path), workers=2)
-    assert len([u for u in units if u.file == 0]) > 3
-    assert len([u for u in units if u.file == 1]) > 1
+    planned = units.plan_units([canonical, bluesky], BuildOptions(tmp_path), workers=2)
+    assert len([u for u in planned if u.file == 0]) > 3
+    assert len([u for u in planned if u.file == 1]) > 1
     local, on_ray = both(tmp_path, canonical, bluesky)
     assert on_ray.manifest.rejected == 7
     assert on_ray.manifest.duplicates > 0
@@ -282,14 +283,12 @@ def test_a_retried_read_task_starts_over_and_leaves_what_one_run_leaves(tmp_path
     dump = write_ndjson(
         tmp_path / "in/a.ndjson", [*A_ROWS, *(post(50 + i, f"#t{i % 4}") for i in range(40))]
     )
-    unit = distributed.Unit(0, dump, "ndjson")
+    unit = units.Unit(0, dump, "ndjson")
     options = BuildOptions(tmp_path / "unused")
     runs = []
     for attempt in ("first", "retry"):
         spool = tmp_path / "spool" / "posts"
-        (read,) = distributed.read_part(
-            0, [unit], options, str(tmp_path / "part"), str(spool), 0, 4
-        )
+        (read,) = reading.read_part(0, [unit], options, str(tmp_path / "part"), str(spool), 0, 4)
         files = sorted(p.relative_to(tmp_path) for p in (tmp_path / "spool").rglob("*.parquet"))
         docs = open_posts_index(tmp_path / "part").searcher().num_docs
         runs.append((attempt, read.file, files, docs))
