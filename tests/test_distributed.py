@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import warnings
@@ -27,7 +28,7 @@ from litestar.testing import TestClient
 from indexer import splits
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.compact import compact
-from indexer.distributed import reading, units
+from indexer.distributed import cluster, reading, units
 from indexer.errors import InputError
 from indexer.publish import IndexDir
 from indexer.schema import REJECTS_FILE, open_posts_index, read_manifest
@@ -322,3 +323,23 @@ def test_the_cli_builds_on_a_local_ray_with_one_summary_line(tmp_path: Path) -> 
     summary = r"generation \S+: read 5012 rows, indexed 5000 posts .*, 296 tags, \S+ s"
     assert re.fullmatch(summary, line)
     assert_same_build(tmp_path / "ray" / "current", local.generation_dir, same_ids=False)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_tasks_run_a_window_at_a_time_and_come_back_in_order_when_asked() -> None:
+    task = ray.remote(statistics.fmean)
+    submitted: list[int] = []
+
+    def submit(i: int) -> Any:
+        submitted.append(i)
+        return task.remote([i, i])
+
+    results = cluster.run_tasks(ray, submit, 40, ordered=True)
+    first = next(results)
+    assert first == (0, 0.0)
+    window = cluster.IN_FLIGHT_PER_CPU * 2
+    assert len(submitted) <= window  # not every task at once: results wait for the driver
+    assert [first, *results] == [(i, float(i)) for i in range(40)]
+    unordered = sorted(cluster.run_tasks(ray, submit, 40))
+    assert unordered == [(i, float(i)) for i in range(40)]
+    assert list(cluster.run_tasks(ray, submit, 0)) == []

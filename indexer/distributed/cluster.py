@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,23 +65,35 @@ def connected(address: str) -> Iterator[Any]:
         ray.shutdown()
 
 
-def gather(ray: Any, refs: Sequence[Any], done: Callable[[int, Any], None]) -> list[Any]:
-    """The results of ``refs`` in their order; ``done(i, result)`` as each finishes."""
-    results: list[Any] = [None] * len(refs)
-    for i, result in as_finished(ray, refs):
-        results[i] = result
-        done(i, result)
-    return results
+IN_FLIGHT_PER_CPU = 2
+"""Tasks submitted ahead per CPU of the cluster. Results wait in Ray's object store until
+the driver takes them (a day's sums and tag pairs are megabytes), so they are bounded by
+the cluster's size, not by the number of days or files."""
 
 
-def as_finished(ray: Any, refs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
-    """``(i, result)`` of each of ``refs`` as it finishes."""
-    where = {ref: i for i, ref in enumerate(refs)}
-    pending = list(refs)
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
+def run_tasks(
+    ray: Any, submit: Callable[[int], Any], n: int, *, ordered: bool = False
+) -> Iterator[tuple[int, Any]]:
+    """``(i, result)`` of the tasks ``submit(0) .. submit(n - 1)`` (each returns a Ray
+    reference), as they finish or, ``ordered``, in order; at most
+    :data:`IN_FLIGHT_PER_CPU` per CPU are submitted and not yet taken at a time."""
+    window = IN_FLIGHT_PER_CPU * cpus(ray)
+    pending: dict[Any, int] = {}
+    finished: dict[int, Any] = {}
+    submitted = taken = 0
+    while taken < n:
+        while submitted < n and len(pending) + len(finished) < window:
+            pending[submit(submitted)] = submitted
+            submitted += 1
+        ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
-            yield where[ref], result_of(ray, ref)
+            finished[pending.pop(ref)] = result_of(ray, ref)
+        for i in sorted(finished) if not ordered else []:
+            yield i, finished.pop(i)
+            taken += 1
+        while ordered and taken in finished:
+            yield taken, finished.pop(taken)
+            taken += 1
 
 
 def result_of(ray: Any, ref: Any) -> Any:

@@ -13,7 +13,7 @@ import polars as pl
 
 from indexer import rollups
 from indexer.compact import DayIds, rewrite_patched
-from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, as_finished, result_of
+from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, run_tasks
 from indexer.globals import DayWritten, Ids, Vocabulary, vocabulary, write_new_day
 from indexer.splits import split_path
 
@@ -30,20 +30,22 @@ class RayDays:
 
     def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
         task = self._ray.remote(max_retries=TASK_RETRIES)(day_vocabulary)
-        refs = [task.remote(self._spool, day, self._losers) for day in days]
-        for ref in refs:
-            words, seconds = result_of(self._ray, ref)
+
+        def submit(i: int) -> Any:
+            return task.remote(self._spool, days[i], self._losers)
+
+        for _, (words, seconds) in run_tasks(self._ray, submit, len(days), ordered=True):
             TASK_SECONDS.setdefault("vocabulary", []).append(seconds)
             yield words
 
     def write(self, days: list[date], ids: Ids, generation: str) -> Iterator[DayWritten]:
         task = self._ray.remote(max_retries=TASK_RETRIES)(write_day)
         shared = self._ray.put(ids)
-        refs = [
-            task.remote(self._out, self._spool, day, self._losers, shared, generation)
-            for day in days
-        ]
-        for _, (written, seconds) in as_finished(self._ray, refs):
+
+        def submit(i: int) -> Any:
+            return task.remote(self._out, self._spool, days[i], self._losers, shared, generation)
+
+        for _, (written, seconds) in run_tasks(self._ray, submit, len(days)):
             TASK_SECONDS.setdefault("split", []).append(seconds)
             yield written
 
@@ -74,8 +76,11 @@ def rewrite_days(ray: Any, ids: DayIds, days: list[tuple[Path, Path]]) -> Iterat
     :func:`~indexer.compact.rewrite_patched`; yields the removed posts each left out."""
     task = ray.remote(max_retries=TASK_RETRIES)(rewrite_day)
     shared = ray.put(ids)
-    refs = [task.remote(str(source), str(target), shared) for source, target in days]
-    for _, (removed, seconds) in as_finished(ray, refs):
+
+    def submit(i: int) -> Any:
+        return task.remote(str(days[i][0]), str(days[i][1]), shared)
+
+    for _, (removed, seconds) in run_tasks(ray, submit, len(days)):
         TASK_SECONDS.setdefault("compact", []).append(seconds)
         yield removed
 

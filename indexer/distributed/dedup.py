@@ -10,7 +10,7 @@ import polars as pl
 
 from indexer import rollups
 from indexer.build import DeleteEffects, delete_effects
-from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, result_of
+from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, run_tasks
 
 BUCKETS_PER_CPU = 2
 """A build's dedup runs as this many tasks per CPU, each over the posts whose uid hashes
@@ -35,11 +35,11 @@ def dedup(
     (``_seq``, sorted) and the delete events' effects."""
     task = ray.remote(max_retries=TASK_RETRIES)(dedup_bucket)
     events = deletes.with_columns(_b=uid_bucket(pl.col("uid"), buckets))
-    refs = [
-        task.remote(str(spool), bucket, events.filter(pl.col("_b") == bucket).drop("_b"))
-        for bucket in range(buckets)
-    ]
-    done = [result_of(ray, ref) for ref in refs]
+
+    def submit(bucket: int) -> Any:
+        return task.remote(str(spool), bucket, events.filter(pl.col("_b") == bucket).drop("_b"))
+
+    done = [result for _, result in run_tasks(ray, submit, buckets)]
     TASK_SECONDS["dedup"] = [seconds for _, _, seconds in done]
     losers = pl.concat([pl.DataFrame(schema={"_seq": pl.Int64()}), *(lost for lost, _, _ in done)])
     effects = [effect for _, effect, _ in done]

@@ -25,7 +25,7 @@ from indexer.build import (
     read_file,
     tantivy_json_lines,
 )
-from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, cpus, gather
+from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, cpus, run_tasks
 from indexer.distributed.dedup import BUCKETS_PER_CPU, UIDS, uid_bucket
 from indexer.distributed.units import (
     PartRead,
@@ -138,12 +138,13 @@ def read_units(
     tasks = plan_tasks(files, options, cpus(ray))
     remote = ray.remote(max_retries=TASK_RETRIES)(read_part)
     parts.mkdir()
-    refs = [
-        remote.remote(
-            n, task, options, str(parts / str(n)), str(spool), first_seq + (n << SEQ_SHIFT), buckets
+
+    def submit(n: int) -> Any:
+        numbered = first_seq + (n << SEQ_SHIFT)
+        return remote.remote(
+            n, tasks[n], options, str(parts / str(n)), str(spool), numbered, buckets
         )
-        for n, task in enumerate(tasks)
-    ]
+
     progress.stage("index" if buckets else "read", sum(f.stat().st_size for f in files))
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
     known = digests or {}
@@ -157,7 +158,10 @@ def read_units(
         progress.update(done["bytes"], done["rows"])
 
     try:
-        task_reads: list[list[PartRead]] = gather(ray, refs, finished)
+        task_reads: list[list[PartRead]] = [[] for _ in tasks]
+        for n, reads_of_task in run_tasks(ray, submit, len(tasks)):
+            task_reads[n] = reads_of_task
+            finished(n, reads_of_task)
         TASK_SECONDS["read"] = [reads[0].seconds for reads in task_reads]
         sums = [d if isinstance(d, str) else d.result() for d in hashing]
         units = [unit for task in tasks for unit in task]
