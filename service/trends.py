@@ -71,7 +71,7 @@ class TrendParams:
     """At most this many baseline slots (one week of hours); beyond it, slots get
     longer than the window and their mean is scaled down to the window's length."""
 
-    flag_above: float = 0.5
+    flag_above: float = 0.6
     """A tag whose ``coordination`` is above this is flagged (kept out of the ranking
     unless asked for, never dropped): see service/coordination.py and docs/trending.md."""
 
