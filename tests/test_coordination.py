@@ -10,6 +10,7 @@ tests/test_trends.py (``reference_signals``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,3 +167,12 @@ def test_bad_flag_parameters(client: TestClient[Any], query: str, parameter: str
     r = client.get(f"/v1/trending?{query}")
     assert r.status_code == 400
     assert r.json()["error"]["parameter"] == parameter
+
+
+def test_the_trending_page_shows_flagged_tags_apart_with_reasons(client: TestClient[Any]) -> None:
+    html = client.get("/").text
+    listed = re.findall(r'<tr data-tag="([^"]+)">', html)
+    flagged = re.findall(r'<tr data-flagged="([^"]+)">', html)
+    assert sorted(flagged) == sorted(FLAGGED)
+    assert not set(FLAGGED) & set(listed)
+    assert "posts_per_author 30:" in html

@@ -8,6 +8,7 @@ gamma, alpha] (delta and gamma tie on score and authors: by tag key).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,3 +146,27 @@ def test_a_first_generation_has_nothing_before_it(tmp_path: Path) -> None:
         assert "no generation was published before this one" in r.json()["error"]["message"]
         entered = c.get("/v1/trending/changes?since=2026-10-31").json()["entered"]
         assert [i["tag"] for i in entered] == ["alpha"]
+
+
+def test_the_trending_page_shows_the_moves(client: TestClient[Any]) -> None:
+    html = client.get("/").text
+    moves = dict(
+        re.findall(
+            r'data-tag="([^"]+)">\s*<td class="n">\d+</td>\s*<td class="move"'
+            r'[^>]*><span aria-hidden="true" class="arrow">(.)</span>',
+            html,
+        )
+    )
+    # 20 rows: beta falls from 2nd to 4th instead of leaving
+    assert moves == {"delta": "★", "gamma": "▲", "alpha": "▼", "beta": "▼"}
+    assert "data-exited" not in html
+    assert "Moves since the previous generation" in html
+
+
+def test_the_first_generation_page_has_no_moves(tmp_path: Path) -> None:
+    source = write_ndjson(tmp_path / "a.ndjson", rows(MORNING, {"alpha": 30}, 0))
+    build([str(source)], BuildOptions(tmp_path / "index"), now=NOW)
+    with TestClient(create_app(Settings(index_dir=tmp_path / "index", access_log=False))) as c:
+        html = c.get("/").text
+        assert 'data-tag="alpha"' in html
+        assert 'class="move"' not in html
