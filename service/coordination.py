@@ -7,7 +7,7 @@ false-positive rates. Per tag, over its window postings (the request's
 
 - ``posts_per_author``: posts / distinct authors;
 - ``top_author_share``: the share of posts made by the most active 10% of its authors
-  (at least one author; ties broken by account id, which does not change the share);
+  (``ceil(authors / 10)`` of them; which of tied authors count does not change it);
 - ``new_author_share``: the share of its authors with no tagged post, of any tag, on any
   language, in the baseline span (the question's own look-back);
 - ``burstiness``: the largest share of its posts inside any 5 minutes ``(t - 5m, t]``.
@@ -65,22 +65,17 @@ def signals(rows: pl.DataFrame, new_accounts: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(
             schema={"tag": rows.schema["tag"], **dict.fromkeys(SIGNAL_COLUMNS, pl.Float64())}
         )
-    per_author = (
+    top_authors = (pl.len().cast(pl.Float64()) * TOP_AUTHORS).ceil().cast(pl.UInt32())
+    concentration = (
         rows.group_by("tag", "account")
         .agg(n=pl.len())
         .join(new_accounts, on="account", how="left")
-        .sort(["tag", "n", "account"], descending=[False, True, False])
-    )
-    authors = pl.len().over("tag")
-    top = pl.int_range(pl.len()).over("tag") < (authors.cast(pl.Float64()) * TOP_AUTHORS).ceil()
-    concentration = (
-        per_author.with_columns(top=top)
         .group_by("tag")
         .agg(
             posts=pl.col("n").sum(),
             authors=pl.len(),
-            top_posts=pl.col("n").filter(pl.col("top")).sum(),
-            top_authors=pl.col("top").sum(),
+            top_posts=pl.col("n").top_k(top_authors).sum(),
+            top_authors=top_authors,
             new_authors=pl.col("new").fill_null(True).sum(),
         )
     )
