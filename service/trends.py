@@ -14,6 +14,10 @@ tag, with ``w`` the window and ``b`` the baseline::
     score     (a - E)^2 / E                    listed only if a >= min_authors, a > E
                                                and growth >= min_growth
 
+Every listed tag also carries coordination signals (service/coordination.py), computed
+from its window postings; a tag whose ``coordination`` is above ``flag_above`` is
+flagged, and :func:`trend_list` keeps it apart from the ranking.
+
 An author is a ``(platform, author)`` pair. Posts are reported, never scored,
 so one account (or three) posting hundreds of times moves nothing but
 ``posts``. Every figure an item carries is exact: counts come straight from
