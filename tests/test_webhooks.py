@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 from indexer.build import BuildOptions, build
 from indexer.update import update
 from service.app import create_app
-from service.delivery import read_state
+from service.delivery import MAX_BACKOFF, backoff, read_state
 from service.settings import Settings
 from service.webhooks import WebhookConfigError, load_subscriptions
 from tests.conftest import NOW, write_ndjson
@@ -240,8 +240,6 @@ def test_a_bad_subscriber_file_is_refused_naming_the_problem(
         load_subscriptions(hooks)
 
 
-def test_timedelta_of_retries_doubles_and_is_capped() -> None:
-    from service.delivery import MAX_BACKOFF, backoff
-
+def test_retries_back_off_doubling_up_to_an_hour() -> None:
     assert [backoff(10, n) for n in (1, 2, 3)] == [10, 20, 40]
     assert backoff(10, 40) == MAX_BACKOFF == timedelta(hours=1).total_seconds()
