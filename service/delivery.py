@@ -135,7 +135,9 @@ class Deliverer:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self._senders.shutdown(wait=True, cancel_futures=True)
+        # POSTs in flight are not waited for: their outcome is not recorded, so they stay
+        # queued in the state file and are sent again (same delivery id) by the next holder
+        self._senders.shutdown(wait=False, cancel_futures=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock: another worker takes over
             self._lock_fd = None
@@ -265,8 +267,8 @@ class Deliverer:
                 error = f"{type(e).__name__}: {e}"
         with self._lock:
             self._in_flight.discard(pending.subscriber)
-            if not any(p is pending for p in self._state.pending):
-                return
+            if self._stop.is_set() or not any(p is pending for p in self._state.pending):
+                return  # stopped: the lock may be another process's now
             pending.attempts += 1
             if error is None:
                 self._state.pending.remove(pending)
