@@ -418,6 +418,61 @@ def _check(as_of: datetime, window: timedelta, baseline: timedelta, limit: int) 
         raise ValueError("limit must be >= 1")
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """One question's rising tags, scored and ranked (no signals yet)."""
+
+    index: TrendIndex
+    spans: _Spans
+    match: pl.Expr
+    ranked: pl.DataFrame
+    """The items' columns and ``code`` (the tag's id), best first."""
+
+
+def _scored(
+    tables: Tables,
+    as_of: datetime,
+    window: timedelta,
+    baseline: timedelta,
+    platform: str | None,
+    lang: str | None,
+    params: TrendParams,
+) -> _Scored | None:
+    """The rising tags of a question (None if there are none), cached per generation."""
+    cache = _of(tables)
+    key = ("scored", as_of, window, baseline, platform, lang, params)
+    found: _Scored | None = cache.answers.get(key)
+    if found is not None:
+        return found
+    index = cache.index(tables, tables.covering(as_of - window - baseline, as_of))
+    spans = _spans(index, as_of, window, baseline, params.max_slots)
+    match = _match(index, platform, lang)
+    prev = "prev" if lang is None else "prev_lang"
+    observed = _window_counts(index, spans, match, prev, params.min_authors)
+    if observed.is_empty():
+        return None
+    base = _baseline_counts(index, spans, match, prev, observed["tag"])
+    found = _Scored(index, spans, match, _rank(observed, base, spans, params, index))
+    cache.answers.put(key, found)
+    return found
+
+
+def _items(scored: _Scored | None, n: int, params: TrendParams) -> list[TrendItem]:
+    """The first ``n`` ranked tags as items, with their coordination signals (computed for
+    these tags only: the cost follows ``n``, not the number of rising tags)."""
+    if scored is None:
+        return []
+    ranked = scored.ranked.head(n)
+    signals = _signals(scored.index, scored.spans, scored.match, ranked["code"])
+    ranked = ranked.join(signals, left_on="code", right_on="tag", how="left", maintain_order="left")
+    items = []
+    for rank, row in enumerate(ranked.drop("code").iter_rows(named=True), 1):
+        flagged = row["coordination"] > params.flag_above
+        why = coordination.reasons(row) if flagged else []
+        items.append(TrendItem(rank=rank, flagged=flagged, reasons=why, **row))
+    return items
+
+
 def ranking(
     tables: Tables,
     *,
@@ -429,7 +484,7 @@ def ranking(
     params: TrendParams = TrendParams(),
 ) -> list[TrendItem]:
     """Every tag rising above its baseline at ``as_of``, best first, flagged ones included
-    (and marked), each with its coordination signals. Cached per generation.
+    (and marked), each with its coordination signals.
 
     Window ``[as_of - window, as_of)``, baseline the ``baseline`` span just
     before it; ``platform`` / ``lang`` (``"und"``: no language) narrow both.
@@ -438,15 +493,8 @@ def ranking(
     Raises ValueError for a naive ``as_of`` or a non-positive span.
     """
     _check(as_of, window, baseline, 1)
-    cache = _of(tables)
-    key = ("ranking", as_of, window, baseline, platform, lang, params)
-    cached: list[TrendItem] | None = cache.answers.get(key)
-    if cached is not None:
-        return cached
-    index = cache.index(tables, tables.covering(as_of - window - baseline, as_of))
-    items = _trending(index, as_of, window, baseline, platform, lang, params)
-    cache.answers.put(key, items)
-    return items
+    scored = _scored(tables, as_of, window, baseline, platform, lang, params)
+    return _items(scored, 0 if scored is None else scored.ranked.height, params)
 
 
 def trending(
@@ -460,22 +508,16 @@ def trending(
     lang: str | None = None,
     params: TrendParams = TrendParams(),
 ) -> list[TrendItem]:
-    """The first ``limit`` items of :func:`ranking` (flagged ones included and marked).
-    Raises ValueError for a naive ``as_of`` or a non-positive span or limit."""
+    """The first ``limit`` items of :func:`ranking` (flagged ones included and marked),
+    cached per generation. Raises ValueError for a naive ``as_of`` or a non-positive span
+    or limit."""
     _check(as_of, window, baseline, limit)
     key = ("top", as_of, window, baseline, limit, platform, lang, params)
     cache = _of(tables)
     cached: list[TrendItem] | None = cache.answers.get(key)
     if cached is None:
-        cached = ranking(
-            tables,
-            as_of=as_of,
-            window=window,
-            baseline=baseline,
-            platform=platform,
-            lang=lang,
-            params=params,
-        )[:limit]
+        scored = _scored(tables, as_of, window, baseline, platform, lang, params)
+        cached = _items(scored, limit, params)
         cache.answers.put(key, cached)
     return cached
 
@@ -493,9 +535,11 @@ def trend_list(
     include_flagged: bool = False,
 ) -> TrendList:
     """What ``GET /v1/trending`` lists: the ``limit`` best tags that are not flagged,
-    ranked 1, 2, ... among themselves, and the ``limit`` best flagged ones apart (each
-    keeping the rank it has with ``include_flagged``). With ``include_flagged``: the
-    first ``limit`` of the whole ranking, flagged ones marked, and no list apart."""
+    ranked 1, 2, ... among themselves, and apart, the flagged tags ranked above the last
+    of them (the ones the list would have shown; at most ``limit``, best first), each
+    keeping its rank in :func:`ranking`. With ``include_flagged``: the first ``limit`` of
+    :func:`ranking`, flagged ones marked, and nothing apart. Signals are computed for
+    the tags it shows, and for more only as flagged ones are taken out."""
     everything = trending(
         tables,
         as_of=as_of,
@@ -506,49 +550,30 @@ def trend_list(
         lang=lang,
         params=params,
     )
-    if include_flagged:
+    if include_flagged or not any(item.flagged for item in everything):
         return TrendList(everything, [])
-    full = ranking(
-        tables,
-        as_of=as_of,
-        window=window,
-        baseline=baseline,
-        platform=platform,
-        lang=lang,
-        params=params,
+    key = ("list", as_of, window, baseline, limit, platform, lang, params)
+    cache = _of(tables)
+    found: TrendList | None = cache.answers.get(key)
+    if found is not None:
+        return found
+    scored = _scored(tables, as_of, window, baseline, platform, lang, params)
+    total = 0 if scored is None else scored.ranked.height
+    n, items = limit, everything
+    while True:
+        kept = [item for item in items if not item.flagged]
+        if len(kept) >= limit or n >= total:
+            break
+        n = min(total, n + 2 * (limit - len(kept)) + 8)  # room for a few more flagged
+        items = _items(scored, n, params)
+    kept = kept[:limit]
+    last = kept[-1].rank if len(kept) == limit else total
+    found = TrendList(
+        [msgspec.structs.replace(item, rank=rank) for rank, item in enumerate(kept, 1)],
+        [item for item in items if item.flagged and item.rank <= last][:limit],
     )
-    kept = [item for item in full if not item.flagged][:limit]
-    return TrendList(
-        [msgspec.structs.replace(item, rank=n) for n, item in enumerate(kept, 1)],
-        [item for item in full if item.flagged][:limit],
-    )
-
-
-def _trending(
-    index: TrendIndex,
-    as_of: datetime,
-    window: timedelta,
-    baseline: timedelta,
-    platform: str | None,
-    lang: str | None,
-    params: TrendParams,
-) -> list[TrendItem]:
-    spans = _spans(index, as_of, window, baseline, params.max_slots)
-    match = _match(index, platform, lang)
-    prev = "prev" if lang is None else "prev_lang"
-    observed = _window_counts(index, spans, match, prev, params.min_authors)
-    if observed.is_empty():
-        return []
-    base = _baseline_counts(index, spans, match, prev, observed["tag"])
-    ranked = _rank(observed, base, spans, params, index)
-    signals = _signals(index, spans, match, ranked["code"])
-    ranked = ranked.join(signals, left_on="code", right_on="tag", how="left", maintain_order="left")
-    items = []
-    for rank, row in enumerate(ranked.drop("code").iter_rows(named=True), 1):
-        flagged = row["coordination"] > params.flag_above
-        why = coordination.reasons(row) if flagged else []
-        items.append(TrendItem(rank=rank, flagged=flagged, reasons=why, **row))
-    return items
+    cache.answers.put(key, found)
+    return found
 
 
 def _signals(index: TrendIndex, spans: _Spans, match: pl.Expr, tags: pl.Series) -> pl.DataFrame:

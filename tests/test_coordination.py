@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -176,3 +177,22 @@ def test_the_trending_page_shows_flagged_tags_apart_with_reasons(client: TestCli
     assert sorted(flagged) == sorted(FLAGGED)
     assert not set(FLAGGED) & set(listed)
     assert "posts_per_author 30:" in html
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 5, 8, 200])
+def test_the_list_is_the_ranking_without_the_flagged_tags_above_its_last(
+    planted: Tables, limit: int
+) -> None:
+    """Signals are computed for as many tags as the list needs; the answer is the whole
+    ranking's, flagged tags taken out: those ranked above the last listed tag go apart."""
+    ask: dict[str, Any] = {"as_of": END, "window": DAY, "baseline": 7 * DAY}
+    everything = ranking(planted, **ask)
+    kept = [i for i in everything if not i.flagged][:limit]
+    last = kept[-1].rank if len(kept) == limit else len(everything)
+    found = trend_list(planted, **ask, limit=limit)
+    assert [(i.rank, i.tag) for i in found.items] == [(n, i.tag) for n, i in enumerate(kept, 1)]
+    assert found.flagged == [i for i in everything if i.flagged and i.rank <= last][:limit]
+    # the other items are the whole ranking's (same figures), renumbered
+    assert [msgspec.structs.replace(i, rank=0) for i in found.items] == [
+        msgspec.structs.replace(i, rank=0) for i in kept
+    ]
