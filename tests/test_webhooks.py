@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -243,3 +247,25 @@ def test_a_bad_subscriber_file_is_refused_naming_the_problem(
 def test_retries_back_off_doubling_up_to_an_hour() -> None:
     assert [backoff(10, n) for n in (1, 2, 3)] == [10, 20, 40]
     assert backoff(10, 40) == MAX_BACKOFF == timedelta(hours=1).total_seconds()
+
+
+def test_serve_refuses_a_bad_subscriber_file_in_one_line(tmp_path: Path) -> None:
+    index = first_generation(tmp_path)
+    hooks = tmp_path / "hooks.json"
+    hooks.write_text(json.dumps({"subscribers": [{"id": "a", "url": "ftp://x", "secret": SECRET}]}))
+    with socket.socket() as probe:  # a free port, so that only the file can be the problem
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "indexer", "serve", "--index", str(index), "--port", str(port)],
+        env={**os.environ, "HASHTAG_INDEX_WEBHOOKS": str(hooks)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"hashtag-index: HASHTAG_INDEX_WEBHOOKS: {hooks}: subscriber 'a': url must be http:// "
+        "or https://"
+    ]
