@@ -438,13 +438,9 @@ def _scored(
     lang: str | None,
     params: TrendParams,
 ) -> _Scored | None:
-    """The rising tags of a question (None if there are none), cached per generation."""
-    cache = _of(tables)
-    key = ("scored", as_of, window, baseline, platform, lang, params)
-    found: _Scored | None = cache.answers.get(key)
-    if found is not None:
-        return found
-    index = cache.index(tables, tables.covering(as_of - window - baseline, as_of))
+    """The rising tags of a question (None if there are none). Not cached: it holds the
+    trend index, which must go when the generation's index cache drops it."""
+    index = _of(tables).index(tables, tables.covering(as_of - window - baseline, as_of))
     spans = _spans(index, as_of, window, baseline, params.max_slots)
     match = _match(index, platform, lang)
     prev = "prev" if lang is None else "prev_lang"
@@ -452,9 +448,7 @@ def _scored(
     if observed.is_empty():
         return None
     base = _baseline_counts(index, spans, match, prev, observed["tag"])
-    found = _Scored(index, spans, match, _rank(observed, base, spans, params, index))
-    cache.answers.put(key, found)
-    return found
+    return _Scored(index, spans, match, _rank(observed, base, spans, params, index))
 
 
 def _items(scored: _Scored | None, n: int, params: TrendParams) -> list[TrendItem]:
@@ -539,7 +533,9 @@ def trend_list(
     of them (the ones the list would have shown; at most ``limit``, best first), each
     keeping its rank in :func:`ranking`. With ``include_flagged``: the first ``limit`` of
     :func:`ranking`, flagged ones marked, and nothing apart. Signals are computed for
-    the tags it shows, and for more only as flagged ones are taken out."""
+    the tags it shows, and for more only as flagged ones are taken out (the scoring is
+    then done again: answers are cached, scored tags are not, as they hold the trend
+    index)."""
     everything = trending(
         tables,
         as_of=as_of,
