@@ -473,7 +473,11 @@ FlagAbove = Annotated[
         "baseline; growth = authors / expected_authors; score = (authors - expected)^2 / "
         "expected; listed only with at least min_authors distinct authors, growth >= "
         "min_growth. One account posting many times moves posts, never the score. "
-        "`as_of` defaults to the newest post of the generation. See docs/trending.md."
+        "`as_of` defaults to the newest post of the generation. Each item also carries "
+        "coordination signals (posts_per_author, top_author_share, new_author_share, "
+        "burstiness) and their `coordination` score; tags scoring above `flag_above` are "
+        "listed apart in `flagged` with their reasons (`include_flagged=true` keeps them in "
+        "the ranking, marked). See docs/trending.md."
     ),
     sync_to_thread=True,
     responses=ERRORS,
