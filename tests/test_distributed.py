@@ -16,7 +16,6 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -163,8 +162,8 @@ def test_big_json_lines_files_are_read_in_ranges_with_the_same_result(
 def test_update_and_compact_on_ray_publish_the_local_generations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """update --ray reads its new files as tasks, compact --ray rewrites each patched day
-    as one: the generations are those of the local commands."""
+    """build --ray, then update --ray (its new files read as tasks) and compact --ray (each
+    patched day rewritten by one) over it: the generations are the local commands'."""
     monkeypatch.setattr(splits, "PATCH_MAX_REMOVED", 1.0)  # days that only lose posts: patched
     day_two = [
         post(100 + i, f"second day #python #day{i % 3}", created_at="2026-10-02T08:00:00Z")
@@ -182,7 +181,7 @@ def test_update_and_compact_on_ray_publish_the_local_generations(
     made: dict[str, list[Path]] = {}
     for name, address in (("local", None), ("ray", "local")):
         options = BuildOptions(index_dir=tmp_path / name, ray=address)
-        build([str(first)], replace(options, ray=None), now=NOW)
+        build([str(first)], options, now=NOW)
         updated = update([str(replacing), str(more)], options, now=NOW + timedelta(hours=1))
         assert updated.published
         compacted = compact(tmp_path / name, now=NOW + timedelta(hours=2), ray=address)
