@@ -176,54 +176,47 @@ def _build_into(
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
     clock = StageClock()
-    with contextlib.ExitStack() as stack:
-        ray = None
-        if options.ray is not None:
-            from indexer import distributed
+    if options.ray is not None:
+        from indexer.distributed.build import read_dedup_index
 
-            ray = stack.enter_context(distributed.connected(options.ray))
-            read, buckets = distributed.read_and_index(
-                files, options, work, spool, progress, warn, ray
-            )
-            index = open_posts_index(work)
-            writer = index.writer(
-                heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
-            )
-        else:
-            index = open_posts_index(work, create=True)
-            writer = index.writer(
-                heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
-            )
-            with TantivyFeeder(writer, work) as feeder:
+        read, losers, effects, tasks = read_dedup_index(
+            files, options, work, spool, progress, warn, clock
+        )
+    else:
+        index = open_posts_index(work, create=True)
+        writer = index.writer(
+            heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
+        )
+        with TantivyFeeder(writer, work) as feeder:
 
-                def sink(posts: pl.DataFrame, name: str) -> None:
-                    feeder.put(tantivy_json_lines(posts))
-                    rollups.write_batch(posts, spool, name)
+            def sink(posts: pl.DataFrame, name: str) -> None:
+                feeder.put(tantivy_json_lines(posts))
+                rollups.write_batch(posts, spool, name)
 
-                read = read_inputs(
-                    files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn
-                )
+            read = read_inputs(
+                files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn
+            )
         clock.lap("read+index")
 
         progress.stage("dedup")
-        if ray is None:
-            effects = delete_effects(spooled_copies(spool), read.deletes)
-            losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
-        else:
-            losers, effects = distributed.dedup(ray, spool, read.deletes, buckets)
-        duplicates = losers.height - effects.matched
+        effects = delete_effects(spooled_copies(spool), read.deletes)
+        losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
         for seq in losers["_seq"]:
             writer.delete_documents_by_term(F_SEQ, seq)
         commit(writer, work)
         clock.lap("dedup+commit")
+        tasks = None
+    duplicates = losers.height - effects.matched
 
+    with contextlib.ExitStack() as stack:
+        if tasks is not None:
+            stack.enter_context(tasks)
         progress.stage("rollups")
         changes = Changes(
             days=rollups.spooled_days(spool),
             posts_of=lambda day: rollups.day_posts(spool, day, losers),
             gone=pl.Series("uid", [], dtype=pl.String()),
         )
-        tasks = None if ray is None else distributed.RayDays(ray, work, spool, losers)
         stats = write_tables(work, generation, None, [], changes, tasks)
         shutil.rmtree(spool)
         clock.lap("rollups")
@@ -249,8 +242,7 @@ def _build_into(
         stage_peak_rss_mib=clock.peak_rss_mib,
         splits=stats.splits,
     )
-    index.reload()
-    indexed = index.searcher().num_docs
+    indexed = open_posts_index(work).searcher().num_docs
     expected = read.accepted - duplicates - effects.matched
     events = read.deletes.height
     if not (

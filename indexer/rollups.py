@@ -19,9 +19,11 @@ from indexer.globals import POST_COLUMNS
 SPOOLS = ("posts",)
 
 
-def write_batch(posts: pl.DataFrame, spool: Path, name: str) -> None:
-    """Spool one batch of posts (with ``tags``, ``written`` and ``_seq``), one file a day."""
-    frame = posts.select(*POST_COLUMNS, "_seq").with_columns(_day=pl.col("created_at").dt.date())
+def write_batch(posts: pl.DataFrame, spool: Path, name: str, *, text: bool = False) -> None:
+    """Spool one batch of posts (with ``tags``, ``written`` and ``_seq``; with ``text`` too
+    for a build that indexes them later, on Ray), one file a day."""
+    columns = [*POST_COLUMNS, "text", "_seq"] if text else [*POST_COLUMNS, "_seq"]
+    frame = posts.select(columns).with_columns(_day=pl.col("created_at").dt.date())
     for (day,), part in frame.partition_by("_day", as_dict=True, include_key=False).items():
         directory = spool / "posts" / str(day)
         directory.mkdir(parents=True, exist_ok=True)

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import polars as pl
 import pytest
 from litestar.testing import TestClient
 
-from indexer import splits
+from indexer import rollups, splits
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.compact import compact
-from indexer.distributed import cluster, reading, units
+from indexer.distributed import cluster, indexing, reading, units
 from indexer.errors import InputError
 from indexer.publish import IndexDir
 from indexer.schema import REJECTS_FILE, open_posts_index, read_manifest
@@ -276,30 +277,43 @@ def test_an_error_in_a_task_is_one_line_naming_the_file(tmp_path: Path) -> None:
     assert IndexDir(tmp_path / "index").current_dir() is None
 
 
-def test_a_retried_read_task_starts_over_and_leaves_what_one_run_leaves(tmp_path: Path) -> None:
+def test_retried_tasks_start_over_and_leave_what_one_run_leaves(tmp_path: Path) -> None:
     """Ray retries a task whose worker died; the retry runs over what the first attempt
     left (its own directory, spool files already moved): it must give the same result
-    and the same files as one run. (Run here in process: the task is a plain function.)"""
+    and the same files as one run. (Run here in process: the tasks are plain functions.)"""
     dump = write_ndjson(
         tmp_path / "in/a.ndjson", [*A_ROWS, *(post(50 + i, f"#t{i % 4}") for i in range(40))]
     )
     unit = units.Unit(0, dump, "ndjson")
     options = BuildOptions(tmp_path / "unused")
+    spool = tmp_path / "spool"
     runs = []
     for attempt in ("first", "retry"):
-        spool = tmp_path / "spool" / "posts"
-        (read,) = reading.read_part(0, [unit], options, str(tmp_path / "part"), str(spool), 0, 4)
-        files = sorted(p.relative_to(tmp_path) for p in (tmp_path / "spool").rglob("*.parquet"))
-        docs = open_posts_index(tmp_path / "part").searcher().num_docs
-        runs.append((attempt, read.file, files, docs))
-        if attempt == "first":  # a worker that dies after moving its spool, before returning
+        (read,) = reading.read_part(
+            0, [unit], options, str(tmp_path / "part"), str(spool / "posts"), 0, 4
+        )
+        files = sorted(p.relative_to(tmp_path) for p in spool.rglob("*.parquet"))
+        rows = pl.scan_parquet(spool / "posts" / "*" / "*.parquet").select(pl.len()).collect()
+        runs.append((read.file, files, rows.item()))
+        if attempt == "first":  # a worker that died after moving its spool, before returning
             (tmp_path / "part" / "leftover-of-the-first-attempt").touch()
-    (_, first, first_files, first_docs), (_, retry, retry_files, retry_docs) = runs
+    (first, first_files, first_rows), (retry, retry_files, retry_rows) = runs
     assert retry.source == first.source
-    assert retry.accepted == first.accepted == 48
+    assert retry.accepted == first.accepted == retry_rows == first_rows == 48
     assert retry_files == first_files
-    assert retry_docs == first_docs == 48
     assert not (tmp_path / "part" / "leftover-of-the-first-attempt").exists()
+
+    days = rollups.spooled_days(spool)
+    losers = pl.DataFrame({"_seq": [0]}, schema={"_seq": pl.Int64()})
+    indexed = []
+    for attempt in ("first", "retry"):
+        docs, _ = indexing.index_part(str(tmp_path / "index"), str(spool), days, losers)
+        searcher = open_posts_index(tmp_path / "index").searcher()
+        indexed.append((docs, searcher.num_docs))
+        if attempt == "first":
+            (tmp_path / "index" / "leftover-of-the-first-attempt").touch()
+    assert indexed == [(47, 47), (47, 47)]
+    assert not (tmp_path / "index" / "leftover-of-the-first-attempt").exists()
 
 
 def test_the_cli_builds_on_a_local_ray_with_one_summary_line(tmp_path: Path) -> None:

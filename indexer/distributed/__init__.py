@@ -43,14 +43,13 @@ the shuffle by post identity, :mod:`.days` the day tasks (and compact's).
 from indexer.distributed.cluster import TASK_SECONDS, connected
 from indexer.distributed.days import RayDays, rewrite_days
 from indexer.distributed.dedup import dedup
-from indexer.distributed.reading import read_and_index, read_into_spool
+from indexer.distributed.reading import read_into_spool
 
 __all__ = [
     "TASK_SECONDS",
     "RayDays",
     "connected",
     "dedup",
-    "read_and_index",
     "read_into_spool",
     "rewrite_days",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Iterator
@@ -22,11 +23,26 @@ class RayDays:
     """The new days of a build as Ray tasks (:class:`~indexer.globals.DayTasks`): their
     vocabularies, then their splits, each day read from the build's spool."""
 
-    def __init__(self, ray: Any, out: Path, spool: Path, losers: pl.DataFrame) -> None:
+    def __init__(
+        self,
+        ray: Any,
+        out: Path,
+        spool: Path,
+        losers: pl.DataFrame,
+        joined: contextlib.ExitStack | None = None,
+    ) -> None:
         self._ray = ray
         self._out = str(out)
         self._spool = str(spool)
         self._losers = ray.put(losers)
+        self._joined = joined or contextlib.ExitStack()
+
+    def __enter__(self) -> RayDays:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Leave Ray (if these tasks were handed the connection)."""
+        self._joined.close()
 
     def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
         task = self._ray.remote(max_retries=TASK_RETRIES)(day_vocabulary)

@@ -19,11 +19,8 @@ from indexer.build import (
     BuildOptions,
     FileRead,
     ReadResult,
-    TantivyFeeder,
     combine_reads,
-    commit,
     read_file,
-    tantivy_json_lines,
 )
 from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, cpus, run_tasks
 from indexer.distributed.dedup import BUCKETS_PER_CPU, UIDS, uid_bucket
@@ -37,8 +34,7 @@ from indexer.distributed.units import (
 )
 from indexer.progress import Progress
 from indexer.rejects import RejectsWriter
-from indexer.schema import POSTS_INDEX_DIR, REJECTS_FILE, open_posts_index
-from indexer.segments import combine_indexes
+from indexer.schema import REJECTS_FILE
 from indexer.sources import Warn, reading_range, sha256_of
 
 SEQ_SHIFT = 40
@@ -49,7 +45,7 @@ PARTS = "_ray"
 """The tasks' own directories under the generation being built (removed at the end)."""
 
 
-def read_and_index(
+def read_into_days(
     files: list[Path],
     options: BuildOptions,
     work: Path,
@@ -58,13 +54,13 @@ def read_and_index(
     warn: Warn,
     ray: Any,
 ) -> tuple[ReadResult, int]:
-    """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` (by
-    day, and each post's ``uid, _seq`` by uid bucket for :func:`dedup`) and indexed into
-    ``work``'s tantivy index (uncommitted deletes: none yet). Returns the read and the
-    number of uid buckets."""
+    """Stage 1 of a build on Ray: every file read, validated and tagged into ``spool`` by
+    day, with the text (:func:`~indexer.rollups.write_batch`), and each post's
+    ``uid, _seq`` by uid bucket for :func:`~indexer.distributed.dedup.dedup`. Returns
+    the read and the number of uid buckets."""
     parts = work / PARTS
     buckets = BUCKETS_PER_CPU * cpus(ray)
-    read, units = read_units(
+    read, _ = read_units(
         files,
         options,
         parts,
@@ -74,9 +70,6 @@ def read_and_index(
         warn,
         ray,
         buckets=buckets,
-    )
-    combine_indexes(
-        [parts / str(n) / POSTS_INDEX_DIR for n in range(units)], work / POSTS_INDEX_DIR
     )
     shutil.rmtree(parts)
     return read, buckets
@@ -187,10 +180,11 @@ def read_part(
     """The Ray task of some :class:`Unit` s (a range, or small whole files): read them in
     order (numbering from ``first_seq``) into a spool of its own under ``part``; move the
     spool's posts into ``spool`` at the end (their names are their first ``_seq``:
-    unique). A build's (``buckets`` > 0) indexes the posts into a tantivy index under
-    ``part`` too, and spools them by day (:func:`~indexer.rollups.write_batch`) and their
-    ``uid, _seq`` by uid bucket (into ``spool``'s sibling :data:`UIDS`); an update's
-    spools one file a batch, with the text (:data:`~indexer.update.SPOOL_COLUMNS`)."""
+    unique). A build's (``buckets`` > 0) spools them by day with their text
+    (:func:`~indexer.rollups.write_batch`: indexed once the dedup is done, by
+    :mod:`.indexing`) and their ``uid, _seq`` by uid bucket (into ``spool``'s sibling
+    :data:`UIDS`); an update's spools one file a batch, with the text
+    (:data:`~indexer.update.SPOOL_COLUMNS`)."""
     from indexer.update import SPOOL_COLUMNS
 
     started = time.monotonic()
@@ -200,25 +194,15 @@ def read_part(
     own_spool = own / "spool"
     (own_spool / "posts").mkdir(parents=True)
     reads: list[FileRead] = []
-    with contextlib.ExitStack() as stack:
-        feeder = None
-        if buckets:
-            # One indexing thread: the tasks run side by side on the cores, and each
-            # thread's segments would be merged once more when the parts are joined.
-            writer = open_posts_index(own, create=True).writer(
-                heap_size=options.writer_heap_bytes, num_threads=1
-            )
-            feeder = stack.enter_context(TantivyFeeder(writer, own))
-        rejects = stack.enter_context(RejectsWriter(own / REJECTS_FILE))
+    with RejectsWriter(own / REJECTS_FILE) as rejects:
 
         def sink(posts: pl.DataFrame, name: str) -> None:
-            if feeder is None:
+            if not buckets:
                 posts.select(SPOOL_COLUMNS).write_parquet(
                     own_spool / "posts" / name, compression="lz4"
                 )
                 return
-            feeder.put(tantivy_json_lines(posts))
-            rollups.write_batch(posts, own_spool, name)
+            rollups.write_batch(posts, own_spool, name, text=True)
             keys = posts.select("uid", "_seq", _b=uid_bucket(pl.col("uid"), buckets))
             for (bucket,), part in keys.partition_by("_b", as_dict=True).items():
                 directory = own_spool / UIDS / str(bucket)
@@ -236,8 +220,6 @@ def read_part(
                         unit.path, options_of, rejects, own_spool, sink, numbered, "", _ignored
                     )
                 )
-    if buckets:
-        commit(writer, own)
     _move_into(own_spool / "posts", Path(spool))
     if buckets:
         _move_into(own_spool / UIDS, Path(spool).parent / UIDS)
