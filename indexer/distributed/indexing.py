@@ -5,10 +5,10 @@ nothing is deleted afterwards, so the driver never opens a writer: the generatio
 index is the tasks' parts joined by their segment lists (indexer/segments.py). A
 commit on the driver would let tantivy merge every part's segments there, serially:
 84 s of a 10M build's 443 s when the read tasks indexed and the driver deleted the
-losers (2026-12-05). Each task indexes consecutive days, about
-:data:`INDEX_TASK_BYTES` of spooled posts or a share of the cluster, whichever is
-larger, with one writer thread and :data:`INDEX_HEAP_BYTES`: a segment about every
-million posts, as few as the local build's merges leave.
+losers (2026-12-05). The days are cut into runs of about equal spooled bytes, one
+to two a CPU (one per :data:`INDEX_TASK_BYTES` between), each indexed by a task with
+one writer thread and :data:`INDEX_HEAP_BYTES`: a segment about every million posts,
+about as many as the local build's merges leave (12 at 10M).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from indexer.segments import combine_indexes
 PARTS = "_ray_index"
 """The index tasks' directories under the generation being built (removed at the end)."""
 
-INDEX_TASK_BYTES = 256 << 20
-"""Spooled posts (Parquet, with their text) an index task takes at least."""
+INDEX_TASK_BYTES = 128 << 20
+"""Spooled posts (Parquet, with their text) an index task takes, between one and two
+tasks a CPU."""
 
 INDEX_HEAP_BYTES = 400 << 20
 """tantivy's indexing memory in an index task (one thread)."""
@@ -44,7 +45,9 @@ def index_days(ray: Any, work: Path, spool: Path, losers: pl.DataFrame) -> int:
     days a task; returns the number of index parts joined."""
     days = rollups.spooled_days(spool)
     sizes = [_spooled_bytes(spool, day) for day in days]
-    target = max(INDEX_TASK_BYTES, sum(sizes) // (2 * cpus(ray)) + 1)
+    workers = cpus(ray)
+    count = min(2 * workers, max(workers, sum(sizes) // INDEX_TASK_BYTES))
+    target = sum(sizes) / count
     runs: list[list[date]] = []
     filled = target
     for day, size in zip(days, sizes, strict=True):
