@@ -292,8 +292,9 @@ def _add_ray_option(p: argparse.ArgumentParser) -> None:
         help="run the work as tasks on Ray (needs the 'ray' extra): 'local' starts a Ray of "
         "this machine's cores, 'auto' joins the cluster 'ray start' made, ray://HOST:PORT a "
         "remote one. build: each input file (or each range of a big uncompressed JSON-lines "
-        "file) is read and indexed by a task, then each day's split written by one; update: "
-        "each new input is read by a task; compact: each patched day is rewritten by one. "
+        "file) is read by a task, the posts deduplicated by a task per bucket of ids, indexed "
+        "by a task per run of days, and each day's split written by one; update: each new "
+        "input is read by a task; compact: each patched day is rewritten by one. "
         "The index directory must be storage every node sees. The generation is the same "
         "as without it",
     )
