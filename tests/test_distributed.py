@@ -16,6 +16,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from indexer import rollups, splits
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.compact import compact
 from indexer.distributed import cluster, indexing, reading, units
-from indexer.errors import InputError
+from indexer.errors import EmptyBuildError, InputError
 from indexer.publish import IndexDir
 from indexer.schema import REJECTS_FILE, open_posts_index, read_manifest
 from indexer.update import update
@@ -356,3 +357,16 @@ def test_tasks_run_a_window_at_a_time_and_come_back_in_order_when_asked() -> Non
     unordered = sorted(cluster.run_tasks(ray, submit, 40))
     assert unordered == [(i, float(i)) for i in range(40)]
     assert list(cluster.run_tasks(ray, submit, 0)) == []
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_inputs_without_a_post_publish_an_empty_generation_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    empty = write_ndjson(tmp_path / "in/empty.ndjson", ["", ""])
+    options = BuildOptions(index_dir=tmp_path / "index", ray="local")
+    with pytest.raises(EmptyBuildError, match="no posts to index"):
+        build([str(empty)], options, now=NOW)
+    result = build([str(empty)], replace(options, allow_empty=True), now=NOW)
+    assert result.manifest.posts == 0
+    assert open_posts_index(result.generation_dir).searcher().num_docs == 0
