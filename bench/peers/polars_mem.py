@@ -499,9 +499,6 @@ def plan(frame: pl.DataFrame) -> Plan:
     first, last = frame.select(
         first=pl.col("created_at").min(), last=pl.col("created_at").max()
     ).row(0)
-    now = last + MICRO  # what the API's default as_of is
-    anchors = [now, now - timedelta(hours=17), now - timedelta(hours=41, minutes=30)]
-    anchors += [now - timedelta(hours=66, minutes=7, seconds=3), first + timedelta(days=4)]
     ranked = (
         _tagged(frame)
         .group_by("tag")
@@ -510,6 +507,15 @@ def plan(frame: pl.DataFrame) -> Plan:
         .collect()["tag"]
         .to_list()
     )
+    return plan_for(first, last, ranked)
+
+
+def plan_for(first: datetime, last: datetime, ranked: list[str]) -> Plan:
+    """:func:`plan` from the first and last post's times and the tags ranked by posts
+    (most first, then by tag)."""
+    now = last + MICRO  # what the API's default as_of is
+    anchors = [now, now - timedelta(hours=17), now - timedelta(hours=41, minutes=30)]
+    anchors += [now - timedelta(hours=66, minutes=7, seconds=3), first + timedelta(days=4)]
     if not ranked:
         raise SystemExit("the dump has no tags")
 
