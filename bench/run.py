@@ -55,6 +55,8 @@ RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 PEERS = {
+    "duckdb": "bench.peers.duckdb_peer",
+    "chdb": "bench.peers.chdb_peer",
     "sqlite": "bench.peers.sqlite_datasette",
     "postgres": "bench.peers.postgres",
 }
