@@ -210,6 +210,25 @@ SELECT toUnixTimestamp(toStartOfDay(created_at)) AS t, count(), uniqExact(accoun
        sum(engagement)
 FROM post_tags WHERE tag = {tag:String} GROUP BY t ORDER BY t
 """
+RELATED_SQL = """
+SELECT other, display, co_posts, score FROM (
+    SELECT pairs.other AS other, t.display AS display, pairs.co_posts AS co_posts,
+           pairs.co_posts / n AS p_ab,
+           floor(if(p_ab >= 1, 1.0, log(p_ab / ((a / n) * (t.posts / n))) / -log(p_ab))
+                 * 10000 + 0.5) / 10000 AS score
+    FROM (SELECT tag AS other, toInt64(count()) AS co_posts
+          FROM post_tags
+          WHERE seq IN (SELECT seq FROM post_tags WHERE tag = {tag:String})
+            AND tag != {tag:String}
+          GROUP BY tag HAVING co_posts >= {min_support:UInt64}) AS pairs
+    JOIN tags AS t ON t.tag = pairs.other
+    CROSS JOIN (SELECT toFloat64(posts) AS n FROM meta) AS m
+    CROSS JOIN (SELECT toFloat64(posts) AS a FROM tags WHERE tag = {tag:String}) AS x
+)
+WHERE score > 0 AND NOT isNaN(score)
+ORDER BY score DESC, co_posts DESC, other
+LIMIT {limit:UInt64}
+"""
 REPORT_SQL = f"""
 WITH (SELECT toStartOfDay(first_post) FROM meta) AS lo,
      (SELECT toStartOfDay(last_post) + INTERVAL 1 DAY FROM meta) AS hi,
@@ -297,6 +316,12 @@ class ChdbEngine:
             {"p": prefix, "limit": limit},
         )
         return [dict(zip(("tag", "display", "posts", "authors"), r, strict=True)) for r in rows]
+
+    def related(self, tag: str, limit: int, min_support: int) -> list[dict[str, Any]] | None:
+        if not self.rows("SELECT 1 FROM tags WHERE tag = {tag:String}", {"tag": tag}):
+            return None
+        rows = self.rows(RELATED_SQL, {"tag": tag, "min_support": min_support, "limit": limit})
+        return [dict(zip(("tag", "display", "co_posts", "score"), r, strict=True)) for r in rows]
 
     def search(self, pieces: list[str], limit: int) -> tuple[int, list[dict[str, Any]]]:
         conds: list[str] = []

@@ -193,6 +193,27 @@ SELECT date_trunc('day', created_at) AS t, count(*), count(DISTINCT account),
        sum(engagement)::BIGINT
 FROM post_tags WHERE tag = $1 GROUP BY 1 ORDER BY 1
 """
+RELATED_SQL = """
+WITH pairs AS (
+    SELECT tag AS other, count(*) AS co_posts
+    FROM post_tags
+    WHERE seq IN (SELECT seq FROM post_tags WHERE tag = $tag) AND tag <> $tag
+    GROUP BY tag HAVING count(*) >= $min_support
+), scored AS (
+    SELECT pairs.other, t.display, pairs.co_posts,
+           pairs.co_posts / m.n AS p_ab,
+           round(CASE WHEN pairs.co_posts / m.n >= 1 THEN 1.0
+                      ELSE ln((pairs.co_posts / m.n) / ((a.posts / m.n) * (t.posts / m.n)))
+                           / -ln(pairs.co_posts / m.n) END, 4) AS score
+    FROM pairs JOIN tags t ON t.tag = pairs.other,
+         (SELECT posts::DOUBLE AS n FROM meta) m,
+         (SELECT posts FROM tags WHERE tag = $tag) a
+)
+SELECT other, display, co_posts, score FROM scored
+WHERE score > 0 AND NOT isnan(score)
+ORDER BY score DESC, co_posts DESC, other
+LIMIT $limit
+"""
 REPORT_SQL = """
 WITH period AS (
     SELECT date_trunc('day', first_post) AS lo,
@@ -273,6 +294,15 @@ class DuckDBEngine:
             .fetchall()
         )
         return [dict(zip(("tag", "display", "posts", "authors"), r, strict=True)) for r in rows]
+
+    def related(self, tag: str, limit: int, min_support: int) -> list[dict[str, Any]] | None:
+        cur = self.cur()
+        if cur.execute("SELECT 1 FROM tags WHERE tag = $1", [tag]).fetchone() is None:
+            return None
+        rows = cur.execute(
+            RELATED_SQL, {"tag": tag, "min_support": min_support, "limit": limit}
+        ).fetchall()
+        return [dict(zip(("tag", "display", "co_posts", "score"), r, strict=True)) for r in rows]
 
     def search(self, pieces: list[str], limit: int) -> tuple[int, list[dict[str, Any]]]:
         where = " AND ".join(f"contains(folded, ${i + 1})" for i in range(len(pieces)))

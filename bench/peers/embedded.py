@@ -157,6 +157,11 @@ class Engine(Protocol):
 
     def autocomplete(self, prefix: str, limit: int) -> list[dict[str, Any]]: ...
 
+    def related(self, tag: str, limit: int, min_support: int) -> list[dict[str, Any]] | None:
+        """Tags on the same posts, by NPMI over posts (rounded to 4 places, > 0), then
+        co_posts desc, then tag; None for an unknown tag."""
+        ...
+
     def search(self, pieces: list[str], limit: int) -> tuple[int, list[dict[str, Any]]]:
         """Total and the newest ``limit`` posts (``created_at`` desc, then ``seq``) with
         every folded piece as a token sequence."""
@@ -288,6 +293,10 @@ class Answers:
     def autocomplete(self, prefix: str, limit: int = 10) -> dict[str, Any]:
         return {"items": self.engine.autocomplete(prefix, limit)}
 
+    def related(self, tag: str, limit: int = 10, min_support: int = 3) -> dict[str, Any] | None:
+        found = self.engine.related(tag, limit, min_support)
+        return None if found is None else {"tag": tag, "items": found}
+
     def search(self, q: str, limit: int = 20) -> dict[str, Any] | None:
         pieces = pieces_of(q)
         if not pieces:
@@ -343,6 +352,9 @@ def canonical(answers: Answers, kind: str, params: dict[str, Any]) -> Any:
     if kind == "autocomplete":
         found = answers.autocomplete(tag_key(params["prefix"]))["items"]
         return [(i["tag"], i["posts"], i["authors"]) for i in found]
+    if kind == "related":
+        r = answers.related(tag_key(params["tag"]), 10, params.get("min_support", 3))
+        return [] if r is None else [(i["tag"], i["co_posts"], i["score"]) for i in r["items"]]
     if kind == "report":
         frame = pl.read_csv(b"".join(answers.report()), infer_schema=False)
         return [
@@ -418,6 +430,16 @@ def hashtag_timeseries(
     return found
 
 
+@get("/v1/hashtags/{tag:str}/related", sync_to_thread=True)
+def hashtag_related(
+    request: Request[Any, Any, Any], tag: str, limit: int = 10, min_support: int = 3
+) -> dict[str, Any]:
+    found = _answers(request).related(_key(tag, "tag"), limit, min_support)
+    if found is None:
+        raise NotFoundException(f"unknown tag: {tag}")
+    return found
+
+
 @get("/v1/posts", sync_to_thread=True)
 def posts(
     request: Request[Any, Any, Any], q: str, sort: str = "relevance", limit: int = 20
@@ -453,7 +475,16 @@ def create_app(open_engine: Callable[[], Engine]) -> Litestar:
     from service.errors import ApiError
 
     return Litestar(
-        [trending, hashtags, hashtag_detail, hashtag_timeseries, posts, report, healthz],
+        [
+            trending,
+            hashtags,
+            hashtag_detail,
+            hashtag_timeseries,
+            hashtag_related,
+            posts,
+            report,
+            healthz,
+        ],
         exception_handlers={ApiError: _bad_request},
         state=State({"answers": Answers(open_engine())}),
         openapi_config=None,
