@@ -33,6 +33,7 @@ each query uses ClickHouse's own threads (``max_threads`` = 2 here).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -255,12 +256,18 @@ class ChdbEngine:
 
     def __init__(self, db: Path) -> None:
         self.con = _connect(db)
+        # A connection's query parameters are its state: two threads setting theirs at
+        # once mix them up ("Substitution `scale` is not set"). chDB runs one query at
+        # a time per process anyway (measured: 4 threads, or a connection per thread,
+        # answer no faster than 1), so one lock costs nothing.
+        self._lock = threading.Lock()
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        return _rows(self.con, sql, params)
+        with self._lock:
+            return _rows(self.con, sql, params)
 
     def meta(self) -> tuple[datetime, datetime]:
-        (first, last), = self.rows(
+        ((first, last),) = self.rows(
             "SELECT toUnixTimestamp64Micro(first_posting), toUnixTimestamp64Micro(last_post)"
             " FROM meta"
         )
@@ -269,9 +276,7 @@ class ChdbEngine:
     def trending(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         sql = TRENDING_SQL.replace(
             "created_at >= w0", "created_at >= fromUnixTimestamp64Micro({w0_us:Int64}, 'UTC')"
-        ).replace(
-            "created_at < w0", "created_at < fromUnixTimestamp64Micro({w0_us:Int64}, 'UTC')"
-        )
+        ).replace("created_at < w0", "created_at < fromUnixTimestamp64Micro({w0_us:Int64}, 'UTC')")
         end_us = params["b0_us"] + params["b_us"] + 24 * 3600 * 10**6
         args = {
             "scale": params["scale"],
@@ -357,7 +362,9 @@ class ChdbEngine:
         return total, [dict(zip(names, r, strict=True)) for r in rows]
 
     def report_chunks(self) -> Iterator[bytes]:
-        yield self.con.query(REPORT_SQL, "CSV").bytes()
+        with self._lock:
+            body = self.con.query(REPORT_SQL, "CSV").bytes()
+        yield body
 
 
 def _from_micros(us: int) -> datetime:

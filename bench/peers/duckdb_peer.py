@@ -45,7 +45,9 @@ import duckdb
 
 from bench.peers.embedded import EmbeddedPeer, utc
 
-FOLD = r"""' ' || trim(regexp_replace(strip_accents(lower({x})), '[^\p{L}\p{N}]+', ' ', 'g')) || ' '"""
+FOLD = (
+    r"""' ' || trim(regexp_replace(strip_accents(lower({x})), '[^\p{L}\p{N}]+', ' ', 'g')) || ' '"""
+)
 
 DERIVE_SQL = (
     "DROP TABLE IF EXISTS accounts",
@@ -113,9 +115,10 @@ def load(db: Path, parquet: Path, stages: dict[str, float], update: bool = False
     files = f"'{parquet}/*.parquet'"
     with _connect(db) as con:
         t = time.monotonic()
+        folded = FOLD.replace("{x}", "text")
         posts_sql = f"""
             SELECT seq, uid, platform, id, created_at, author, text, lang, likes, reposts,
-                   replies, quotes, engagement, tags, written, {FOLD.replace("{x}", "text")} AS folded
+                   replies, quotes, engagement, tags, written, {folded} AS folded
             FROM {{source}}
             QUALIFY seq = max(seq) OVER (PARTITION BY uid)
         """
@@ -127,7 +130,8 @@ def load(db: Path, parquet: Path, stages: dict[str, float], update: bool = False
             )
         else:
             con.execute(
-                "CREATE TEMP TABLE day AS " + posts_sql.replace("{source}", f"read_parquet({files})")
+                "CREATE TEMP TABLE day AS "
+                + posts_sql.replace("{source}", f"read_parquet({files})")
             )
             con.execute("DELETE FROM posts WHERE uid IN (SELECT uid FROM day)")
             con.execute("INSERT INTO posts SELECT * FROM day")
@@ -257,7 +261,19 @@ class DuckDBEngine:
         return row[0], row[1]
 
     def trending(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        names = "w0 end b0 b0_us b_us n scale prior min_authors min_growth limit".split()
+        names = [
+            "w0",
+            "end",
+            "b0",
+            "b0_us",
+            "b_us",
+            "n",
+            "scale",
+            "prior",
+            "min_authors",
+            "min_growth",
+            "limit",
+        ]
         rows = self.cur().execute(TRENDING_SQL, {k: params[k] for k in names}).fetchall()
         return [dict(zip(TREND_NAMES, r, strict=True)) for r in rows]
 

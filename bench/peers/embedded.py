@@ -542,7 +542,8 @@ class EmbeddedPeer:
         self.last_update: dict[str, Any] = {}
 
     def _load(self, dump: Path, update: bool) -> tuple[float, int, dict[str, Any]]:
-        assert self.work is not None and self.db is not None
+        assert self.work is not None
+        assert self.db is not None
         report = self.work / ("update.json" if update else "load.json")
         cmd = [
             sys.executable,
@@ -650,27 +651,91 @@ class EngineSide:
         return self.answer(kind, params)
 
 
+IN_PROCESS_KINDS = ("trending", "detail", "timeseries", "autocomplete", "related", "report")
+
+
+def _ours_related(side: Any, params: dict[str, Any]) -> Any:
+    from indexer.schema import tag_key
+    from service import tags
+
+    found = tags.related(side.generation.tables, tag_key(params["tag"]), 10, 3)
+    return [(r.tag, r.co_posts, r.score) for r in found]
+
+
 def in_process(peer: EmbeddedPeer, index: Path, seconds: float) -> list[dict[str, Any]]:
-    """Our engine's functions against ``peer``'s engine, both in this process: the
-    answers checked first (polars_mem's check workload), then timed (its measure
-    workload). Rows as :func:`bench.peers.polars_mem.measure` gives them."""
+    """Our engine's functions against ``peer``'s engine, both in this process: every
+    answer of polars_mem's check workload compared first (and related of the same
+    tags), then each kind timed for ``seconds`` on each side (its measure workload).
+    Rows: ``kind``, ``ours_``/``peer_`` ``calls, p50_ms, p99_ms, per_s``, ``ratio_p50``,
+    ``ratio_p99`` (peer / ours), ``load1`` (load average before the kind)."""
     from bench.peers import polars_mem
 
     ours_side, _ = polars_mem.OurSide.load(index)
     side = EngineSide(peer.open_answers())
     p = plan_from_ours(ours_side)
+    check = {**p.check, "related": p.check["detail"]}
+    measure = {**p.measure, "related": p.measure["detail"]}
+
+    def ours_answer(kind: str, params: dict[str, Any]) -> Any:
+        return (
+            _ours_related(ours_side, params)
+            if kind == "related"
+            else ours_side.answer(kind, params)
+        )
+
+    def ours_timed(kind: str, params: dict[str, Any]) -> Any:
+        return (
+            _ours_related(ours_side, params) if kind == "related" else ours_side.timed(kind, params)
+        )
+
     compared = 0
-    for kind in polars_mem.KINDS:
-        for params in p.check[kind]:
-            mine, theirs = ours_side.answer(kind, params), side.answer(kind, params)
+    for kind in IN_PROCESS_KINDS:
+        for params in check[kind]:
+            mine, theirs = ours_answer(kind, params), side.answer(kind, params)
             if mine != theirs:
                 raise SystemExit(
                     f"{peer.name} (in process) answers {kind} {params} differently: "
                     + polars_mem._first_difference(mine, theirs)
                 )
             compared += 1
-    rows = polars_mem.measure(ours_side, side, p, seconds)  # type: ignore[arg-type]
+    rows: list[dict[str, Any]] = []
+    for kind in IN_PROCESS_KINDS:
+        f = measure[kind]
+        load1 = os.getloadavg()[0]
+        a = polars_mem.time_calls(lambda i, k=kind, f=f: ours_timed(k, f(i)), seconds)
+        b = polars_mem.time_calls(lambda i, k=kind, f=f: side.timed(k, f(i)), seconds)
+        rows.append(
+            {
+                "kind": kind,
+                "load1": load1,
+                **{f"ours_{k}": v for k, v in vars(a).items()},
+                **{f"peer_{k}": v for k, v in vars(b).items()},
+                "ratio_p50": b.p50_ms / a.p50_ms,
+                "ratio_p99": b.p99_ms / a.p99_ms,
+            }
+        )
     return [*rows, {"kind": "check", "compared": compared}]
+
+
+def in_process_markdown(name: str, rows: list[dict[str, Any]]) -> str:
+    compared = next((r["compared"] for r in rows if r["kind"] == "check"), 0)
+    lines = [
+        f"ours vs {name}, in process ({compared} answers compared first, all equal)",
+        "",
+        "| kind | ours p50 / p99 ms | peer p50 / p99 ms | ratio p50 / p99 "
+        "| ours calls/s | peer calls/s | load avg |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        if r["kind"] == "check":
+            continue
+        lines.append(
+            f"| {r['kind']} | {r['ours_p50_ms']:.2f} / {r['ours_p99_ms']:.2f} "
+            f"| {r['peer_p50_ms']:.2f} / {r['peer_p99_ms']:.2f} "
+            f"| {r['ratio_p50']:.1f}x / {r['ratio_p99']:.1f}x "
+            f"| {r['ours_per_s']:.1f} | {r['peer_per_s']:.1f} | {r['load1']:.2f} |"
+        )
+    return "\n".join(lines)
 
 
 def plan_from_ours(side: Any) -> Any:
