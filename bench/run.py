@@ -385,124 +385,136 @@ def main() -> None:
     n_day = args.day_posts or max(1000, n // 30)
     day = day_dump(dump, n_day, max(100, n_day // 7), 2)
 
-    ours = Ours(work / "ours")
-    log("build: ours")
-    build_load = {"ours": os.getloadavg()[0]}
-    figures = {"ours": ours.build(dump)}
-    peers = {key: load_peer(key) for key in chosen if key in PEERS}
-    for key, peer in peers.items():
-        log(f"build: {peer.name}")
-        build_load[key] = os.getloadavg()[0]
-        figures[key] = peer.build(dump, work / key)
-    names = {"ours": ours.name, **{k: p.name for k, p in peers.items()}}
-    for key, f in figures.items():
-        res.build.append(
-            Row(
-                names[key],
-                {
-                    "seconds": f.seconds,
-                    "posts_s": f.posts / f.seconds,
-                    "rss": f.peak_rss_bytes,
-                    "disk": f.disk_bytes,
-                    "posts": f.posts,
-                    "load1": build_load[key],
-                },
-            )
-        )
-    if len({f.posts for f in figures.values()}) != 1:
-        raise SystemExit(
-            "the systems loaded different post counts: "
-            + ", ".join(f"{k} {f.posts}" for k, f in figures.items())
-        )
-
-    workload = pick_workload(ours.generation())
-    bases = {"ours": ours.start(args.port)}
-    peer_updates: dict[str, float] = {}
-    ports = {"ours": args.port, **{k: args.port + i for i, k in enumerate(peers, start=1)}}
-    try:
-        for key, peer in peers.items():
-            log(f"serve + check answers: {peer.name}")
-            bases[key] = peer.start(ports[key])
-            res.checks[peer.name] = check_answers(peer.name, peer, bases["ours"], workload, key)
-            log(f"  {res.checks[peer.name]}")
-            peer.stop()  # each system is timed alone: no other server's background work
-        # Trending is timed on more distinct questions than our answer cache holds
-        # (service/trends.py RESULT_CACHE_SIZE), so every request of ours computes.
-        timed = dataclasses.replace(workload, as_of=trend_anchors(workload.as_of[0], 600))
-        for key in ["ours", *peers]:
-            if key != "ours":
-                bases[key] = peers[key].start(ports[key])
-            base = bases[key]
-            for kind in QUERY_KINDS:
-                if key != "ours" and not asks(key, kind):
-                    continue
-                asked = timed if kind == "trending" else workload
-                paths = our_paths(kind, asked) if key == "ours" else peers[key].paths(kind, asked)
-                for warm in paths[:5]:  # first touches (cold caches) are not timed
-                    urllib.request.urlopen(base + warm, timeout=600).read()
-                for c in levels:
-                    log(f"wrk: {kind} {names[key]} c={c}")
-                    load1 = os.getloadavg()[0]
-                    r = run_wrk(base, paths, args.seconds, c)
-                    r["load1"] = load1
-                    if r["non_2xx"]:
-                        raise SystemExit(
-                            f"{names[key]}: {int(r['non_2xx'])} failed {kind} requests"
-                        )
-                    res.queries.setdefault(kind, []).append(Row(names[key], {"c": c, **r}))
-            log(f"report: {names[key]}")
-            path = "/v1/reports/index.csv" if key == "ours" else peers[key].report_path()
-            pids = ours.pids() if key == "ours" else list(getattr(peers[key], "pids", list)())
-            load1 = os.getloadavg()[0]
-            res.report.append(Row(names[key], {**time_report(base, path, pids), "load1": load1}))
-            if key == "ours":
-                ours.stop()
-            elif getattr(peers[key], "embedded", False):
-                peers[key].stop()
-                if not args.no_in_process:
-                    log(f"in process: {names[key]} against our engine")
-                    from bench.peers.embedded import in_process
-
-                    res.in_process[names[key]] = in_process(
-                        peers[key], ours.index, float(args.seconds)
-                    )
-                log(f"update: {names[key]}")
-                peer_updates[key] = peers[key].update(day)
-            else:
-                log(f"update: {names[key]}")
-                peer_updates[key] = peers[key].update(day)  # while its server runs
-                peers[key].stop()
-    finally:
-        ours.stop()
-        for peer in peers.values():
-            peer.stop()
-
-    if "polars" in chosen:
-        log("in memory: plain polars against our engine, in-process")
-        from bench.peers import polars_mem
-
-        res.load["polars"] = os.getloadavg()[0]
-        res.in_memory = polars_mem.run(dump, ours.index, float(args.seconds))
-
-    log("update: ours")
-    from bench.peers.common import run_measured
-
-    upd_s, upd_rss = run_measured(
-        indexer("update", str(day), "--index", str(ours.index), "--quiet"), ROOT
-    )
-    rebuild = work / "ours-rebuild"
-    reb_s, _ = run_measured(
-        indexer("build", str(dump), str(day), "--index", str(rebuild), "--quiet"), ROOT
-    )
-    shutil.rmtree(rebuild, ignore_errors=True)
-    res.update.append(Row(ours.name, {"update": upd_s, "rebuild": reb_s, "rss": upd_rss}))
-    for key, peer in peers.items():
-        res.update.append(
-            Row(peer.name, {"update": peer_updates[key], "rebuild": figures[key].seconds})
-        )
-
-    text = render(res, n, n_day)
     out = args.out or RESULTS / f"{_today()}-{_size(n)}.md"
+    try:
+        ours = Ours(work / "ours")
+        log("build: ours")
+        build_load = {"ours": os.getloadavg()[0]}
+        figures = {"ours": ours.build(dump)}
+        peers = {key: load_peer(key) for key in chosen if key in PEERS}
+        for key, peer in peers.items():
+            log(f"build: {peer.name}")
+            build_load[key] = os.getloadavg()[0]
+            figures[key] = peer.build(dump, work / key)
+        names = {"ours": ours.name, **{k: p.name for k, p in peers.items()}}
+        for key, f in figures.items():
+            res.build.append(
+                Row(
+                    names[key],
+                    {
+                        "seconds": f.seconds,
+                        "posts_s": f.posts / f.seconds,
+                        "rss": f.peak_rss_bytes,
+                        "disk": f.disk_bytes,
+                        "posts": f.posts,
+                        "load1": build_load[key],
+                    },
+                )
+            )
+        if len({f.posts for f in figures.values()}) != 1:
+            raise SystemExit(
+                "the systems loaded different post counts: "
+                + ", ".join(f"{k} {f.posts}" for k, f in figures.items())
+            )
+
+        workload = pick_workload(ours.generation())
+        bases = {"ours": ours.start(args.port)}
+        peer_updates: dict[str, float] = {}
+        ports = {"ours": args.port, **{k: args.port + i for i, k in enumerate(peers, start=1)}}
+        try:
+            for key, peer in peers.items():
+                log(f"serve + check answers: {peer.name}")
+                bases[key] = peer.start(ports[key])
+                res.checks[peer.name] = check_answers(peer.name, peer, bases["ours"], workload, key)
+                log(f"  {res.checks[peer.name]}")
+                peer.stop()  # each system is timed alone: no other server's background work
+            # Trending is timed on more distinct questions than our answer cache holds
+            # (service/trends.py RESULT_CACHE_SIZE), so every request of ours computes.
+            timed = dataclasses.replace(workload, as_of=trend_anchors(workload.as_of[0], 600))
+            for key in ["ours", *peers]:
+                if key != "ours":
+                    bases[key] = peers[key].start(ports[key])
+                base = bases[key]
+                for kind in QUERY_KINDS:
+                    if key != "ours" and not asks(key, kind):
+                        continue
+                    asked = timed if kind == "trending" else workload
+                    paths = (
+                        our_paths(kind, asked) if key == "ours" else peers[key].paths(kind, asked)
+                    )
+                    for warm in paths[:5]:  # first touches (cold caches) are not timed
+                        urllib.request.urlopen(base + warm, timeout=600).read()
+                    for c in levels:
+                        log(f"wrk: {kind} {names[key]} c={c}")
+                        load1 = os.getloadavg()[0]
+                        r = run_wrk(base, paths, args.seconds, c)
+                        r["load1"] = load1
+                        if r["non_2xx"]:
+                            raise SystemExit(
+                                f"{names[key]}: {int(r['non_2xx'])} failed {kind} requests"
+                            )
+                        res.queries.setdefault(kind, []).append(Row(names[key], {"c": c, **r}))
+                log(f"report: {names[key]}")
+                path = "/v1/reports/index.csv" if key == "ours" else peers[key].report_path()
+                pids = ours.pids() if key == "ours" else list(getattr(peers[key], "pids", list)())
+                load1 = os.getloadavg()[0]
+                report = time_report(base, path, pids)
+                res.report.append(Row(names[key], {**report, "load1": load1}))
+                if key == "ours":
+                    ours.stop()
+                elif getattr(peers[key], "embedded", False):
+                    peers[key].stop()
+                    if not args.no_in_process:
+                        log(f"in process: {names[key]} against our engine")
+                        from bench.peers.embedded import in_process
+
+                        res.in_process[names[key]] = in_process(
+                            peers[key], ours.index, float(args.seconds)
+                        )
+                    log(f"update: {names[key]}")
+                    peer_updates[key] = peers[key].update(day)
+                else:
+                    log(f"update: {names[key]}")
+                    peer_updates[key] = peers[key].update(day)  # while its server runs
+                    peers[key].stop()
+        finally:
+            ours.stop()
+            for peer in peers.values():
+                peer.stop()
+
+        if "polars" in chosen:
+            log("in memory: plain polars against our engine, in-process")
+            from bench.peers import polars_mem
+
+            res.load["polars"] = os.getloadavg()[0]
+            res.in_memory = polars_mem.run(dump, ours.index, float(args.seconds))
+
+        log("update: ours")
+        from bench.peers.common import run_measured
+
+        upd_s, upd_rss = run_measured(
+            indexer("update", str(day), "--index", str(ours.index), "--quiet"), ROOT
+        )
+        rebuild = work / "ours-rebuild"
+        reb_s, _ = run_measured(
+            indexer("build", str(dump), str(day), "--index", str(rebuild), "--quiet"), ROOT
+        )
+        shutil.rmtree(rebuild, ignore_errors=True)
+        res.update.append(Row(ours.name, {"update": upd_s, "rebuild": reb_s, "rss": upd_rss}))
+        for key, peer in peers.items():
+            res.update.append(
+                Row(peer.name, {"update": peer_updates[key], "rebuild": figures[key].seconds})
+            )
+
+    except BaseException as exc:
+        # What was measured is kept: a failure late in a long run loses nothing.
+        res.checks["run"] = f"STOPPED: {type(exc).__name__}: {exc}"
+        partial = out.with_name(out.stem + "-incomplete.md")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(render(res, n, n_day))
+        log(f"stopped; what was measured is in {partial}")
+        raise
+    text = render(res, n, n_day)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
@@ -551,7 +563,7 @@ def render(res: Results, n: int, n_day: int) -> str:
         "| system | posts | seconds | posts/s | peak RSS MiB | disk MiB | our speed-up | load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    ours_b = res.build[0].figures
+    ours_b = res.build[0].figures if res.build else {}
     for row in res.build:
         f = row.figures
         lines.append(

@@ -515,7 +515,10 @@ def plan_for(first: datetime, last: datetime, ranked: list[str]) -> Plan:
     (most first, then by tag)."""
     now = last + MICRO  # what the API's default as_of is
     anchors = [now, now - timedelta(hours=17), now - timedelta(hours=41, minutes=30)]
-    anchors += [now - timedelta(hours=66, minutes=7, seconds=3), first + timedelta(days=4)]
+    # one anchor early in the data (its baseline starts before the data): day 4, or
+    # the middle of a shorter dump (a 3-day dump's day 4 is after its end: nothing trends)
+    early = min(first + timedelta(days=4), first + (now - first) / 2)
+    anchors += [now - timedelta(hours=66, minutes=7, seconds=3), early]
     if not ranked:
         raise SystemExit("the dump has no tags")
 
