@@ -36,6 +36,7 @@ import datetime as dt
 import importlib
 import importlib.util
 import json
+import math
 import os
 import platform
 import shutil
@@ -449,6 +450,10 @@ def main() -> None:
                         load1 = os.getloadavg()[0]
                         r = run_wrk(base, paths, args.seconds, c)
                         r["load1"] = load1
+                        if not r["rps"] or not r["p50_ms"] or math.isnan(r["p50_ms"]):
+                            # no request answered within wrk's 2 s timeout: latencies unknown
+                            r["timeout"] = 1.0
+                            r["p50_ms"] = r["p99_ms"] = float("nan")
                         if r["non_2xx"]:
                             raise SystemExit(
                                 f"{names[key]}: {int(r['non_2xx'])} failed {kind} requests"
@@ -512,9 +517,11 @@ def main() -> None:
         partial = out.with_name(out.stem + "-incomplete.md")
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(render(res, n, n_day))
+        partial.with_suffix(".json").write_text(json.dumps(dataclasses.asdict(res), indent=1))
         log(f"stopped; what was measured is in {partial}")
         raise
     text = render(res, n, n_day)
+    out.with_suffix(".json").write_text(json.dumps(dataclasses.asdict(res), indent=1))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
@@ -533,7 +540,17 @@ def _size(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
+TIMED_OUT = 2000.0
+"""wrk's request timeout (ms): a peer none of whose requests it answered is slower."""
+
+
+def _ms(f: dict[str, float], key: str) -> str:
+    return "> 2000 (none answered)" if f.get("timeout") else f"{f[key]:.2f}"
+
+
 def _ratio(ours: float, theirs: float, higher_is_better: bool) -> str:
+    if theirs != theirs and not higher_is_better:  # nan: timed out
+        return f"> {TIMED_OUT / ours:.0f}x" if ours else "-"
     if not ours or not theirs:
         return "-"
     r = ours / theirs if higher_is_better else theirs / ours
@@ -590,8 +607,8 @@ def render(res: Results, n: int, n_day: int) -> str:
             f = row.figures
             o = ours_rows[f["c"]]
             lines.append(
-                f"| {KIND_LABEL[kind]} | {int(f['c'])} | {row.system} | {f['p50_ms']:.2f} | "
-                f"{f['p99_ms']:.2f} | {f['rps']:,.0f} | "
+                f"| {KIND_LABEL[kind]} | {int(f['c'])} | {row.system} | {_ms(f, 'p50_ms')} | "
+                f"{_ms(f, 'p99_ms')} | {f['rps']:,.0f} | "
                 f"{_ratio(o['p50_ms'], f['p50_ms'], False)} | "
                 f"{_ratio(o['p99_ms'], f['p99_ms'], False)} | {f.get('load1', 0):.2f} |"
             )
@@ -670,8 +687,9 @@ def targets(res: Results) -> list[str]:
             peer = [r.figures for r in at if r.system in EMBEDDED]
             if not peer:
                 continue
-            b50 = min(f["p50_ms"] for f in peer)
-            b99 = min(f["p99_ms"] for f in peer)
+            b50 = min(TIMED_OUT if f.get("timeout") else f["p50_ms"] for f in peer)
+            b99 = min(TIMED_OUT if f.get("timeout") else f["p99_ms"] for f in peer)
+            # a peer that answered nothing within wrk's timeout counts as 2000 ms: a floor
             r50, r99 = b50 / ours_f["p50_ms"], b99 / ours_f["p99_ms"]
             goal = TARGETS.get(kind, 5.0)
             lines.append(
