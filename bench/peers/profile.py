@@ -39,30 +39,47 @@ GROUPS = (
             "service/tables.py",
             "service/search.py",
             "service/reports.py",
-            "indexer/",
+            "service/generation.py",
+            "indexer/schema.py",
+            "indexer/globals.py",
+            "polars",
+            "tantivy",
         ),
     ),
     ("peer engine", ("duckdb", "chdb", "bench/peers/duckdb_peer.py", "bench/peers/chdb_peer.py")),
     ("peer app", ("bench/peers/embedded.py",)),
     (
-        "our routes",
+        "our routes and middleware",
         (
             "service/routes.py",
-            "service/app.py",
             "service/access.py",
             "service/limits.py",
             "service/metrics.py",
             "service/params.py",
+            "service/keys.py",
+            "service/errors.py",
         ),
     ),
-    ("HTTP stack", ("litestar", "granian", "msgspec", "asyncio", "anyio", "concurrent")),
+    ("JSON encoding", ("msgspec",)),
+    ("HTTP stack", ("litestar", "granian", "asyncio", "anyio", "concurrent", "threading")),
 )
 
 
-def summarise(raw: Path, top: int = 25) -> str:
-    """Inclusive shares of a py-spy ``--format raw`` file (collapsed stacks)."""
+def _group(frames: list[str]) -> str:
+    """The group of the innermost frame that belongs to one (a stack runs leaf last)."""
+    for f in reversed(frames):
+        for name, needles in GROUPS:
+            if any(x in f for x in needles):
+                return name
+    return "other"
+
+
+def summarise(raw: Path, top: int = 20) -> str:
+    """Shares of a py-spy ``--format raw`` file (collapsed stacks): by group of the
+    innermost known frame, then the top frames by self time and inclusive time."""
     total = 0
     inclusive: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
     groups: collections.Counter[str] = collections.Counter()
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -71,17 +88,15 @@ def summarise(raw: Path, top: int = 25) -> str:
         n = int(count)
         total += n
         frames = stack.split(";")
-        for f in set(frames):
+        for f in set(frames[1:]):
             inclusive[f] += n
-        for name, needles in GROUPS:
-            if any(any(x in f for x in needles) for f in frames):
-                groups[name] += n
-                break
-        else:
-            groups["other (idle, interpreter)"] += n
-    out = [f"{total} samples"]
+        leaf[frames[-1]] += n
+        groups[_group(frames)] += n
+    out = [f"{total} samples (busy threads only), by the innermost frame's group:"]
     out += [f"  {name}: {100 * n / max(total, 1):.1f}%" for name, n in groups.most_common()]
-    out.append("top frames (inclusive):")
+    out.append("top frames, self:")
+    out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in leaf.most_common(top)]
+    out.append("top frames, inclusive:")
     out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top)]
     return "\n".join(out)
 
