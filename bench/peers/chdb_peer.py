@@ -119,9 +119,16 @@ def _connect(db: Path) -> Any:
     return chdb.connect(str(db))
 
 
+LAST_STATISTICS: dict[str, Any] = {}
+"""ClickHouse's statistics of the last query (elapsed, rows_read, bytes_read)."""
+
+
 def _rows(con: Any, sql: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     result = con.query(sql, "JSONCompact", params=params or {})
-    data: list[list[Any]] = json.loads(result.bytes())["data"]
+    body = json.loads(result.bytes())
+    LAST_STATISTICS.clear()
+    LAST_STATISTICS.update(body.get("statistics", {}))
+    data: list[list[Any]] = body["data"]
     return data
 
 

@@ -148,19 +148,17 @@ def explain(key: str, db: Path, w: Any) -> str:
         ("timeseries", lambda: engine.timeseries(tag)),
         ("related", lambda: engine.related(tag, 10, 3)),
         ("detail", lambda: engine.detail(tag)),
+        ("autocomplete", lambda: engine.autocomplete(tag[:2], 10)),
     ):
         call()
-        rows = engine.rows(
-            "SELECT query_duration_ms, read_rows, read_bytes, memory_usage,"
-            " ProfileEvents['SelectedMarks'], ProfileEvents['SelectedParts']"
-            " FROM system.query_log WHERE type = 'QueryFinish'"
-            " ORDER BY event_time_microseconds DESC LIMIT 1"
-        )
-        out.append(f"== {title}: duration_ms, read_rows, read_bytes, memory, marks, parts = {rows}")
+        out.append(f"== {title}: {dict(module.LAST_STATISTICS)}")
+    end = params["end"].strftime("%Y-%m-%d %H:%M:%S")
     plan = engine.rows(
-        "EXPLAIN indexes = 1 SELECT count() FROM post_tags WHERE created_at >= now() - 86400"
+        "EXPLAIN indexes = 1 SELECT tag, uniqExact(account) FROM post_tags"
+        f" WHERE created_at >= toDateTime64('{end}', 6, 'UTC') - INTERVAL 1 DAY"
+        f" AND created_at < toDateTime64('{end}', 6, 'UTC') GROUP BY tag"
     )
-    out += ["== plan of a time window on post_tags", *(str(r[0]) for r in plan)]
+    out += ["== plan of a trending window on post_tags", *(str(r[0]) for r in plan)]
     return "\n".join(out)
 
 
