@@ -347,6 +347,11 @@ def main() -> None:
         " default: bench/gen.py's, generated once into bench/out/)",
     )
     ap.add_argument(
+        "--no-update",
+        action="store_true",
+        help="skip the update comparison (at 10M our update and rebuild take ~15 min here)",
+    )
+    ap.add_argument(
         "--no-in-process",
         action="store_true",
         help="skip the embedded peers' in-process comparison",
@@ -476,11 +481,13 @@ def main() -> None:
                         res.in_process[names[key]] = in_process(
                             peers[key], ours.index, float(args.seconds)
                         )
-                    log(f"update: {names[key]}")
-                    peer_updates[key] = peers[key].update(day)
+                    if not args.no_update:
+                        log(f"update: {names[key]}")
+                        peer_updates[key] = peers[key].update(day)
                 else:
-                    log(f"update: {names[key]}")
-                    peer_updates[key] = peers[key].update(day)  # while its server runs
+                    if not args.no_update:
+                        log(f"update: {names[key]}")
+                        peer_updates[key] = peers[key].update(day)  # while its server runs
                     peers[key].stop()
         finally:
             ours.stop()
@@ -494,22 +501,23 @@ def main() -> None:
             res.load["polars"] = os.getloadavg()[0]
             res.in_memory = polars_mem.run(dump, ours.index, float(args.seconds))
 
-        log("update: ours")
-        from bench.peers.common import run_measured
+        if not args.no_update:
+            log("update: ours")
+            from bench.peers.common import run_measured
 
-        upd_s, upd_rss = run_measured(
-            indexer("update", str(day), "--index", str(ours.index), "--quiet"), ROOT
-        )
-        rebuild = work / "ours-rebuild"
-        reb_s, _ = run_measured(
-            indexer("build", str(dump), str(day), "--index", str(rebuild), "--quiet"), ROOT
-        )
-        shutil.rmtree(rebuild, ignore_errors=True)
-        res.update.append(Row(ours.name, {"update": upd_s, "rebuild": reb_s, "rss": upd_rss}))
-        for key, peer in peers.items():
-            res.update.append(
-                Row(peer.name, {"update": peer_updates[key], "rebuild": figures[key].seconds})
+            upd_s, upd_rss = run_measured(
+                indexer("update", str(day), "--index", str(ours.index), "--quiet"), ROOT
             )
+            rebuild = work / "ours-rebuild"
+            reb_s, _ = run_measured(
+                indexer("build", str(dump), str(day), "--index", str(rebuild), "--quiet"), ROOT
+            )
+            shutil.rmtree(rebuild, ignore_errors=True)
+            res.update.append(Row(ours.name, {"update": upd_s, "rebuild": reb_s, "rss": upd_rss}))
+            for key, peer in peers.items():
+                res.update.append(
+                    Row(peer.name, {"update": peer_updates[key], "rebuild": figures[key].seconds})
+                )
 
     except BaseException as exc:
         # What was measured is kept: a failure late in a long run loses nothing.

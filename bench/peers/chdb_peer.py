@@ -16,6 +16,9 @@ wrote the reader's rows as Parquet), tables ordered as a ClickHouse user would:
   authors (``uniqExact``), engagement, first/last seen, posts per platform and per
   language; ``meta``: first/last post, first posting, post count.
 
+Rounding as ours (polars ``round``: half to even on the scaled value):
+``roundBankers(x * 1000) / 1000``.
+
 Queries: trending in one pass over ``[baseline start, as_of)`` with ``-If``
 combinators (ClickHouse inlines a CTE at each use, so a window CTE read twice
 would be computed twice), ``uniqExact`` for every distinct-author count; tag
@@ -173,11 +176,11 @@ TRENDING_SQL = """
 SELECT tag, display, posts, authors, baseline_posts, baseline_authors, e, growth, score
 FROM (
     SELECT tag, posts, authors, baseline_posts, baseline_authors, e,
-           floor(authors / e * 1000 + 0.5) / 1000 AS growth,
-           floor(pow(authors - e, 2) / e * 1000 + 0.5) / 1000 AS score
+           roundBankers(authors / e * 1000) / 1000 AS growth,
+           roundBankers(pow(authors - e, 2) / e * 1000) / 1000 AS score
     FROM (
         SELECT tag, posts, authors, baseline_posts, baseline_authors,
-               floor((slot_authors * {scale:Float64} + {prior:Float64}) * 1000 + 0.5) / 1000 AS e
+               roundBankers((slot_authors * {scale:Float64} + {prior:Float64}) * 1000) / 1000 AS e
         FROM (
             SELECT tag,
                    countIf(created_at >= w0) AS posts,
@@ -222,8 +225,8 @@ RELATED_SQL = """
 SELECT other, display, co_posts, score FROM (
     SELECT pairs.other AS other, t.display AS display, pairs.co_posts AS co_posts,
            pairs.co_posts / n AS p_ab,
-           floor(if(p_ab >= 1, 1.0, log(p_ab / ((a / n) * (t.posts / n))) / -log(p_ab))
-                 * 10000 + 0.5) / 10000 AS score
+           roundBankers(if(p_ab >= 1, 1.0, log(p_ab / ((a / n) * (t.posts / n))) / -log(p_ab))
+                        * 10000) / 10000 AS score
     FROM (SELECT tag AS other, toInt64(count()) AS co_posts
           FROM post_tags
           WHERE seq IN (SELECT seq FROM post_tags WHERE tag = {tag:String})

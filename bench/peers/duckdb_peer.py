@@ -20,6 +20,11 @@ the tag table's key is the only one:
   per platform and per language (lists, most first);
 - ``meta``: first/last post, first posting, post count.
 
+Rounding: ours rounds expected authors, growth, score (3 places) and NPMI (4)
+with polars' ``round``, half to even on the scaled value, so the SQL does too
+(``round_even(x * 1000, 0) / 1000``): ``round`` (half away from zero) differed on
+an exact tie at 10M (a score of 27.5625).
+
 Search: DuckDB's ``fts`` extension is not in the wheel and cannot be downloaded
 offline here (``INSTALL fts`` fails), so a query is ``contains(folded, ' word ')``
 per word or phrase (exact tokens, as ours; a full scan of ``folded``), the total
@@ -167,11 +172,11 @@ WITH win AS (
     SELECT w.tag, w.posts, w.authors,
            coalesce(b.baseline_posts, 0) AS baseline_posts,
            coalesce(b.baseline_authors, 0) AS baseline_authors,
-           round((coalesce(b.slot_authors, 0) * $scale + $prior) * 1000.0) / 1000.0 AS e
+           round_even((coalesce(b.slot_authors, 0) * $scale + $prior) * 1000.0, 0) / 1000.0 AS e
     FROM win w LEFT JOIN base b USING (tag)
 ), scored AS (
-    SELECT *, round(authors / e * 1000.0) / 1000.0 AS growth,
-           round((authors - e) ^ 2 / e * 1000.0) / 1000.0 AS score
+    SELECT *, round_even(authors / e * 1000.0, 0) / 1000.0 AS growth,
+           round_even((authors - e) ^ 2 / e * 1000.0, 0) / 1000.0 AS score
     FROM expected
 )
 SELECT s.tag, t.display, s.posts, s.authors, s.baseline_posts, s.baseline_authors,
@@ -206,9 +211,10 @@ WITH pairs AS (
 ), scored AS (
     SELECT pairs.other, t.display, pairs.co_posts,
            pairs.co_posts / m.n AS p_ab,
-           round(CASE WHEN pairs.co_posts / m.n >= 1 THEN 1.0
-                      ELSE ln((pairs.co_posts / m.n) / ((a.posts / m.n) * (t.posts / m.n)))
-                           / -ln(pairs.co_posts / m.n) END, 4) AS score
+           round_even(CASE WHEN pairs.co_posts / m.n >= 1 THEN 1.0
+                           ELSE ln((pairs.co_posts / m.n) / ((a.posts / m.n) * (t.posts / m.n)))
+                                / -ln(pairs.co_posts / m.n) END * 10000.0, 0) / 10000.0
+               AS score
     FROM pairs JOIN tags t ON t.tag = pairs.other,
          (SELECT posts::DOUBLE AS n FROM meta) m,
          (SELECT posts FROM tags WHERE tag = $tag) a
