@@ -540,10 +540,6 @@ def _today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
-def _flags(n: int) -> str:
-    return " --10m" if n == 10_000_000 else "" if n == 1_000_000 else f" --posts {n}"
-
-
 def _size(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
@@ -570,7 +566,7 @@ def render(res: Results, n: int, n_day: int) -> str:
     lines = [
         f"# Hashtag Index against its peers, {n:,} posts",
         "",
-        f"`python bench/run.py{_flags(n)}`"
+        f"`{' '.join(['python bench/run.py', *sys.argv[1:]])}`"
         f" on {_today()}; the whole run took "
         f"{(time.monotonic() - res.started) / 60:.1f} min.",
         "",
