@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import ctypes
+import functools
 import queue
 import resource
 import shutil
@@ -29,7 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,9 @@ class BuildOptions:
     canonical posts do. One writer thread with 128 MiB made fewer segments but peaked
     at 1.6 GiB at 10M."""
     writer_threads: int = 2
+    ray: str | None = None
+    """Run the build's tasks on this Ray cluster (``--ray``: ``local``, ``auto`` or
+    ``ray://host:port``; indexer/distributed/); None: in this process."""
 
 
 @dataclass
@@ -172,36 +176,50 @@ def _build_into(
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
     clock = StageClock()
-    index = open_posts_index(work, create=True)
-    writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
-    with TantivyFeeder(writer, work) as feeder:
+    if options.ray is not None:
+        from indexer.distributed.build import read_dedup_index
 
-        def sink(posts: pl.DataFrame, name: str) -> None:
-            feeder.put(tantivy_json_lines(posts))
-            rollups.write_batch(posts, spool, name)
+        read, losers, effects, tasks = read_dedup_index(
+            files, options, work, spool, progress, warn, clock
+        )
+    else:
+        index = open_posts_index(work, create=True)
+        writer = index.writer(
+            heap_size=options.writer_heap_bytes, num_threads=options.writer_threads
+        )
+        with TantivyFeeder(writer, work) as feeder:
 
-        read = read_inputs(files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn)
-    clock.lap("read+index")
+            def sink(posts: pl.DataFrame, name: str) -> None:
+                feeder.put(tantivy_json_lines(posts))
+                rollups.write_batch(posts, spool, name)
 
-    progress.stage("dedup")
-    copies = spooled_copies(spool)
-    effects = delete_effects(copies, read.deletes)
-    losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
+            read = read_inputs(
+                files, options, work / REJECTS_FILE, spool, sink, progress, warn=warn
+            )
+        clock.lap("read+index")
+
+        progress.stage("dedup")
+        effects = delete_effects(spooled_copies(spool), read.deletes)
+        losers = pl.concat([rollups.losers(spool), effects.removed]).unique().sort("_seq")
+        for seq in losers["_seq"]:
+            writer.delete_documents_by_term(F_SEQ, seq)
+        commit(writer, work)
+        clock.lap("dedup+commit")
+        tasks = None
     duplicates = losers.height - effects.matched
-    for seq in losers["_seq"]:
-        writer.delete_documents_by_term(F_SEQ, seq)
-    commit(writer, work)
-    clock.lap("dedup+commit")
 
-    progress.stage("rollups")
-    changes = Changes(
-        days=rollups.spooled_days(spool),
-        posts_of=lambda day: rollups.day_posts(spool, day, losers),
-        gone=pl.Series("uid", [], dtype=pl.String()),
-    )
-    stats = write_tables(work, generation, None, [], changes)
-    shutil.rmtree(spool)
-    clock.lap("rollups")
+    with contextlib.ExitStack() as stack:
+        if tasks is not None:
+            stack.enter_context(tasks)
+        progress.stage("rollups")
+        changes = Changes(
+            days=rollups.spooled_days(spool),
+            posts_of=lambda day: rollups.day_posts(spool, day, losers),
+            gone=pl.Series("uid", [], dtype=pl.String()),
+        )
+        stats = write_tables(work, generation, None, [], changes, tasks)
+        shutil.rmtree(spool)
+        clock.lap("rollups")
 
     rejected = sum(s.rejected for s in read.sources)
     manifest = Manifest(
@@ -224,8 +242,7 @@ def _build_into(
         stage_peak_rss_mib=clock.peak_rss_mib,
         splits=stats.splits,
     )
-    index.reload()
-    indexed = index.searcher().num_docs
+    indexed = open_posts_index(work).searcher().num_docs
     expected = read.accepted - duplicates - effects.matched
     events = read.deletes.height
     if not (
@@ -399,10 +416,58 @@ def read_inputs(
     format read as canonical NDJSON): the caller publishes nothing. A file whose
     every row was rejected among files with posts is a line to ``warn``."""
     progress.stage(stage, sum(f.stat().st_size for f in files))
-    result = ReadResult(sources=[], read=0, accepted=0)
-    deleted_uids: list[str] = []
-    deleted_at: list[int] = []
-    done_bytes = 0
+    reads: list[FileRead] = []
+    done_bytes = done_rows = accepted = 0
+    # A file's sha256 is computed on a thread while the file is read (hashlib lets go
+    # of the GIL): a second pass over a 1.6 GB export cost a second before its read.
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    with RejectsWriter(rejects_path) as rejects, contextlib.ExitStack() as stop:
+        stop.callback(hasher.shutdown, wait=False, cancel_futures=True)
+        for path in files:
+            known = (digests or {}).get(path)
+            digest = known if known is not None else hasher.submit(sha256_of, path)
+            moved = functools.partial(_moved, progress, done_bytes, done_rows)
+            one = read_file(
+                path, options, rejects, scratch, sink, first_seq + accepted, digest, moved
+            )
+            reads.append(one)
+            accepted += one.accepted
+            done_bytes += one.source.bytes
+            done_rows += one.source.rows
+            progress.update(done_bytes, done_rows)
+    return combine_reads(reads, warn)
+
+
+def _moved(progress: Progress, base_bytes: int, base_rows: int, done: int, rows: int) -> None:
+    progress.update(base_bytes + done, base_rows + rows)
+
+
+@dataclass
+class FileRead:
+    """What reading one input file gave (:func:`read_file`)."""
+
+    source: SourceInfo
+    accepted: int
+    """Rows accepted: they got ``_seq`` first_seq .. first_seq+accepted-1."""
+    skipped: int
+    deletes: pl.DataFrame
+    """The file's delete events (:data:`DELETES_SCHEMA`), in input order."""
+    all_rejected: AllRejected | None
+    """Set if the file had rows and every one was rejected."""
+
+
+def read_file(
+    path: Path,
+    options: BuildOptions,
+    rejects: RejectsWriter,
+    scratch: Path,
+    sink: BatchSink,
+    first_seq: int,
+    digest: str | Future[str],
+    moved: Callable[[int, int], None],
+) -> FileRead:
+    """Read, validate and tag every row of one file (see :func:`read_inputs`), numbering
+    its accepted rows from ``first_seq``; ``moved(bytes, rows)`` follows the reading."""
     read = ReadOptions(
         batch_rows=options.batch_rows,
         column_map=options.column_map,
@@ -411,68 +476,74 @@ def read_inputs(
         created_at_format=options.created_at_format,
         csv_delimiter=options.csv_delimiter,
     )
-    all_rejected: list[AllRejected] = []
-    # A file's sha256 is computed on a thread while the file is read (hashlib lets go
-    # of the GIL): a second pass over a 1.6 GB export cost a second before its read.
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
-    with RejectsWriter(rejects_path) as rejects, contextlib.ExitStack() as stop:
-        stop.callback(hasher.shutdown, wait=False, cancel_futures=True)
-        for path in files:
-            known = (digests or {}).get(path)
-            hashing = None if known is not None else hasher.submit(sha256_of, path)
-            fmt = options.format or detect_format(path)
-            rows = rejected = deletes = 0
-            skipped: Counter[str] = Counter()
-            notes: Counter[str] = Counter()
-            first_reject: tuple[int, str] | None = None
-            with track_reads(path) as position:
-                for batch in read_batches(path, fmt, scratch, read):
-                    posts, bad, found = _check_batch(batch, options.platform)
-                    rejects.write(str(path), found)
-                    rows += batch.rows.height + len(batch.rejects)
-                    rejected += len(found)
-                    if found and first_reject is None:
-                        first_reject = found[0][:2]
-                    skipped.update(_counts(batch, "skipped"))
-                    notes.update(_counts(batch, "notes"))
-                    seq = first_seq + result.accepted
-                    if batch.deletes:
-                        deletes += len(batch.deletes)
-                        before = _accepted_before(batch, bad)
-                        for line, uid in batch.deletes:
-                            deleted_uids.append(uid)
-                            deleted_at.append(seq + before(line))
-                    if posts.height:
-                        sink(tag_posts(posts, seq, notes), f"{seq:012d}.parquet")
-                        result.accepted += posts.height
-                    progress.update(done_bytes + position.bytes, result.read + rows)
-            digest = hashing.result() if hashing is not None else known or ""
-            size = path.stat().st_size
-            done_bytes += size
-            result.read += rows
-            result.skipped += skipped.total()
-            progress.update(done_bytes, result.read)
-            result.sources.append(
-                SourceInfo(
-                    path=str(path),
-                    format=fmt,
-                    bytes=size,
-                    sha256=digest,
-                    rows=rows,
-                    rejected=rejected,
-                    deletes=deletes,
-                    skipped=_by_count(skipped),
-                    notes=_by_count(notes),
-                )
-            )
-            if rows and rejected == rows and first_reject is not None:
-                all_rejected.append(AllRejected(path, rows, *first_reject))
+    fmt = options.format or detect_format(path)
+    rows = rejected = accepted = 0
+    deleted_uids: list[str] = []
+    deleted_at: list[int] = []
+    skipped: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
+    first_reject: tuple[int, str] | None = None
+    with track_reads(path) as position:
+        for batch in read_batches(path, fmt, scratch, read):
+            posts, bad, found = _check_batch(batch, options.platform)
+            rejects.write(str(path), found)
+            rows += batch.rows.height + len(batch.rejects)
+            rejected += len(found)
+            if found and first_reject is None:
+                first_reject = found[0][:2]
+            skipped.update(_counts(batch, "skipped"))
+            notes.update(_counts(batch, "notes"))
+            seq = first_seq + accepted
+            if batch.deletes:
+                before = _accepted_before(batch, bad)
+                for line, uid in batch.deletes:
+                    deleted_uids.append(uid)
+                    deleted_at.append(seq + before(line))
+            if posts.height:
+                sink(tag_posts(posts, seq, notes), f"{seq:012d}.parquet")
+                accepted += posts.height
+            moved(position.bytes, rows)
+    source = SourceInfo(
+        path=str(path),
+        format=fmt,
+        bytes=path.stat().st_size,
+        sha256=digest if isinstance(digest, str) else digest.result(),
+        rows=rows,
+        rejected=rejected,
+        deletes=len(deleted_uids),
+        skipped=by_count(skipped),
+        notes=by_count(notes),
+    )
+    every_row_rejected = rows and rejected == rows and first_reject is not None
+    return FileRead(
+        source=source,
+        accepted=accepted,
+        skipped=skipped.total(),
+        deletes=pl.DataFrame({"uid": deleted_uids, "_at": deleted_at}, schema=DELETES_SCHEMA),
+        all_rejected=AllRejected(path, rows, *first_reject)
+        if every_row_rejected and first_reject is not None
+        else None,
+    )
+
+
+def combine_reads(reads: list[FileRead], warn: Warn | None) -> ReadResult:
+    """The files' reads, in input order, as one: an :class:`InputError` if rows were read
+    but not one accepted; a line to ``warn`` for each file whose every row was rejected."""
+    all_rejected = [r.all_rejected for r in reads if r.all_rejected is not None]
+    result = ReadResult(
+        sources=[r.source for r in reads],
+        read=sum(r.source.rows for r in reads),
+        accepted=sum(r.accepted for r in reads),
+        deletes=pl.concat(
+            [pl.DataFrame(schema=DELETES_SCHEMA), *(r.deletes for r in reads)], how="vertical"
+        ),
+        skipped=sum(r.skipped for r in reads),
+    )
     if result.read and not result.accepted:
         raise no_posts_error(all_rejected)
     for bad_file in all_rejected:
         if warn is not None:
             warn(f"{bad_file}; the other inputs were indexed")
-    result.deletes = pl.DataFrame({"uid": deleted_uids, "_at": deleted_at}, schema=DELETES_SCHEMA)
     return result
 
 
@@ -516,7 +587,7 @@ def _counts(batch: RawBatch, name: str) -> Counter[str]:
     return counts if counts is not None else Counter()
 
 
-def _by_count(counts: Counter[str]) -> dict[str, int]:
+def by_count(counts: Counter[str]) -> dict[str, int]:
     """Counts as a dict, most frequent first (then by name): for the manifest."""
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 

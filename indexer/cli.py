@@ -103,6 +103,7 @@ examples:
   hashtag-index build export.csv --map created_at=Date,text=Message,author=Author --map-tz UTC
   hashtag-index build export.parquet --map-file mapping.json
   hashtag-index build jetstream/ --format bluesky --reposts exclude
+  hashtag-index build --ray auto --index /mnt/shared/index /mnt/shared/dumps/
 """
 
 UPDATE_HELP = """\
@@ -277,8 +278,24 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
         help="in INPUT directories, also read symbolic links that lead out of the directory "
         "(by default they are passed over, with a warning naming them)",
     )
+    _add_ray_option(p)
     p.add_argument(
         "--quiet", action="store_true", help="no progress display, only the summary line"
+    )
+
+
+def _add_ray_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run the work as tasks on Ray (needs the 'ray' extra): 'local' starts a Ray of "
+        "this machine's cores, 'auto' joins the cluster 'ray start' made, ray://HOST:PORT a "
+        "remote one. build: each input file (or each range of a big uncompressed JSON-lines "
+        "file) is read and indexed by a task, then each day's split written by one; update: "
+        "each new input is read by a task; compact: each patched day is rewritten by one. "
+        "The index directory must be storage every node sees. The generation is the same "
+        "as without it",
     )
 
 
@@ -327,6 +344,7 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="generations to keep on disk, the new one included (default: 3)",
     )
+    _add_ray_option(c)
     c.add_argument("--quiet", action="store_true", help="no progress display")
 
     i = sub.add_parser(
@@ -442,6 +460,7 @@ def _ingest_options(args: argparse.Namespace) -> BuildOptions:
         keep=args.keep,
         follow_symlinks=args.follow_symlinks,
         csv_delimiter=delimiter,
+        ray=args.ray,
     )
 
 
@@ -514,7 +533,11 @@ def cmd_compact(args: argparse.Namespace) -> int:
         raise IndexerError("--keep must be at least 1")
     progress = Progress(enabled=False if args.quiet else None)
     result = compact(
-        _index_dir(args.index), now=datetime.now(UTC), keep=args.keep, progress=progress
+        _index_dir(args.index),
+        now=datetime.now(UTC),
+        keep=args.keep,
+        progress=progress,
+        ray=args.ray,
     )
     m = result.manifest
     if not result.published:

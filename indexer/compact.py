@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+import polars as pl
+
 from indexer.accounts import Accounts
 from indexer.globals import read_table, with_cooc_offsets, write_cooc
 from indexer.progress import Progress
@@ -71,14 +74,37 @@ class CompactResult:
     pruned: list[Path] = field(default_factory=list)
 
 
+@dataclass
+class DayIds:
+    """What rewriting a day needs of the generation's id tables."""
+
+    keys: pl.DataFrame
+    accounts: Accounts
+    platforms: pl.DataFrame
+    langs: pl.DataFrame
+
+
+def rewrite_patched(source: Path, target: Path, ids: DayIds) -> int:
+    """Write the patched split ``source`` anew at ``target`` from its live posts; returns
+    how many removed posts it leaves out."""
+    gone = removed_posts(source)
+    posts = read_record(source)
+    people = postings_of(posts).select("platform", "author").unique()
+    known = ids.accounts.of(people)
+    write_split(target, posts, ids.keys, known, ids.platforms, ids.langs)
+    return 0 if gone is None else gone.len()
+
+
 def compact(
     index_dir: Path,
     *,
     now: datetime,
     keep: int = DEFAULT_KEEP,
     progress: Progress | None = None,
+    ray: str | None = None,
 ) -> CompactResult:
-    """Publish the current generation with every patched day rewritten (if there is one)."""
+    """Publish the current generation with every patched day rewritten (if there is one);
+    with ``ray`` (a Ray address, see indexer/distributed/), each by a Ray task."""
     from indexer.update import _read_parent, link_posts_index
 
     started = time.monotonic()
@@ -113,25 +139,21 @@ def compact(
                     codes.filter(codes["kind"] == kind).select("name", "code")
                     for kind in ("platform", "lang")
                 )
+                ids = DayIds(keys, accounts, platforms, langs)
+                days = [(parent_dir / s.path, work / s.path) for s in patched]
+                if ray is None:
+                    removed = sum(rewrite_patched(source, target, ids) for source, target in days)
+                else:
+                    from indexer import distributed
+
+                    with distributed.connected(ray) as cluster:
+                        removed = sum(distributed.rewrite_days(cluster, ids, days))
                 splits: list[SplitInfo] = []
                 for done, split in enumerate(parent.splits, 1):
-                    source = parent_dir / split.path
                     if split in patched:
-                        gone = removed_posts(source)
-                        removed += 0 if gone is None else gone.len()
-                        posts = read_record(source)
-                        people = postings_of(posts).select("platform", "author").unique()
-                        known = accounts.of(people)
-                        write_split(work / split.path, posts, keys, known, platforms, langs)
-                        split = SplitInfo(
-                            day=split.day,
-                            path=split.path,
-                            posts=split.posts,
-                            postings=split.postings,
-                            written_by=generation,
-                        )
+                        split = msgspec.structs.replace(split, written_by=generation)
                     else:
-                        link_split(source, work / split.path)
+                        link_split(parent_dir / split.path, work / split.path)
                     splits.append(split)
                     progress.update(done, done)
                 manifest = Manifest(

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -116,19 +117,18 @@ class Ids:
         """Give the next ids to the tag keys, authors, platforms and languages of ``posts``
         that have none (new values in sorted order, so the result does not depend on
         the order posts come in within one call)."""
-        postings = postings_of(posts)
-        new_keys = postings.select("tag").unique().join(self.keys, on="tag", how="anti")
+        self.add(vocabulary(posts))
+
+    def add(self, words: Vocabulary) -> None:
+        """:meth:`extend` with the posts' :func:`vocabulary`."""
+        new_keys = words.tags.join(self.keys, on="tag", how="anti")
         if new_keys.height:
             self.keys = pl.concat(
                 [self.keys, _numbered(new_keys.sort("tag"), "id", self.keys.height)]
             )
-        self.accounts.add(postings.select("platform", "author"))
-        for kind, column, missing in (
-            ("platform", "platform", UNKNOWN_PLATFORM),
-            ("lang", "lang", UNKNOWN_LANG),
-        ):
+        self.accounts.add(words.people)
+        for kind, names in (("platform", words.platforms), ("lang", words.langs)):
             known = self.codes.filter(pl.col("kind") == kind)
-            names = posts.select(name=pl.col(column).fill_null(missing)).unique()
             new = names.join(known.select("name"), on="name", how="anti").sort("name")
             if new.height:
                 numbered = _numbered(new, "code", known.height).select(
@@ -143,6 +143,30 @@ class Ids:
 
     def of(self, kind: str) -> pl.DataFrame:
         return self.codes.filter(pl.col("kind") == kind).select("name", "code")
+
+
+@dataclass
+class Vocabulary:
+    """The distinct values of some posts that get ids (:class:`Ids`)."""
+
+    tags: pl.DataFrame
+    """tag: the tag keys of their postings."""
+    people: pl.DataFrame
+    """platform, author: the authors of their postings."""
+    platforms: pl.DataFrame
+    """name: their platforms (:data:`UNKNOWN_PLATFORM` for none)."""
+    langs: pl.DataFrame
+    """name: their languages (:data:`UNKNOWN_LANG` for none)."""
+
+
+def vocabulary(posts: pl.DataFrame) -> Vocabulary:
+    postings = postings_of(posts)
+    return Vocabulary(
+        tags=postings.select("tag").unique(),
+        people=postings.select("platform", "author").unique(),
+        platforms=posts.select(name=pl.col("platform").fill_null(UNKNOWN_PLATFORM)).unique(),
+        langs=posts.select(name=pl.col("lang").fill_null(UNKNOWN_LANG)).unique(),
+    )
 
 
 def _numbered(frame: pl.DataFrame, name: str, start: int) -> pl.DataFrame:
@@ -183,21 +207,79 @@ def cooc_pairs(posts: pl.DataFrame, keys: pl.DataFrame, sign: int) -> pl.DataFra
     )
 
 
+@dataclass
+class DayWritten:
+    """What writing a new day's split (:func:`write_new_day`) adds to the
+    generation-wide tables."""
+
+    day: date
+    sums: dict[str, pl.DataFrame]
+    """:func:`aggregates` of the day's posts."""
+    pairs: pl.DataFrame
+    """:func:`cooc_pairs` of the day's posts."""
+    split: SplitInfo | None
+    """None if the day has no post."""
+
+
+def write_new_day(
+    out: Path, day: date, posts: pl.DataFrame, ids: Ids, generation: str
+) -> DayWritten:
+    """Write the split of a day that the parent does not have (every day of a build)."""
+    split = None
+    if posts.height:
+        people = postings_of(posts).select("platform", "author").unique()
+        directory = out / split_path(day)
+        write_split(
+            directory, posts, ids.keys, ids.of_people(people), ids.of("platform"), ids.of("lang")
+        )
+        split = _split_info(day, posts, generation)
+    return DayWritten(day, aggregates(posts, ids.keys, 1), cooc_pairs(posts, ids.keys, 1), split)
+
+
+class DayTasks(Protocol):
+    """Who reads and writes the new days of a build or update: this process by default
+    (:class:`InProcess`), or Ray tasks (indexer/distributed/)."""
+
+    def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
+        """The :func:`vocabulary` of each day's new posts, in the order of ``days``."""
+        ...
+
+    def write(self, days: list[date], ids: Ids, generation: str) -> Iterator[DayWritten]:
+        """:func:`write_new_day` of each day (into the generation), in any order."""
+        ...
+
+
+@dataclass
+class InProcess:
+    out: Path
+    posts_of: Callable[[date], pl.DataFrame]
+
+    def vocabularies(self, days: list[date]) -> Iterator[Vocabulary]:
+        return (vocabulary(self.posts_of(day)) for day in days)
+
+    def write(self, days: list[date], ids: Ids, generation: str) -> Iterator[DayWritten]:
+        for day in days:
+            yield write_new_day(self.out, day, self.posts_of(day), ids, generation)
+
+
 def write_tables(
     out: Path,
     generation: str,
     parent: Path | None,
     parent_splits: list[SplitInfo],
     changes: Changes,
+    tasks: DayTasks | None = None,
 ) -> Stats:
-    """Write the splits and generation-wide tables of a generation into ``out``."""
+    """Write the splits and generation-wide tables of a generation into ``out``; the
+    new days by ``tasks`` (default: in this process)."""
+    tasks = tasks or InProcess(out, changes.posts_of)
     ids = Ids(
         keys=read_table(parent, KEYS_TABLE).sort("id").select("tag", "id"),
         accounts=Accounts.read(parent),
         codes=read_table(parent, CODES_TABLE),
     )
-    for day in changes.days:
-        ids.extend(changes.posts_of(day))
+    for words in tasks.vocabularies(changes.days):
+        ids.add(words)
     platforms, langs = ids.of("platform"), ids.of("lang")
 
     gone_by_day = held_by_day(parent, parent_splits, changes.gone)
@@ -210,7 +292,21 @@ def write_tables(
     new_summaries: list[pl.DataFrame] = []
     patched: list[SplitInfo] = []
     pair_deltas: list[pl.DataFrame] = []
+    new_days = [day for day in changes.days if day not in old_splits]
+    written_days = set(new_days)
+    for written in tasks.write(new_days, ids, generation):
+        for name, frame in written.sums.items():
+            parts.setdefault(name, []).append(frame)
+        cooc_deltas.add(written.pairs)
+        _fold(parts)
+        if written.split is not None:
+            directory = out / written.split.path
+            pair_files.append((directory / SPLIT_PAIRS.file, "after"))
+            _add_seen(new_summaries, directory)
+            splits.append(written.split)
     for day in touched:
+        if day in written_days:
+            continue
         directory = out / split_path(day)
         gone = gone_by_day.get(day)
         if parent is not None and day in old_splits and day not in changes.days:

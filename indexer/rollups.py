@@ -19,9 +19,11 @@ from indexer.globals import POST_COLUMNS
 SPOOLS = ("posts",)
 
 
-def write_batch(posts: pl.DataFrame, spool: Path, name: str) -> None:
-    """Spool one batch of posts (with ``tags``, ``written`` and ``_seq``), one file a day."""
-    frame = posts.select(*POST_COLUMNS, "_seq").with_columns(_day=pl.col("created_at").dt.date())
+def write_batch(posts: pl.DataFrame, spool: Path, name: str, *, text: bool = False) -> None:
+    """Spool one batch of posts (with ``tags``, ``written`` and ``_seq``; with ``text`` too
+    for a build that indexes them later, on Ray), one file a day."""
+    columns = [*POST_COLUMNS, "text", "_seq"] if text else [*POST_COLUMNS, "_seq"]
+    frame = posts.select(columns).with_columns(_day=pl.col("created_at").dt.date())
     for (day,), part in frame.partition_by("_day", as_dict=True, include_key=False).items():
         directory = spool / "posts" / str(day)
         directory.mkdir(parents=True, exist_ok=True)
@@ -52,10 +54,14 @@ def losers(spool: Path) -> pl.DataFrame:
     everything = spooled(spool)
     if everything is None:
         return pl.DataFrame(schema={"_seq": pl.Int64()})
+    return losers_among(everything.select("uid", "_seq"))
+
+
+def losers_among(keys: pl.LazyFrame) -> pl.DataFrame:
+    """``_seq`` of every copy among ``keys`` (``uid, _seq``) that a later copy replaces."""
     # Two steps keep memory at 16 bytes per post instead of a table of uid strings:
     # 64-bit hashes find the candidates (a collision only adds a candidate), then
     # the exact uids of the few candidates decide.
-    keys = everything.select("uid", "_seq")
     hashed = keys.select(pl.col("uid").hash(seed=7).alias("_h"))
     repeated = (
         hashed.group_by("_h").agg(pl.len().alias("_n")).filter(pl.col("_n") > 1).select("_h")

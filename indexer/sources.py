@@ -261,12 +261,55 @@ def track_reads(path: Path) -> Iterator[ReadPosition]:
         _TRACKED.reset(token)
 
 
+_RANGE: contextvars.ContextVar[tuple[Path, int, int] | None] = contextvars.ContextVar(
+    "read_range", default=None
+)
+
+
+@contextlib.contextmanager
+def reading_range(path: Path, start: int, end: int) -> Iterator[None]:
+    """While active, :func:`open_decompressed` of ``path`` (uncompressed) reads only its
+    bytes ``[start, end)``, as if they were the whole file: one part of a big JSON-lines
+    file, cut at line ends (indexer/distributed.py), read by the usual readers. Line
+    numbers are then counted from the range's first line."""
+    token = _RANGE.set((path, start, end))
+    try:
+        yield
+    finally:
+        _RANGE.reset(token)
+
+
+class _RangeFile(io.RawIOBase):
+    """Bytes ``[start, end)`` of a file, read as a file of their own."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._file = io.FileIO(path, "rb")
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: typing.Any) -> int:
+        view = memoryview(buffer)[: self._left]
+        n = self._file.readinto(view) or 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def open_decompressed(path: Path) -> IO[bytes]:
     """Open a file for reading its content, transparently decompressing .gz and .zst."""
     tracked = _TRACKED.get()
+    part = _RANGE.get()
     try:
-        if tracked is not None and tracked.path == path:
-            raw: IO[bytes] = _WatchedFile(path, tracked)
+        if part is not None and part[0] == path:
+            raw: IO[bytes] = io.BufferedReader(_RangeFile(*part), buffer_size=1 << 20)
+        elif tracked is not None and tracked.path == path:
+            raw = _WatchedFile(path, tracked)
         else:
             raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
     except OSError as e:

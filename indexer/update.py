@@ -213,18 +213,36 @@ def _update_into(
     def sink(posts: pl.DataFrame, name: str) -> None:
         posts.select(SPOOL_COLUMNS).write_parquet(spool / "posts" / "new" / name, compression="lz4")
 
-    read = read_inputs(
-        files,
-        options,
-        work / NEW_REJECTS,
-        spool,
-        sink,
-        progress,
-        first_seq=parent.read - parent.rejected,
-        digests=digests,
-        stage="read",
-        warn=warn,
-    )
+    first_seq = parent.read - parent.rejected
+    if options.ray is not None:
+        from indexer import distributed
+
+        with distributed.connected(options.ray) as ray:
+            read = distributed.read_into_spool(
+                files,
+                options,
+                work,
+                work / NEW_REJECTS,
+                spool / "posts" / "new",
+                progress,
+                warn,
+                ray,
+                first_seq=first_seq,
+                digests=digests,
+            )
+    else:
+        read = read_inputs(
+            files,
+            options,
+            work / NEW_REJECTS,
+            spool,
+            sink,
+            progress,
+            first_seq=first_seq,
+            digests=digests,
+            stage="read",
+            warn=warn,
+        )
     clock.lap("read")
 
     progress.stage("dedup")

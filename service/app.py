@@ -25,6 +25,7 @@ from litestar.types import (
 
 from service.access import RequestScope, enable_access_log
 from service.admin import Jobs
+from service.delivery import Deliverer
 from service.errors import handle_http_exception, handle_internal_error
 from service.generation import GenerationStore
 from service.keys import CursorKey
@@ -34,6 +35,7 @@ from service.pages import pages_router, static_router, template_config
 from service.params import reject_unknown_parameters
 from service.routes import ROUTES
 from service.settings import Settings
+from service.webhooks import load_subscriptions
 
 GENERATION_HEADER = b"x-index-generation"
 REDOC_JS = "/static/vendor/redoc/redoc.standalone.js"
@@ -106,6 +108,18 @@ def create_app(settings: Settings) -> Litestar:
     if settings.access_log:
         enable_access_log()
     limit = rate_limit_config(settings.rate_limit)
+    deliverer = (
+        None
+        if settings.webhooks is None
+        else Deliverer(
+            settings.index_dir,
+            store,
+            load_subscriptions(settings.webhooks),
+            retry_seconds=settings.webhook_retry_seconds,
+            timeout=settings.webhook_timeout,
+            tick=min(1.0, settings.reload_seconds),
+        )
+    )
 
     @contextlib.asynccontextmanager
     async def watch_generations(_: Litestar) -> AsyncIterator[None]:
@@ -115,9 +129,13 @@ def create_app(settings: Settings) -> Litestar:
                 await asyncio.to_thread(store.refresh)
 
         task = asyncio.create_task(loop())
+        if deliverer is not None:
+            deliverer.start()
         try:
             yield
         finally:
+            if deliverer is not None:
+                await asyncio.to_thread(deliverer.stop)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -145,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
                 "metrics": metrics,
                 "admin_failures": FailedAttempts(),
                 "cursor_key": CursorKey(settings),
+                "deliverer": deliverer,
             }
         ),
         lifespan=[watch_generations],

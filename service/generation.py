@@ -15,6 +15,7 @@ from pathlib import Path
 import tantivy
 
 from indexer.schema import (
+    MANIFEST_FILE,
     Manifest,
     current_generation_dir,
     open_posts_index,
@@ -65,6 +66,36 @@ def load_generation(path: Path) -> Generation:
         searcher=index.searcher(),
         tables=tables,
     )
+
+
+def kept_manifest(gen: Generation, generation_id: str) -> Manifest | None:
+    """The manifest of a generation still kept beside ``gen`` (None if it is gone or the
+    name is not a generation's)."""
+    if not generation_id or "/" in generation_id or generation_id.startswith("."):
+        return None
+    path = gen.path.parent / generation_id
+    try:
+        return read_manifest(path) if (path / MANIFEST_FILE).is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def previous_manifest(gen: Generation) -> Manifest | None:
+    """The generation published before ``gen``: its parent if it was an update (and is
+    still kept), else the newest kept generation older than it; None if there is none."""
+    if gen.manifest.parent is not None:
+        found = kept_manifest(gen, gen.manifest.parent)
+        if found is not None:
+            return found
+    try:
+        older = sorted(
+            p.name
+            for p in gen.path.parent.iterdir()
+            if not p.name.startswith(".") and p.name < gen.id and (p / MANIFEST_FILE).is_file()
+        )
+    except OSError:
+        return None
+    return kept_manifest(gen, older[-1]) if older else None
 
 
 class GenerationStore:

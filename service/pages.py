@@ -31,11 +31,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from service import charts, reports, search, tags
+from service import changes, charts, reports, search, tags
 from service.errors import ApiError
 from service.generation import Generation, GenerationStore
 from service.keys import CursorKey
 from service.params import (
+    MIN_TIME,
     parse_duration,
     parse_filter,
     parse_platform,
@@ -43,7 +44,13 @@ from service.params import (
     parse_tag,
     saturating_add,
 )
-from service.routes import SUGGESTIONS, generation_of, posts_answer, trending_answer
+from service.routes import (
+    SUGGESTIONS,
+    generation_of,
+    posts_answer,
+    since_instant,
+    trending_answer,
+)
 from service.tables import Tables
 
 HERE = Path(__file__).resolve().parent
@@ -183,9 +190,64 @@ def _query(params: Mapping[str, Any], **changes: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Move:
+    arrow: str
+    """▲, ▼, ★ (new) or = (the same rank)."""
+    text: str
+    """What the arrow means, for screen readers and the tooltip."""
+    label: str
+    """The visible figure next to the arrow (places moved, or "new")."""
+
+
+@dataclass(frozen=True)
 class TrendRow:
     item: Any
     spark: Markup
+    move: Move | None = None
+    """Its move since the previous generation (None: nothing to compare with)."""
+
+
+def _moves(
+    gen: Generation,
+    answer: Any,
+    window: timedelta,
+    baseline: timedelta,
+    only: tuple[str | None, str | None],
+) -> changes.Changes | None:
+    """The list's changes since the generation before this one (None if there is none, or
+    if the page asks about a time before it)."""
+    try:
+        since = since_instant(gen, None)
+    except ApiError:
+        return None
+    if since > answer.as_of or since - MIN_TIME < window + baseline:
+        return None
+    return changes.changes(
+        gen.tables,
+        old_as_of=since,
+        as_of=answer.as_of,
+        window=window,
+        baseline=baseline,
+        limit=TRENDING_ROWS,
+        window_text=answer.window,
+        baseline_text=answer.baseline,
+        platform=only[0],
+        lang=only[1],
+    )
+
+
+def _move(moved: changes.Changes | None, tag: str, rank: int) -> Move | None:
+    if moved is None:
+        return None
+    old = {c.tag: c.old_rank for c in (*moved.risers, *moved.fallers, *moved.entered)}
+    if tag not in old:
+        return Move("=", "the same rank as before", "")
+    before = old[tag]
+    if before is None:
+        return Move("★", "new in the list", "new")
+    if before > rank:
+        return Move("▲", f"up {before - rank} from {before}", str(before - rank))
+    return Move("▼", f"down {rank - before} from {before}", str(rank - before))
 
 
 def _spark_span(as_of: datetime, window: timedelta, baseline: timedelta) -> tuple[str, int]:
@@ -218,11 +280,12 @@ def trending_page(
     only = parse_platform(platform, gen.tables.platforms), parse_filter(lang)
     rows = []
     series = sparklines(gen.tables, [item.tag for item in answer.items], interval, span, *only)
+    moved = _moves(gen, answer, w, b, only)
     for item in answer.items:
         values = series[item.tag]
         label = f"#{item.display}: distinct authors per {interval}, the window shaded"
         spark = charts.sparkline(values, highlight_from=len(values) - in_window, label=label)
-        rows.append(TrendRow(item, Markup(spark)))
+        rows.append(TrendRow(item, Markup(spark), _move(moved, item.tag, item.rank)))
     return _page(
         request,
         "trending.html",
@@ -238,6 +301,8 @@ def trending_page(
             "platforms": gen.tables.platforms,
             "langs": gen.tables.langs,
             "spark_interval": interval,
+            "exited": moved.exited if moved else [],
+            "since": moved.old_as_of if moved else None,
             "query": _query(
                 {"window": window, "baseline": baseline, "platform": platform, "lang": lang}
             ),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
@@ -18,9 +20,9 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from indexer.schema import Manifest
-from service import admin, metrics, report_formats, reports, search, tags, trends
+from service import admin, changes, metrics, report_formats, reports, search, tags, trends
 from service.errors import ApiError, ErrorResponse
-from service.generation import Generation, GenerationStore
+from service.generation import Generation, GenerationStore, kept_manifest, previous_manifest
 from service.keys import CursorKey
 from service.limits import FailedAttempts
 from service.params import (
@@ -414,6 +416,52 @@ class Trending(msgspec.Struct):
     window: str
     baseline: str
     items: list[trends.TrendItem]
+    flagged: list[trends.TrendItem]
+    """Tags whose coordination is above flag_above, kept out of ``items`` (empty with
+    include_flagged=true, when they stay in ``items``, marked)."""
+
+
+Window = Annotated[
+    str,
+    QueryParameter(
+        max_length=MAX_DURATION_CHARS,
+        pattern=DURATION_PATTERN,
+        description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w",
+    ),
+]
+Baseline = Annotated[
+    str,
+    QueryParameter(
+        max_length=MAX_DURATION_CHARS,
+        pattern=DURATION_PATTERN,
+        description="baseline length just before the window, e.g. 7d; at most 520w",
+    ),
+]
+AsOf = Annotated[
+    str | None,
+    QueryParameter(
+        description=f"end of the window: {_TIME}; as_of - window - baseline must not be "
+        "earlier than its lower bound. Default: just after the newest post",
+        format=OpenAPIFormat.DATE_TIME,
+    ),
+]
+TrendLimit = Annotated[int, QueryParameter(ge=1, le=200, description="items (1-200)")]
+IncludeFlagged = Annotated[
+    bool,
+    QueryParameter(
+        description="keep tags flagged as coordinated in the ranking (marked flagged: true) "
+        "instead of listing them apart in `flagged`"
+    ),
+]
+FlagAbove = Annotated[
+    float,
+    QueryParameter(
+        ge=0,
+        le=1,
+        description="a tag whose coordination score is above this (0-1) is flagged; "
+        f"default {trends.TrendParams.flag_above}",
+    ),
+]
 
 
 @get(
@@ -425,42 +473,89 @@ class Trending(msgspec.Struct):
         "baseline; growth = authors / expected_authors; score = (authors - expected)^2 / "
         "expected; listed only with at least min_authors distinct authors, growth >= "
         "min_growth. One account posting many times moves posts, never the score. "
-        "`as_of` defaults to the newest post of the generation. See docs/trending.md."
+        "`as_of` defaults to the newest post of the generation. Each item also carries "
+        "coordination signals (posts_per_author, top_author_share, new_author_share, "
+        "burstiness) and their `coordination` score; tags scoring above `flag_above` are "
+        "listed apart in `flagged` with their reasons (`include_flagged=true` keeps them in "
+        "the ranking, marked). See docs/trending.md."
     ),
     sync_to_thread=True,
     responses=ERRORS,
 )
 def trending(
     request: Req,
-    window: Annotated[
-        str,
-        QueryParameter(
-            max_length=MAX_DURATION_CHARS,
-            pattern=DURATION_PATTERN,
-            description="window length: 1h, 6h, 24h, 7d, 30m, 2w; at most 520w",
-        ),
-    ] = "24h",
-    baseline: Annotated[
-        str,
-        QueryParameter(
-            max_length=MAX_DURATION_CHARS,
-            pattern=DURATION_PATTERN,
-            description="baseline length just before the window, e.g. 7d; at most 520w",
-        ),
-    ] = "7d",
-    as_of: Annotated[
-        str | None,
-        QueryParameter(
-            description=f"end of the window: {_TIME}; as_of - window - baseline must not be "
-            "earlier than its lower bound. Default: just after the newest post",
-            format=OpenAPIFormat.DATE_TIME,
-        ),
-    ] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=200, description="items (1-200)")] = 20,
+    window: Window = "24h",
+    baseline: Baseline = "7d",
+    as_of: AsOf = None,
+    limit: TrendLimit = 20,
     platform: Platform = None,
     lang: Lang = None,
+    include_flagged: IncludeFlagged = False,
+    flag_above: FlagAbove = trends.TrendParams.flag_above,
 ) -> Trending:
-    return trending_answer(generation_of(request), window, baseline, as_of, limit, platform, lang)
+    return trending_answer(
+        generation_of(request),
+        window,
+        baseline,
+        as_of,
+        limit,
+        platform,
+        lang,
+        include_flagged=include_flagged,
+        flag_above=flag_above,
+    )
+
+
+@dataclass(frozen=True)
+class TrendQuestion:
+    """A trending question's parameters, checked (400s name the parameter)."""
+
+    as_of: datetime
+    window: timedelta
+    baseline: timedelta
+    window_text: str
+    baseline_text: str
+    platform: str | None
+    lang: str | None
+    params: trends.TrendParams
+
+
+def trend_question(
+    gen: Generation,
+    window: str,
+    baseline: str,
+    as_of: str | None,
+    platform: str | None,
+    lang: str | None,
+    flag_above: float = trends.TrendParams.flag_above,
+) -> TrendQuestion:
+    w = parse_duration(window, "window")
+    b = parse_duration(baseline, "baseline")
+    end = parse_time(as_of, "as_of") or _newest(gen)
+    check_span(end, w, b, "as_of")
+    if not 0 <= flag_above <= 1:
+        raise ApiError(400, "flag_above: must be from 0 to 1", "flag_above")
+    return TrendQuestion(
+        as_of=end,
+        window=w,
+        baseline=b,
+        window_text=window.strip(),
+        baseline_text=baseline.strip(),
+        platform=parse_platform(platform, gen.tables.platforms),
+        lang=parse_filter(lang),
+        params=trends.TrendParams(flag_above=flag_above),
+    )
+
+
+def check_span(end: datetime, window: timedelta, baseline: timedelta, parameter: str) -> None:
+    """A 400 naming ``parameter`` if the baseline before ``end`` starts before MIN_TIME."""
+    if end - MIN_TIME < window + baseline:
+        raise ApiError(
+            400,
+            f"{parameter}: the baseline would start before {MIN_TIME_TEXT} ({parameter} - "
+            "window - baseline); give a later time or shorter spans",
+            parameter,
+        )
 
 
 def trending_answer(
@@ -471,29 +566,101 @@ def trending_answer(
     limit: int,
     platform: str | None,
     lang: str | None,
+    *,
+    include_flagged: bool = False,
+    flag_above: float = trends.TrendParams.flag_above,
 ) -> Trending:
     """``GET /v1/trending``'s answer for raw parameters (400s name the parameter); the
     dashboard calls it too."""
-    w = parse_duration(window, "window")
-    b = parse_duration(baseline, "baseline")
-    end = parse_time(as_of, "as_of") or _newest(gen)
-    if end - MIN_TIME < w + b:
-        raise ApiError(
-            400,
-            f"as_of: the baseline would start before {MIN_TIME_TEXT} (as_of - window - "
-            "baseline); give a later as_of or shorter spans",
-            "as_of",
-        )
-    items = trends.trending(
+    q = trend_question(gen, window, baseline, as_of, platform, lang, flag_above)
+    found = trends.trend_list(
         gen.tables,
-        as_of=end,
-        window=w,
-        baseline=b,
+        as_of=q.as_of,
+        window=q.window,
+        baseline=q.baseline,
         limit=limit,
-        platform=parse_platform(platform, gen.tables.platforms),
-        lang=parse_filter(lang),
+        platform=q.platform,
+        lang=q.lang,
+        params=q.params,
+        include_flagged=include_flagged,
     )
-    return Trending(end, window.strip(), baseline.strip(), items)
+    return Trending(q.as_of, q.window_text, q.baseline_text, found.items, found.flagged)
+
+
+_GENERATION_ID = re.compile(r"^\d{8}T\d{6}Z-\d{4,}$")
+
+
+@get(
+    "/v1/trending/changes",
+    summary="What changed in the trending list since a generation or a time",
+    description=(
+        "New entries, exits, risers and fallers (with old and new ranks) between the "
+        "trending list at `since` and at `as_of`, both computed from the served "
+        "generation with the same window, baseline, limit and filters. `since` is a "
+        "generation id (the instant just after its newest post) or a time; by default "
+        "the generation published before this one. See docs/trending.md."
+    ),
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def trending_changes(
+    request: Req,
+    since: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=64,
+            description="a generation id (e.g. 20261126T101500Z-0001) or a time "
+            f"({_TIME}); default: the previous generation",
+        ),
+    ] = None,
+    window: Window = "24h",
+    baseline: Baseline = "7d",
+    as_of: AsOf = None,
+    limit: TrendLimit = 20,
+    platform: Platform = None,
+    lang: Lang = None,
+    include_flagged: IncludeFlagged = False,
+    flag_above: FlagAbove = trends.TrendParams.flag_above,
+) -> changes.Changes:
+    gen = generation_of(request)
+    q = trend_question(gen, window, baseline, as_of, platform, lang, flag_above)
+    old = since_instant(gen, since)
+    check_span(old, q.window, q.baseline, "since")
+    if old > q.as_of:
+        raise ApiError(400, "since: must not be after as_of", "since")
+    return changes.changes(
+        gen.tables,
+        old_as_of=old,
+        as_of=q.as_of,
+        window=q.window,
+        baseline=q.baseline,
+        limit=limit,
+        window_text=q.window_text,
+        baseline_text=q.baseline_text,
+        platform=q.platform,
+        lang=q.lang,
+        params=q.params,
+        include_flagged=include_flagged,
+    )
+
+
+def since_instant(gen: Generation, since: str | None) -> datetime:
+    """``since`` as an instant: a generation's is just after its newest post."""
+    if since is None or _GENERATION_ID.match(since.strip()):
+        manifest = previous_manifest(gen) if since is None else kept_manifest(gen, since.strip())
+        if manifest is None:
+            what = (
+                "no generation was published before this one"
+                if since is None
+                else (f"generation {since.strip()} is not kept (or never was)")
+            )
+            raise ApiError(400, f"since: {what}; give a time", "since")
+        if manifest.to is None:
+            raise ApiError(400, f"since: generation {manifest.generation} is empty", "since")
+        return saturating_add(manifest.to, timedelta(microseconds=1))
+    found = parse_time(since, "since")
+    assert found is not None
+    return found
 
 
 def _newest(gen: Generation) -> datetime:
@@ -697,6 +864,7 @@ ROUTES = [
     readyz,
     index_manifest,
     trending,
+    trending_changes,
     list_hashtags,
     hashtag_detail,
     hashtag_timeseries,

@@ -10,6 +10,8 @@ from pathlib import Path
 from granian import Granian
 from granian.constants import Interfaces
 
+from service.webhooks import WebhookConfigError, load_subscriptions
+
 
 class AddressInUseError(Exception):
     """Another process listens on the address; str() is one line for the user."""
@@ -49,6 +51,12 @@ def serve(index_dir: Path, host: str, port: int, workers: int, *, reuse_port: bo
     unless ``reuse_port`` (then the servers on the port share its connections)."""
     if not reuse_port:
         ensure_address_free(host, port)
+    hooks = os.environ.get("HASHTAG_INDEX_WEBHOOKS")
+    if hooks:  # checked here too: one line and exit status 1, not a worker's traceback
+        try:
+            load_subscriptions(Path(hooks))
+        except WebhookConfigError as e:
+            raise SystemExit(f"hashtag-index: HASHTAG_INDEX_WEBHOOKS: {e}") from None
     os.environ["HASHTAG_INDEX_DIR"] = str(index_dir)
     Granian(
         "service.app:app_from_env",

@@ -31,6 +31,15 @@ class Settings:
     """HASHTAG_INDEX_CURSOR_SECRET: the secret next_cursor tokens are signed with; unset, a
     random key kept in INDEX/cursor.key (made on first start)."""
 
+    webhooks: Path | None = None
+    """HASHTAG_INDEX_WEBHOOKS: a JSON file of webhook subscribers (URL, secret, trending
+    parameters) to POST trending changes to; unset, no webhooks."""
+    webhook_retry_seconds: float = 10.0
+    """HASHTAG_INDEX_WEBHOOK_RETRY_SECONDS: the wait after a webhook's first failed POST,
+    doubled after each further failure (at most an hour)."""
+    webhook_timeout: float = 10.0
+    """HASHTAG_INDEX_WEBHOOK_TIMEOUT: seconds a subscriber has to answer a POST."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -44,6 +53,13 @@ class Settings:
             rate_limit=env.get("HASHTAG_INDEX_RATE_LIMIT") or None,
             access_log=env.get("HASHTAG_INDEX_ACCESS_LOG", "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            webhooks=Path(env["HASHTAG_INDEX_WEBHOOKS"])
+            if env.get("HASHTAG_INDEX_WEBHOOKS")
+            else None,
+            webhook_retry_seconds=float(
+                env.get("HASHTAG_INDEX_WEBHOOK_RETRY_SECONDS") or cls.webhook_retry_seconds
+            ),
+            webhook_timeout=float(env.get("HASHTAG_INDEX_WEBHOOK_TIMEOUT") or cls.webhook_timeout),
         )
 
 
@@ -56,4 +72,7 @@ SETTINGS_ENV = {
     "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
     "access_log": "HASHTAG_INDEX_ACCESS_LOG",
     "rate_limit": "HASHTAG_INDEX_RATE_LIMIT",
+    "webhooks": "HASHTAG_INDEX_WEBHOOKS",
+    "webhook_retry_seconds": "HASHTAG_INDEX_WEBHOOK_RETRY_SECONDS",
+    "webhook_timeout": "HASHTAG_INDEX_WEBHOOK_TIMEOUT",
 }

@@ -14,6 +14,10 @@ tag, with ``w`` the window and ``b`` the baseline::
     score     (a - E)^2 / E                    listed only if a >= min_authors, a > E
                                                and growth >= min_growth
 
+Every listed tag also carries coordination signals (service/coordination.py), computed
+from its window postings; a tag whose ``coordination`` is above ``flag_above`` is
+flagged, and :func:`trend_list` keeps it apart from the ranking.
+
 An author is a ``(platform, author)`` pair. Posts are reported, never scored,
 so one account (or three) posting hundreds of times moves nothing but
 ``posts``. Every figure an item carries is exact: counts come straight from
@@ -38,11 +42,13 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import msgspec
 import polars as pl
 
 from indexer.schema import SPLIT_TIMELINE
+from service import coordination
 from service.tables import Split, Tables
 
 ROUND_DIGITS = 3
@@ -69,7 +75,13 @@ class TrendParams:
     """At most this many baseline slots (one week of hours); beyond it, slots get
     longer than the window and their mean is scaled down to the window's length."""
 
+    flag_above: float = 0.6
+    """A tag whose ``coordination`` is above this is flagged (kept out of the ranking
+    unless asked for, never dropped): see service/coordination.py and docs/trending.md."""
+
     def __post_init__(self) -> None:
+        if not 0 <= self.flag_above <= 1:
+            raise ValueError("flag_above must be in [0, 1]")
         if self.min_authors < 1:
             raise ValueError("min_authors must be >= 1")
         if not self.prior > 0:
@@ -100,6 +112,27 @@ class TrendItem(msgspec.Struct, frozen=True):
     """authors / expected_authors."""
     score: float
     """(authors - expected_authors)^2 / expected_authors."""
+    posts_per_author: float = 0.0
+    """posts / authors."""
+    top_author_share: float = 0.0
+    """Share of the posts made by the most active 10% of the authors."""
+    new_author_share: float = 0.0
+    """Share of the authors with no tagged post in the baseline span."""
+    burstiness: float = 0.0
+    """Largest share of the posts within any 5 minutes."""
+    coordination: float = 0.0
+    """The signals combined (service/coordination.py); flagged above ``flag_above``."""
+    flagged: bool = False
+    """coordination > flag_above: listed in ``flagged`` unless include_flagged."""
+    reasons: list[str] = msgspec.field(default_factory=list)
+    """Why it is flagged, in words (empty when it is not)."""
+
+
+class TrendList(msgspec.Struct, frozen=True):
+    """A ranking and the coordinated tags kept out of it."""
+
+    items: list[TrendItem]
+    flagged: list[TrendItem]
 
 
 # --------------------------------------------------------------------------- index
@@ -114,17 +147,17 @@ class ResultCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[Hashable, list[TrendItem]] = OrderedDict()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> list[TrendItem] | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: Hashable, value: list[TrendItem]) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -139,11 +172,13 @@ class TrendIndex:
     ``rows`` columns: ``tag`` (id), ``prev`` / ``prev_lang`` (position in ``rows``
     of the previous posting of the same (tag, account) / (tag, account, lang); -1
     if none in these splits), ``platform`` and ``lang`` codes (see ``platforms`` /
-    ``langs``). ``micros`` is ``created_at`` as integer microseconds; ``first`` the
-    generation's first posting (microseconds), whatever the splits.
+    ``langs``), ``account`` and ``prev_account`` (the previous posting of the same
+    account, any tag: the coordination signals' "new author"). ``micros`` is
+    ``created_at`` as integer microseconds; ``first`` the generation's first posting
+    (microseconds), whatever the splits.
     A question whose window and baseline lie in these splits reads only them: a
     previous posting before the first split is before the baseline, which is all
-    that the counts ask of it. About 22 bytes a posting, in the heap: the splits
+    that the counts ask of it. About 30 bytes a posting, in the heap: the splits
     of one question (e.g. 8 days for 24h/7d), never the history.
     """
 
@@ -168,6 +203,8 @@ class TrendIndex:
                 "tag",
                 prev=_previous(frame, ["tag", "account"]).cast(position),
                 prev_lang=_previous(frame, ["tag", "account", "lang"]).cast(position),
+                prev_account=_previous(frame, ["account"]).cast(position),
+                account="account",
                 platform=pl.col("platform").cast(_code_type(len(tables.platforms))),
                 lang=pl.col("lang").cast(_code_type(len(tables.langs))),
             ).rechunk(),
@@ -381,6 +418,79 @@ def _check(as_of: datetime, window: timedelta, baseline: timedelta, limit: int) 
         raise ValueError("limit must be >= 1")
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """One question's rising tags, scored and ranked (no signals yet)."""
+
+    index: TrendIndex
+    spans: _Spans
+    match: pl.Expr
+    ranked: pl.DataFrame
+    """The items' columns and ``code`` (the tag's id), best first."""
+
+
+def _scored(
+    tables: Tables,
+    as_of: datetime,
+    window: timedelta,
+    baseline: timedelta,
+    platform: str | None,
+    lang: str | None,
+    params: TrendParams,
+) -> _Scored | None:
+    """The rising tags of a question (None if there are none). Not cached: it holds the
+    trend index, which must go when the generation's index cache drops it."""
+    index = _of(tables).index(tables, tables.covering(as_of - window - baseline, as_of))
+    spans = _spans(index, as_of, window, baseline, params.max_slots)
+    match = _match(index, platform, lang)
+    prev = "prev" if lang is None else "prev_lang"
+    observed = _window_counts(index, spans, match, prev, params.min_authors)
+    if observed.is_empty():
+        return None
+    base = _baseline_counts(index, spans, match, prev, observed["tag"])
+    return _Scored(index, spans, match, _rank(observed, base, spans, params, index))
+
+
+def _items(scored: _Scored | None, n: int, params: TrendParams) -> list[TrendItem]:
+    """The first ``n`` ranked tags as items, with their coordination signals (computed for
+    these tags only: the cost follows ``n``, not the number of rising tags)."""
+    if scored is None:
+        return []
+    ranked = scored.ranked.head(n)
+    signals = _signals(scored.index, scored.spans, scored.match, ranked["code"])
+    ranked = ranked.join(signals, left_on="code", right_on="tag", how="left", maintain_order="left")
+    items = []
+    for rank, row in enumerate(ranked.drop("code").iter_rows(named=True), 1):
+        flagged = row["coordination"] > params.flag_above
+        why = coordination.reasons(row) if flagged else []
+        items.append(TrendItem(rank=rank, flagged=flagged, reasons=why, **row))
+    return items
+
+
+def ranking(
+    tables: Tables,
+    *,
+    as_of: datetime,
+    window: timedelta,
+    baseline: timedelta,
+    platform: str | None = None,
+    lang: str | None = None,
+    params: TrendParams = TrendParams(),
+) -> list[TrendItem]:
+    """Every tag rising above its baseline at ``as_of``, best first, flagged ones included
+    (and marked), each with its coordination signals.
+
+    Window ``[as_of - window, as_of)``, baseline the ``baseline`` span just
+    before it; ``platform`` / ``lang`` (``"und"``: no language) narrow both.
+    Ranked by score (desc), then authors (desc), then tag key, all as
+    rounded in the items, so the order is deterministic and visible.
+    Raises ValueError for a naive ``as_of`` or a non-positive span.
+    """
+    _check(as_of, window, baseline, 1)
+    scored = _scored(tables, as_of, window, baseline, platform, lang, params)
+    return _items(scored, 0 if scored is None else scored.ranked.height, params)
+
+
 def trending(
     tables: Tables,
     *,
@@ -392,45 +502,95 @@ def trending(
     lang: str | None = None,
     params: TrendParams = TrendParams(),
 ) -> list[TrendItem]:
-    """The ``limit`` tags rising most above their baseline at ``as_of``, best first.
-
-    Window ``[as_of - window, as_of)``, baseline the ``baseline`` span just
-    before it; ``platform`` / ``lang`` (``"und"``: no language) narrow both.
-    Ranked by score (desc), then authors (desc), then tag key, all as
-    rounded in the items, so the order is deterministic and visible.
-    Raises ValueError for a naive ``as_of`` or a non-positive span or limit.
-    """
+    """The first ``limit`` items of :func:`ranking` (flagged ones included and marked),
+    cached per generation. Raises ValueError for a naive ``as_of`` or a non-positive span
+    or limit."""
     _check(as_of, window, baseline, limit)
+    key = ("top", as_of, window, baseline, limit, platform, lang, params)
     cache = _of(tables)
-    key = (as_of, window, baseline, limit, platform, lang, params)
-    cached = cache.answers.get(key)
-    if cached is not None:
-        return cached
-    index = cache.index(tables, tables.covering(as_of - window - baseline, as_of))
-    items = _trending(index, as_of, window, baseline, limit, platform, lang, params)
-    cache.answers.put(key, items)
-    return items
+    cached: list[TrendItem] | None = cache.answers.get(key)
+    if cached is None:
+        scored = _scored(tables, as_of, window, baseline, platform, lang, params)
+        cached = _items(scored, limit, params)
+        cache.answers.put(key, cached)
+    return cached
 
 
-def _trending(
-    index: TrendIndex,
+def trend_list(
+    tables: Tables,
+    *,
     as_of: datetime,
     window: timedelta,
     baseline: timedelta,
     limit: int,
-    platform: str | None,
-    lang: str | None,
-    params: TrendParams,
-) -> list[TrendItem]:
-    spans = _spans(index, as_of, window, baseline, params.max_slots)
-    match = _match(index, platform, lang)
-    prev = "prev" if lang is None else "prev_lang"
-    observed = _window_counts(index, spans, match, prev, params.min_authors)
-    if observed.is_empty():
-        return []
-    base = _baseline_counts(index, spans, match, prev, observed["tag"])
-    ranked = _rank(observed, base, spans, params, index).head(limit)
-    return [TrendItem(rank=rank, **row) for rank, row in enumerate(ranked.iter_rows(named=True), 1)]
+    platform: str | None = None,
+    lang: str | None = None,
+    params: TrendParams = TrendParams(),
+    include_flagged: bool = False,
+) -> TrendList:
+    """What ``GET /v1/trending`` lists: the ``limit`` best tags that are not flagged,
+    ranked 1, 2, ... among themselves, and apart, the flagged tags ranked above the last
+    of them (the ones the list would have shown; at most ``limit``, best first), each
+    keeping its rank in :func:`ranking`. With ``include_flagged``: the first ``limit`` of
+    :func:`ranking`, flagged ones marked, and nothing apart. Signals are computed for
+    the tags it shows, and for more only as flagged ones are taken out (the scoring is
+    then done again: answers are cached, scored tags are not, as they hold the trend
+    index)."""
+    everything = trending(
+        tables,
+        as_of=as_of,
+        window=window,
+        baseline=baseline,
+        limit=limit,
+        platform=platform,
+        lang=lang,
+        params=params,
+    )
+    if include_flagged or not any(item.flagged for item in everything):
+        return TrendList(everything, [])
+    key = ("list", as_of, window, baseline, limit, platform, lang, params)
+    cache = _of(tables)
+    found: TrendList | None = cache.answers.get(key)
+    if found is not None:
+        return found
+    scored = _scored(tables, as_of, window, baseline, platform, lang, params)
+    total = 0 if scored is None else scored.ranked.height
+    n, items = limit, everything
+    while True:
+        kept = [item for item in items if not item.flagged]
+        if len(kept) >= limit or n >= total:
+            break
+        n = min(total, n + 2 * (limit - len(kept)) + 8)  # room for a few more flagged
+        items = _items(scored, n, params)
+    kept = kept[:limit]
+    last = kept[-1].rank if len(kept) == limit else total
+    found = TrendList(
+        [msgspec.structs.replace(item, rank=rank) for rank, item in enumerate(kept, 1)],
+        [item for item in items if item.flagged and item.rank <= last][:limit],
+    )
+    cache.answers.put(key, found)
+    return found
+
+
+def _signals(index: TrendIndex, spans: _Spans, match: pl.Expr, tags: pl.Series) -> pl.DataFrame:
+    """The coordination signals of ``tags`` (codes) over the window's postings."""
+    n = spans.end - spans.mid
+    window = index.rows.slice(spans.mid, n).with_columns(micros=index.micros.slice(spans.mid, n))
+    rows = (
+        window.lazy()
+        .filter(pl.col("tag").is_in(tags.implode()), match)
+        .select("tag", "account", "micros")
+        .collect()
+    )
+    # an account's first posting in the window (any tag, any filter) says whether it
+    # posted in the baseline: its previous posting is at or after the baseline's start
+    new_accounts = (
+        window.lazy()
+        .filter(pl.col("prev_account") < spans.mid)
+        .select("account", new=pl.col("prev_account") < spans.lo)
+        .collect()
+    )
+    return coordination.signals(rows, new_accounts)
 
 
 def _rank(
@@ -460,9 +620,11 @@ def _rank(
     )
     codes = scored["tag"]
     return (
-        scored.with_columns(tag=index.keys.gather(codes), display=index.display.gather(codes))
+        scored.with_columns(
+            code="tag", tag=index.keys.gather(codes), display=index.display.gather(codes)
+        )
         .select(
-            pl.col("tag", "display"),
+            pl.col("code", "tag", "display"),
             pl.col("posts", "authors", "baseline_posts", "baseline_authors").cast(pl.Int64()),
             pl.col("expected_authors", "growth", "score"),
         )

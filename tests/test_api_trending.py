@@ -36,7 +36,13 @@ def test_the_planted_burst_trends_first_and_spam_and_steady_do_not(
     assert "freetokendrop" not in tags
     assert "goodmorning" not in tags
     top = body["items"][0]
-    assert top | {"expected_authors": 0, "growth": 0, "score": 0} == {
+    signals = ("posts_per_author", "top_author_share", "new_author_share", "burstiness")
+    assert top["posts_per_author"] == round(250 / 235, 3)
+    assert top["coordination"] < 0.1
+    assert (top["flagged"], top["reasons"]) == (False, [])
+    assert body["flagged"] == []
+    base = {k: v for k, v in top.items() if k not in (*signals, "coordination", "flagged")}
+    assert base | {"expected_authors": 0, "growth": 0, "score": 0, "reasons": None} == {
         "rank": 1,
         "tag": "northernlights",
         "display": "NorthernLights",
@@ -47,6 +53,7 @@ def test_the_planted_burst_trends_first_and_spam_and_steady_do_not(
         "expected_authors": 0,
         "growth": 0,
         "score": 0,
+        "reasons": None,
     }
     e = top["expected_authors"]
     assert top["score"] == pytest.approx((235 - e) ** 2 / e, rel=1e-3)

@@ -204,3 +204,76 @@ def test_a_second_server_on_a_busy_port_fails_unless_reuse_port(tmp_path: Path) 
         for server in servers:
             server.terminate()
             server.communicate(timeout=30)
+
+
+REPLICA_QUESTIONS = (
+    "/v1/index",
+    "/v1/trending?window=7d&as_of=2026-10-02T00:00:00Z",
+    "/v1/hashtags/fresh",
+    "/v1/hashtags/fresh/timeseries?interval=hour",
+    "/v1/hashtags/fresh/related",
+    "/v1/hashtags?prefix=f",
+    "/v1/posts?q=post&limit=20",
+    "/v1/reports/index.csv",
+)
+
+
+def test_two_replicas_over_one_index_answer_alike_and_both_move_on(tmp_path: Path) -> None:
+    """The scale-out of serving: N stateless `serve` processes over one index directory
+    (shared storage) behind any load balancer. Two replicas give byte-identical
+    answers, and both move to a newly published generation by themselves."""
+    index = tmp_path / "index"
+    old = write_ndjson(
+        tmp_path / "a.ndjson",
+        [post(i, f"#old post {i} #fresh", author=f"u{i % 17}") for i in range(200)],
+    )
+    new = write_ndjson(
+        tmp_path / "b.ndjson",
+        [post(i, f"#new post {i} #fresh", author=f"u{i % 23}") for i in range(300)],
+    )
+    first = build([str(old)], BuildOptions(index_dir=index), now=NOW).manifest.generation
+    env = {
+        **os.environ,
+        "HASHTAG_INDEX_RELOAD_SECONDS": "0.2",
+        "HASHTAG_INDEX_CURSOR_SECRET": "shared by the replicas",  # cursors work on either
+    }
+    bases = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+    replicas = [
+        _serve(index, int(base.rsplit(":", 1)[1]), env=env, stderr=subprocess.DEVNULL)
+        for base in bases
+    ]
+
+    def answers(base: str) -> dict[str, tuple[int, str, bytes]]:
+        got = {}
+        for question in REPLICA_QUESTIONS:
+            status, headers, body = get(base + question)
+            got[question] = (status, headers.get("x-index-generation", ""), body)
+        return got
+
+    try:
+        for base in bases:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if _up(base) and get(base + "/readyz")[0] == 200:
+                    break
+                time.sleep(0.1)
+        before = [answers(base) for base in bases]
+        assert before[0] == before[1]
+        assert {status for status, _, _ in before[0].values()} == {200}
+        assert {generation for _, generation, _ in before[0].values()} == {first}
+
+        second = build([str(new)], BuildOptions(index_dir=index), now=NOW).manifest.generation
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if all(get(b + "/v1/index")[1].get("x-index-generation") == second for b in bases):
+                break
+            time.sleep(0.2)
+        after = [answers(base) for base in bases]
+    finally:
+        for replica in replicas:
+            replica.terminate()
+        for replica in replicas:
+            replica.wait(timeout=30)
+    assert after[0] == after[1]
+    assert {generation for _, generation, _ in after[0].values()} == {second}
+    assert after[0]["/v1/hashtags/fresh/related"] != before[0]["/v1/hashtags/fresh/related"]

@@ -10,7 +10,9 @@ the formula in plain Python.
 from __future__ import annotations
 
 import itertools
+import math
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import polars as pl
 import pytest
 
 from indexer.build import BuildOptions, build
+from service import coordination
 from service.tables import Tables, load_tables
 from service.trends import ResultCache, TrendItem, TrendParams, trending
 from tests.conftest import NOW, ROOT, post, write_ndjson
@@ -157,6 +160,7 @@ def reference(
             lang=pl.Series(tables.langs).gather(timeline["lang"]),
         )
     first = rows["created_at"].min()
+    everything = rows
     if platform is not None:
         rows = rows.filter(pl.col("platform") == platform)
     if lang is not None:
@@ -179,6 +183,9 @@ def reference(
     covered = min(baseline, start - first)
     scale = window / covered if covered > timedelta(0) else 0.0
     before = counts(base, start)
+    seen = set(
+        everything.filter(pl.col("created_at") >= base, pl.col("created_at") < start)["account"]
+    )
     items = []
     for tag, (posts, authors) in counts(start, as_of).items():
         expected = round(params.prior + slot_sum.get(tag, 0) * scale, 3)
@@ -199,10 +206,44 @@ def reference(
                 "expected_authors": expected,
                 "growth": growth,
                 "score": round((authors - expected) ** 2 / expected, 3),
+                **reference_signals(
+                    rows.filter(
+                        pl.col("tag") == tag,
+                        pl.col("created_at") >= start,
+                        pl.col("created_at") < as_of,
+                    ),
+                    seen,
+                    params.flag_above,
+                ),
             }
         )
     items.sort(key=lambda i: (-i["score"], -i["authors"], i["tag"]))
     return [{"rank": r, **i} for r, i in enumerate(items[:limit], 1)]
+
+
+def reference_signals(rows: pl.DataFrame, seen: set[int], flag_above: float) -> dict[str, Any]:
+    """The coordination signals of one tag's window postings, the slow way (docstring of
+    service/coordination.py): ``seen`` are the accounts with a posting in the baseline."""
+    per_author = sorted(Counter(rows["account"].to_list()).values(), reverse=True)
+    posts, authors = sum(per_author), len(per_author)
+    k = math.ceil(authors / 10)
+    top = sum(per_author[:k])
+    times = rows["created_at"].to_list()
+    busiest = max(sum(1 for u in times if t - timedelta(minutes=5) < u <= t) for t in times)
+    new = round(sum(1 for a in set(rows["account"]) if a not in seen) / authors, 3)
+    burst = round(busiest / posts, 3)
+    repeat = (posts - top - (authors - k)) / posts
+    score = round(repeat + (1 - repeat) * new * burst, 3)
+    found = {
+        "posts_per_author": round(posts / authors, 3),
+        "top_author_share": round(top / posts, 3),
+        "new_author_share": new,
+        "burstiness": burst,
+        "coordination": score,
+        "flagged": score > flag_above,
+    }
+    found["reasons"] = coordination.reasons(found) if found["flagged"] else []
+    return found
 
 
 def as_dicts(items: list[TrendItem]) -> list[dict[str, Any]]:
