@@ -23,6 +23,8 @@ and what :func:`ours` returns for our API) are:
 * ``timeseries`` (``tag``, interval day): ``[(t, posts, authors, engagement)]``,
   zero-filled, as ours is;
 * ``autocomplete`` (``prefix``, limit 10): ``[(tag, posts, authors)]`` ranked;
+* ``related`` (``tag``, limit 10, min_support 3): ``[(tag, co_posts, score)]`` ranked
+  (NPMI over posts, rounded to 4 places; asked of the peers that have it);
 * ``search`` (``q``, sort recent, limit 20): :func:`search_answer` of the page's
   ``(created_at, uid)`` items, uid being ``platform:id`` (ties within a second are
   broken differently by each engine); every item must carry a snippet with the
@@ -53,6 +55,8 @@ from indexer.build import _check_batch, tag_posts
 from indexer.ingest import ReadOptions, read_batches
 
 KINDS = ("trending", "detail", "timeseries", "autocomplete", "search", "report")
+RELATED_SUPPORT = 3
+"""``min_support`` of the related question (our default)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,8 @@ def our_paths(kind: str, w: Workload) -> list[str]:
         return [f"/v1/hashtags/{q(t)}/timeseries?interval=day" for t in w.tags]
     if kind == "autocomplete":
         return [f"/v1/hashtags?prefix={q(p)}" for p in w.prefixes]
+    if kind == "related":
+        return [f"/v1/hashtags/{q(t)}/related?min_support={RELATED_SUPPORT}" for t in w.tags]
     if kind == "search":
         return [f"/v1/posts?q={q(x)}" for x in w.words] + [
             f"/v1/posts?q={q(x)}&sort=recent" for x in w.words
@@ -199,6 +205,12 @@ def ours(base: str, kind: str, params: dict[str, str]) -> Any:
     if kind == "autocomplete":
         body = get_json(base, f"/v1/hashtags?prefix={q(params['prefix'])}&limit=10")
         return [(i["tag"], i["posts"], i["authors"]) for i in body["items"]]
+    if kind == "related":
+        body = get_json(
+            base,
+            f"/v1/hashtags/{q(params['tag'])}/related?limit=10&min_support={RELATED_SUPPORT}",
+        )
+        return [(i["tag"], i["co_posts"], i["score"]) for i in body["items"]]
     if kind == "search":
         body = get_json(base, f"/v1/posts?q={q(params['q'])}&sort=recent&limit=20")
         assert all(i["snippet"] for i in body["items"]), "an item without a snippet"

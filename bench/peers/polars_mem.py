@@ -499,9 +499,6 @@ def plan(frame: pl.DataFrame) -> Plan:
     first, last = frame.select(
         first=pl.col("created_at").min(), last=pl.col("created_at").max()
     ).row(0)
-    now = last + MICRO  # what the API's default as_of is
-    anchors = [now, now - timedelta(hours=17), now - timedelta(hours=41, minutes=30)]
-    anchors += [now - timedelta(hours=66, minutes=7, seconds=3), first + timedelta(days=4)]
     ranked = (
         _tagged(frame)
         .group_by("tag")
@@ -510,6 +507,18 @@ def plan(frame: pl.DataFrame) -> Plan:
         .collect()["tag"]
         .to_list()
     )
+    return plan_for(first, last, ranked)
+
+
+def plan_for(first: datetime, last: datetime, ranked: list[str]) -> Plan:
+    """:func:`plan` from the first and last post's times and the tags ranked by posts
+    (most first, then by tag)."""
+    now = last + MICRO  # what the API's default as_of is
+    anchors = [now, now - timedelta(hours=17), now - timedelta(hours=41, minutes=30)]
+    # one anchor early in the data (its baseline starts before the data): day 4, or
+    # the middle of a shorter dump (a 3-day dump's day 4 is after its end: nothing trends)
+    early = min(first + timedelta(days=4), first + (now - first) / 2)
+    anchors += [now - timedelta(hours=66, minutes=7, seconds=3), early]
     if not ranked:
         raise SystemExit("the dump has no tags")
 
