@@ -294,5 +294,7 @@ def test_a_crafted_16_kb_dump_builds_as_fast_as_plain_text(
     started = time.perf_counter()
     m = run_build(dump).manifest
     crafted_seconds = time.perf_counter() - started
-    assert crafted_seconds < max(1.0, 2 * plain_seconds), (crafted_seconds, plain_seconds)
+    # The backtracking took 25 s; a build of three posts takes well under a second, and
+    # 1.6 s on a machine loaded by other suites: the bound catches the one, not the other.
+    assert crafted_seconds < max(5.0, 3 * plain_seconds), (crafted_seconds, plain_seconds)
     assert (m.posts, m.tags) == (3, 3)
