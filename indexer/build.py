@@ -465,9 +465,13 @@ def read_file(
     first_seq: int,
     digest: str | Future[str],
     moved: Callable[[int, int], None],
+    *,
+    name: str | None = None,
 ) -> FileRead:
     """Read, validate and tag every row of one file (see :func:`read_inputs`), numbering
-    its accepted rows from ``first_seq``; ``moved(bytes, rows)`` follows the reading."""
+    its accepted rows from ``first_seq``; ``moved(bytes, rows)`` follows the reading.
+    ``name``: how the manifest and the rejects name the file (default: ``path``)."""
+    name = str(path) if name is None else name
     read = ReadOptions(
         batch_rows=options.batch_rows,
         column_map=options.column_map,
@@ -486,7 +490,7 @@ def read_file(
     with track_reads(path) as position:
         for batch in read_batches(path, fmt, scratch, read):
             posts, bad, found = _check_batch(batch, options.platform)
-            rejects.write(str(path), found)
+            rejects.write(name, found)
             rows += batch.rows.height + len(batch.rejects)
             rejected += len(found)
             if found and first_reject is None:
@@ -504,7 +508,7 @@ def read_file(
                 accepted += posts.height
             moved(position.bytes, rows)
     source = SourceInfo(
-        path=str(path),
+        path=name,
         format=fmt,
         bytes=path.stat().st_size,
         sha256=digest if isinstance(digest, str) else digest.result(),

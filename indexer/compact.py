@@ -147,7 +147,8 @@ def compact(
                     from indexer import distributed
 
                     with distributed.connected(ray) as cluster:
-                        removed = sum(distributed.rewrite_days(cluster, ids, days))
+                        absolute = [(a.absolute(), b.absolute()) for a, b in days]
+                        removed = sum(distributed.rewrite_days(cluster, ids, absolute))
                 splits: list[SplitInfo] = []
                 for done, split in enumerate(parent.splits, 1):
                     if split in patched:

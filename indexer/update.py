@@ -221,9 +221,9 @@ def _update_into(
             read = distributed.read_into_spool(
                 files,
                 options,
-                work,
-                work / NEW_REJECTS,
-                spool / "posts" / "new",
+                work.absolute(),  # workers may run elsewhere
+                work.absolute() / NEW_REJECTS,
+                spool.absolute() / "posts" / "new",
                 progress,
                 warn,
                 ray,

@@ -370,3 +370,20 @@ def test_inputs_without_a_post_publish_an_empty_generation_only_when_asked(
     result = build([str(empty)], replace(options, allow_empty=True), now=NOW)
     assert result.manifest.posts == 0
     assert open_posts_index(result.generation_dir).searcher().num_docs == 0
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_relative_paths_work_whatever_the_workers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers (here started before this test's chdir, on a cluster on other machines) do
+    not share the driver's directory: they get absolute paths, and the manifest and the
+    rejects still name the inputs as the user did."""
+    write_ndjson(tmp_path / "in/a.ndjson", [*A_ROWS, "not json"])
+    monkeypatch.chdir(tmp_path)
+    made = [
+        build(["in/a.ndjson"], BuildOptions(index_dir=Path(name), ray=ray_address), now=NOW)
+        for name, ray_address in (("local", None), ("ray", "local"))
+    ]
+    assert [s.path for s in made[1].manifest.sources] == ["in/a.ndjson"]
+    assert_same_build(made[1].generation_dir, made[0].generation_dir)

@@ -31,6 +31,7 @@ def read_dedup_index(
     events' effects, and the days' tasks for the rollups: a context manager, Ray stays
     joined until it exits."""
     assert options.ray is not None
+    work, spool = work.absolute(), spool.absolute()  # workers may run elsewhere
     with contextlib.ExitStack() as stack:  # on an error, Ray is left here
         ray = stack.enter_context(connected(options.ray))
         read, buckets = read_into_days(files, options, work, spool, progress, warn, ray)

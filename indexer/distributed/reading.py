@@ -217,7 +217,15 @@ def read_part(
                 options_of = replace(options, format=unit.fmt)
                 reads.append(
                     read_file(
-                        unit.path, options_of, rejects, own_spool, sink, numbered, "", _ignored
+                        unit.path,
+                        options_of,
+                        rejects,
+                        own_spool,
+                        sink,
+                        numbered,
+                        "",
+                        _ignored,
+                        name=unit.name or str(unit.path),
                     )
                 )
     _move_into(own_spool / "posts", Path(spool))

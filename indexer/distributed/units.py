@@ -40,10 +40,13 @@ class Unit:
     file: int
     """The file's position among the inputs."""
     path: Path
+    """Absolute: a worker on another node need not share the driver's directory."""
     fmt: str
     start: int = 0
     end: int | None = None
     """None: the whole file."""
+    name: str = ""
+    """The file as the user named it (the manifest's and the rejects' name for it)."""
 
 
 def plan_units(files: list[Path], options: BuildOptions, workers: int) -> list[Unit]:
@@ -54,7 +57,7 @@ def plan_units(files: list[Path], options: BuildOptions, workers: int) -> list[U
         fmt = options.format or detect_format(path)
         size = path.stat().st_size
         if fmt not in SPLITTABLE or compression_of(path) is not None:
-            units.append(Unit(i, path, fmt))
+            units.append(Unit(i, path.absolute(), fmt, name=str(path)))
             continue
         step = min(MAX_RANGE_BYTES, max(MIN_RANGE_BYTES, -(-size // (2 * workers))))
         cuts = [0]
@@ -66,10 +69,12 @@ def plan_units(files: list[Path], options: BuildOptions, workers: int) -> list[U
                     break
                 cuts.append(f.tell())
         if len(cuts) == 1:
-            units.append(Unit(i, path, fmt))
+            units.append(Unit(i, path.absolute(), fmt, name=str(path)))
             continue
         ends = [*cuts[1:], size]
-        units.extend(Unit(i, path, fmt, a, b) for a, b in zip(cuts, ends, strict=True))
+        units.extend(
+            Unit(i, path.absolute(), fmt, a, b, str(path)) for a, b in zip(cuts, ends, strict=True)
+        )
     return units
 
 
