@@ -113,14 +113,10 @@ class Ids:
     codes: pl.DataFrame
     """kind, name, code."""
 
-    def extend(self, posts: pl.DataFrame) -> None:
-        """Give the next ids to the tag keys, authors, platforms and languages of ``posts``
-        that have none (new values in sorted order, so the result does not depend on
-        the order posts come in within one call)."""
-        self.add(vocabulary(posts))
-
     def add(self, words: Vocabulary) -> None:
-        """:meth:`extend` with the posts' :func:`vocabulary`."""
+        """Give the next ids to the tag keys, authors, platforms and languages of some posts
+        (their :func:`vocabulary`) that have none: new values in sorted order, so the
+        result does not depend on the order posts come in within one call."""
         new_keys = words.tags.join(self.keys, on="tag", how="anti")
         if new_keys.height:
             self.keys = pl.concat(

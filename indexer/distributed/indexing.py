@@ -24,6 +24,7 @@ import polars as pl
 from indexer import rollups
 from indexer.build import TantivyFeeder, commit, tantivy_json_lines
 from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, cpus, run_tasks
+from indexer.ingest import DEFAULT_BATCH_ROWS
 from indexer.schema import POSTS_INDEX_DIR, open_posts_index
 from indexer.segments import combine_indexes
 
@@ -36,8 +37,6 @@ tasks a CPU."""
 
 INDEX_HEAP_BYTES = 400 << 20
 """tantivy's indexing memory in an index task (one thread)."""
-
-BATCH_ROWS = 50_000
 
 
 def index_days(ray: Any, work: Path, spool: Path, losers: pl.DataFrame) -> int:
@@ -95,7 +94,7 @@ def index_part(part: str, spool: str, days: list[date], losers: pl.DataFrame) ->
             frame = pl.scan_parquet(Path(spool) / "posts" / str(day) / "*.parquet")
             if losers.height:
                 frame = frame.join(losers.lazy(), on="_seq", how="anti")
-            for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
+            for batch in frame.collect_batches(chunk_size=DEFAULT_BATCH_ROWS):
                 feeder.put(tantivy_json_lines(batch))
     commit(writer, own)
     index.reload()
