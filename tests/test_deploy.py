@@ -6,12 +6,11 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-import pytest
+import yaml  # PyYAML comes with Ray, in the dev group
 
 from indexer.cli import make_parser
 from tests.conftest import ROOT
 
-yaml = pytest.importorskip("yaml")  # PyYAML comes with Ray, in the dev group
 DEPLOY = ROOT / "deploy"
 
 
