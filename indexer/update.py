@@ -211,7 +211,7 @@ def _update_into(
     clock = StageClock()
 
     def sink(posts: pl.DataFrame, name: str) -> None:
-        posts.select(SPOOL_COLUMNS).write_parquet(spool / "posts" / "new" / name, compression="lz4")
+        spool_batch(posts, spool / "posts" / "new", name)
 
     first_seq = parent.read - parent.rejected
     if options.ray is not None:
@@ -320,6 +320,12 @@ def _update_into(
         splits=stats.splits,
     )
     return manifest, figures
+
+
+def spool_batch(posts: pl.DataFrame, directory: Path, name: str) -> None:
+    """An update's spool: one Parquet file a batch of read posts, with their text
+    (:data:`SPOOL_COLUMNS`: the update indexes those that survive its dedup)."""
+    posts.select(SPOOL_COLUMNS).write_parquet(directory / name, compression="lz4")
 
 
 def _new_posts(spool: Path, effects: DeleteEffects) -> pl.LazyFrame:

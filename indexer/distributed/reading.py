@@ -185,7 +185,7 @@ def read_part(
     :mod:`.indexing`) and their ``uid, _seq`` by uid bucket (into ``spool``'s sibling
     :data:`UIDS`); an update's spools one file a batch, with the text
     (:data:`~indexer.update.SPOOL_COLUMNS`)."""
-    from indexer.update import SPOOL_COLUMNS
+    from indexer.update import spool_batch
 
     started = time.monotonic()
     own = Path(part)
@@ -198,9 +198,7 @@ def read_part(
 
         def sink(posts: pl.DataFrame, name: str) -> None:
             if not buckets:
-                posts.select(SPOOL_COLUMNS).write_parquet(
-                    own_spool / "posts" / name, compression="lz4"
-                )
+                spool_batch(posts, own_spool / "posts", name)
                 return
             rollups.write_batch(posts, own_spool, name, text=True)
             keys = posts.select("uid", "_seq", _b=uid_bucket(pl.col("uid"), buckets))
