@@ -208,7 +208,6 @@ class DayWritten:
     """What writing a new day's split (:func:`write_new_day`) adds to the
     generation-wide tables."""
 
-    day: date
     sums: dict[str, pl.DataFrame]
     """:func:`aggregates` of the day's posts."""
     pairs: pl.DataFrame
@@ -229,7 +228,7 @@ def write_new_day(
             directory, posts, ids.keys, ids.of_people(people), ids.of("platform"), ids.of("lang")
         )
         split = _split_info(day, posts, generation)
-    return DayWritten(day, aggregates(posts, ids.keys, 1), cooc_pairs(posts, ids.keys, 1), split)
+    return DayWritten(aggregates(posts, ids.keys, 1), cooc_pairs(posts, ids.keys, 1), split)
 
 
 class DayTasks(Protocol):
