@@ -208,9 +208,7 @@ def _build_into(
         tasks = None
     duplicates = losers.height - effects.matched
 
-    with contextlib.ExitStack() as stack:
-        if tasks is not None:
-            stack.enter_context(tasks)
+    with tasks if tasks is not None else contextlib.nullcontext():  # Ray left at its end
         progress.stage("rollups")
         changes = Changes(
             days=rollups.spooled_days(spool),
