@@ -53,6 +53,7 @@ from indexer.schema import (
     MANIFEST_FILE,
     REJECTS_FILE,
     SCHEMA_VERSION,
+    UNKNOWN_PLATFORM,
     Manifest,
     SourceInfo,
     community_key,
@@ -71,7 +72,7 @@ class BuildOptions:
     index_dir: Path
     format: str | None = None
     """Force this input format instead of detecting it per file."""
-    platform: str = "unknown"
+    platform: str = UNKNOWN_PLATFORM
     """Platform of rows that do not name one."""
     csv_delimiter: str | None = None
     """The CSV field delimiter (``--csv-delimiter``); None: detected per file."""

@@ -14,8 +14,16 @@ import msgspec
 
 from indexer.errors import IndexerError
 from indexer.progress import plural
-from indexer.publish import IndexDir, default_index_dir
-from indexer.schema import SPLIT_REMOVED, Manifest, read_manifest, schema_mismatch
+from indexer.publish import IndexDir
+from indexer.schema import (
+    SPLIT_REMOVED,
+    UNKNOWN_PLATFORM,
+    Manifest,
+    SchemaMismatchError,
+    checked_manifest,
+    default_index_dir,
+    read_manifest,
+)
 
 if TYPE_CHECKING:
     from indexer.build import BuildOptions
@@ -261,9 +269,9 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--platform",
-        default="unknown",
+        default=UNKNOWN_PLATFORM,
         metavar="P",
-        help="platform of rows that do not name one (default: unknown)",
+        help=f"platform of rows that do not name one (default: {UNKNOWN_PLATFORM})",
     )
     p.add_argument(
         "--keep",
@@ -672,9 +680,10 @@ BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 def _check_schema(generation_dir: Path) -> None:
     """A published generation of another schema version is an error that says what to do."""
-    mismatch = schema_mismatch(read_manifest(generation_dir), "this version reads")
-    if mismatch is not None:
-        raise IndexerError(f"{generation_dir.parent.parent}: {mismatch}")
+    try:
+        checked_manifest(generation_dir, "this version reads")
+    except SchemaMismatchError as e:
+        raise IndexerError(f"{generation_dir.parent.parent}: {e}") from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -50,14 +50,14 @@ from indexer.schema import (
     SPLIT_SUMMARY,
     SPLIT_UIDS,
     TAGS_TABLE,
+    UNKNOWN_LANG,
+    UNKNOWN_PLATFORM,
     SplitInfo,
     TableSpec,
     map_ipc,
     read_manifest,
 )
 from indexer.splits import (
-    UNKNOWN_LANG,
-    UNKNOWN_PLATFORM,
     found_in,
     link_file,
     link_split,

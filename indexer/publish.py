@@ -34,10 +34,6 @@ BUILDING_PREFIX = ".building-"
 DEFAULT_KEEP = 3
 
 
-def default_index_dir() -> Path:
-    return Path(os.environ.get("HASHTAG_INDEX_DIR") or "var/index")
-
-
 def new_generation_id(now: datetime, existing: list[str]) -> str:
     """Sortable by build time: ``20261126T094213Z-0001``, never below an existing id."""
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import msgspec
@@ -37,27 +37,43 @@ import pyarrow.ipc
 import tantivy
 
 SCHEMA_VERSION = 4
-"""2: ``posts.parquet`` gained ``written`` (what ``update`` needs to recompute
-the tables exactly from a generation and new rows).
-3: posts carry ``community`` (Reddit's subreddit): a ``posts.parquet`` column and
-the tantivy fields ``community`` (as written) and ``community_key`` (filter).
-4: the service's tables are written by the indexer, sorted and coded, as Arrow IPC
-files under ``serve/`` that the service memory-maps (was: Parquet it loaded, sorted
-and coded in every worker's heap); ``postings.parquet`` is gone."""
+"""The version of this contract; docs/architecture.md ("Schema versions") says what
+each version changed."""
 
 REBUILD_HINT = "rebuild it once with 'hashtag-index build' and all its inputs"
 """What to do with a generation of another schema version (said by every reader)."""
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""Times are stored as microseconds since this instant (tantivy dates, Arrow ``TIME``)."""
 
-def schema_mismatch(manifest: Manifest, reader: str) -> str | None:
-    """The one-line reason a generation of another schema version cannot be read (None if
-    it can); ``reader`` says who needs which version ("update needs", "this service reads")."""
-    if manifest.schema_version == SCHEMA_VERSION:
-        return None
-    return (
-        f"generation {manifest.generation} has schema version {manifest.schema_version}, "
-        f"{reader} {SCHEMA_VERSION}: {REBUILD_HINT}"
-    )
+UNKNOWN_LANG = "und"
+"""The language of a post whose language is not known (BCP 47's "undetermined")."""
+UNKNOWN_PLATFORM = "unknown"
+"""The platform of a post whose input names none (``--platform``'s default)."""
+
+INDEX_DIR_ENV = "HASHTAG_INDEX_DIR"
+DEFAULT_INDEX_DIR = Path("var/index")
+
+
+def default_index_dir() -> Path:
+    """The index directory when none is given: ``$HASHTAG_INDEX_DIR`` or ``var/index``."""
+    return Path(os.environ.get(INDEX_DIR_ENV) or DEFAULT_INDEX_DIR)
+
+
+class SchemaMismatchError(ValueError):
+    """A generation of another schema version; str() is one line saying what to do."""
+
+
+def checked_manifest(generation_dir: Path, reader: str) -> Manifest:
+    """The generation's manifest, or :class:`SchemaMismatchError` if it has another schema
+    version; ``reader`` says who needs which version ("update needs", "this service reads")."""
+    manifest = read_manifest(generation_dir)
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise SchemaMismatchError(
+            f"generation {manifest.generation} has schema version {manifest.schema_version}, "
+            f"{reader} {SCHEMA_VERSION}: {REBUILD_HINT}"
+        )
+    return manifest
 
 
 # The index directory: ``current`` is a symlink to the published generation's

@@ -48,13 +48,11 @@ from indexer.schema import (
     SPLIT_TIMELINE,
     SPLIT_UIDS,
     SPLITS_DIR,
+    UNKNOWN_LANG,
+    UNKNOWN_PLATFORM,
     TableSpec,
     map_ipc,
 )
-
-UNKNOWN_PLATFORM = "unknown"
-UNKNOWN_LANG = "und"
-"""What a missing platform or language counts as (the validator's defaults)."""
 
 
 def split_name(day: date) -> str:

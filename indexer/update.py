@@ -61,11 +61,11 @@ from indexer.schema import (
     REJECTS_FILE,
     SCHEMA_VERSION,
     Manifest,
+    SchemaMismatchError,
     SplitInfo,
+    checked_manifest,
     encode_manifest,
     open_posts_index,
-    read_manifest,
-    schema_mismatch,
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
 from indexer.splits import link_file
@@ -176,11 +176,10 @@ def update(
 
 
 def _read_parent(parent_dir: Path) -> Manifest:
-    parent = read_manifest(parent_dir)
-    mismatch = schema_mismatch(parent, "update needs")
-    if mismatch is not None:
-        raise IndexerError(mismatch)
-    return parent
+    try:
+        return checked_manifest(parent_dir, "update needs")
+    except SchemaMismatchError as e:
+        raise IndexerError(str(e)) from None
 
 
 def split_ingested(

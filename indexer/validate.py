@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from indexer.schema import COUNT_FIELDS
+from indexer.schema import COUNT_FIELDS, UNKNOWN_LANG
 
-UNKNOWN_LANG = "und"
-"""BCP 47 'undetermined': the lang of posts that do not give one."""
 REQUIRED = ("id", "created_at", "author", "text")
 OPTIONAL_TEXT = ("platform", "lang")
 CANONICAL_FIELDS = (*REQUIRED, *OPTIONAL_TEXT, *COUNT_FIELDS, "hashtags", "community")

@@ -17,10 +17,11 @@ import tantivy
 from indexer.schema import (
     MANIFEST_FILE,
     Manifest,
+    SchemaMismatchError,
+    checked_manifest,
     current_generation_dir,
     open_posts_index,
     read_manifest,
-    schema_mismatch,
 )
 from service.tables import Tables, load_tables
 from service.trends import prepare
@@ -51,10 +52,10 @@ class Generation:
 
 
 def load_generation(path: Path) -> Generation:
-    manifest = read_manifest(path)
-    mismatch = schema_mismatch(manifest, "this service reads")
-    if mismatch is not None:
-        raise GenerationError(mismatch)
+    try:
+        manifest = checked_manifest(path, "this service reads")
+    except SchemaMismatchError as e:
+        raise GenerationError(str(e)) from None
     index = open_posts_index(path)
     tables = load_tables(path, manifest)
     # built here, before the swap, not on the first request

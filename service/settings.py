@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.schema import DEFAULT_INDEX_DIR, INDEX_DIR_ENV
+
 
 @dataclass(frozen=True)
 class Settings:
-    index_dir: Path = Path("var/index")
+    index_dir: Path = DEFAULT_INDEX_DIR
     """HASHTAG_INDEX_DIR: the index directory whose published generation is served."""
     reload_seconds: float = 2.0
     """HASHTAG_INDEX_RELOAD_SECONDS: how often to look for a newly published generation."""
@@ -44,7 +46,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
-            index_dir=Path(env.get("HASHTAG_INDEX_DIR") or cls.index_dir),
+            index_dir=Path(env.get(INDEX_DIR_ENV) or cls.index_dir),
             reload_seconds=float(env.get("HASHTAG_INDEX_RELOAD_SECONDS") or cls.reload_seconds),
             api_key=env.get("HASHTAG_INDEX_API_KEY") or None,
             inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
@@ -64,7 +66,7 @@ class Settings:
 
 
 SETTINGS_ENV = {
-    "index_dir": "HASHTAG_INDEX_DIR",
+    "index_dir": INDEX_DIR_ENV,
     "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
     "api_key": "HASHTAG_INDEX_API_KEY",
     "inbox_dir": "HASHTAG_INDEX_INBOX",
