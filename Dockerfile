@@ -15,6 +15,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project $EXTRAS
 COPY indexer/ indexer/
 COPY service/ service/
+COPY hashtag_index/ hashtag_index/
 COPY data/ data/
 RUN uv sync --frozen --no-dev $EXTRAS
 

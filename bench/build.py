@@ -123,7 +123,7 @@ def bench_size(n: int, seed: int, engine: bool) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
-        "indexer",
+        "hashtag_index",
         "build",
         str(dump),
         "--index",

@@ -834,7 +834,7 @@ def _self_cmd() -> list[str]:
 
 
 def hashtag_index(*args: str) -> list[str]:
-    return [sys.executable, "-m", "indexer", *args]
+    return [sys.executable, "-m", "hashtag_index", *args]
 
 
 def bench_format(n: int, fmt: str, canonical_tags: pl.DataFrame | None) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def log(msg: str) -> None:
 
 
 def indexer(*args: str) -> list[str]:
-    return [sys.executable, "-m", "indexer", *args]
+    return [sys.executable, "-m", "hashtag_index", *args]
 
 
 class Ours:

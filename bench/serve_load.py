@@ -171,7 +171,7 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "indexer",
+            "hashtag_index",
             "serve",
             "--index",
             str(args.index),

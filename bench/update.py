@@ -104,7 +104,7 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def indexer(*args: str) -> list[str]:
-    return [sys.executable, "-m", "indexer", *args, "--quiet", "--keep", "2"]
+    return [sys.executable, "-m", "hashtag_index", *args, "--quiet", "--keep", "2"]
 
 
 def manifest_of(index: Path) -> dict[str, Any]:

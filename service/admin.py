@@ -1,9 +1,9 @@
 """Reindex jobs started over HTTP.
 
-A job runs ``hashtag-index update INBOX --index DIR`` in a child process (the
-service never writes the index itself, and imports nothing of the indexer
-but its schema). Job state lives in files under ``INDEX/jobs/`` so that every
-worker process sees the same jobs:
+A job runs ``hashtag-index update INBOX --index DIR`` in a child process, with
+:func:`run_update` (which ``hashtag-index schedule`` runs too): the service never
+writes the index itself, and imports nothing of the indexer but its schema. Job state
+lives in files under ``INDEX/jobs/`` so that every worker process sees the same jobs:
 
     jobs/<id>.json   {id, state, inbox, created_at, started_at, finished_at, generation,
                       posts, error}
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +52,44 @@ SECRET_ENV = ("HASHTAG_INDEX_API_KEY",)
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
     """The environment of the reindex child: the service's, without the admin key."""
     return {k: v for k, v in env.items() if k not in SECRET_ENV}
+
+
+@dataclass(frozen=True)
+class UpdateRun:
+    """How a child ``hashtag-index update`` ended."""
+
+    returncode: int
+    last_line: str
+    """Its summary (the last line on stdout) if it succeeded, else its error (the last line
+    on stderr, where warnings and "already ingested" notes also go); "" if it said nothing."""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_update(
+    inputs: list[str],
+    index_dir: Path,
+    *,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+) -> UpdateRun:
+    """One ``hashtag-index update INPUT... --index DIR --quiet`` in a child process (a run
+    that crashes or leaks memory cannot harm its caller); :class:`subprocess.TimeoutExpired`
+    after ``timeout`` seconds. Used by reindex jobs and by ``hashtag-index schedule``."""
+    command = [sys.executable, "-m", "hashtag_index", "update", *inputs]
+    done = subprocess.run(
+        [*command, "--index", str(index_dir), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        env=None if env is None else dict(env),
+    )
+    stream = done.stdout if done.returncode == 0 else done.stderr or done.stdout
+    lines = stream.strip().splitlines()
+    return UpdateRun(done.returncode, lines[-1] if lines else "")
 
 
 class Job(msgspec.Struct, kw_only=True):
@@ -181,24 +220,10 @@ class Jobs:
         job.state, job.started_at = "running", _now()
         self._save(job)
         try:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "indexer",
-                    "update",
-                    str(self.inbox),
-                    "--index",
-                    str(self.index_dir),
-                    "--quiet",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=self.timeout,
-                env=child_env(os.environ),
+            run = run_update(
+                [str(self.inbox)], self.index_dir, timeout=self.timeout, env=child_env(os.environ)
             )
-            if done.returncode == 0:
+            if run.ok:
                 job.state = "succeeded"
                 current = current_generation_dir(self.index_dir)
                 if current is not None:
@@ -206,8 +231,7 @@ class Jobs:
                     job.generation, job.posts = manifest.generation, manifest.posts
             else:
                 job.state = "failed"
-                lines = (done.stderr or done.stdout).strip().splitlines()
-                job.error = lines[-1] if lines else f"exit status {done.returncode}"
+                job.error = run.last_line or f"exit status {run.returncode}"
         except subprocess.TimeoutExpired:
             job.state = "failed"
             job.error = f"timed out after {self.timeout:g} s (HASHTAG_INDEX_REINDEX_TIMEOUT)"

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.cli import main
+from hashtag_index.cli import main
 from tests.conftest import ROOT, post, write_ndjson
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "indexer", *args],
+        [sys.executable, "-m", "hashtag_index", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -151,7 +151,16 @@ def test_killed_build_leaves_the_published_generation_intact(tmp_path: Path) -> 
         (post(i, f"post {i} #tag{i % 50} #common") for i in range(200_000)),
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "indexer", "build", str(big), "--index", str(index), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "hashtag_index",
+            "build",
+            str(big),
+            "--index",
+            str(index),
+            "--quiet",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from litestar.testing import TestClient
 
-from indexer.cli import main
+from hashtag_index.cli import main
 from indexer.errors import InputError
 from indexer.globals import read_posts
 from indexer.ingest import check_mapping, load_mapping_file, parse_column_map

@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 from litestar.testing import TestClient
 
+from hashtag_index.cli import main
 from indexer.build import BuildOptions, build
-from indexer.cli import main
 from indexer.globals import read_posts
 from indexer.native.reddit import Reddit
 from indexer.schema import community_key, read_manifest

@@ -15,7 +15,7 @@ import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.cli import main
+from hashtag_index.cli import main
 from indexer.globals import read_posts, read_tags
 from indexer.schema import open_posts_index
 from tests.conftest import post

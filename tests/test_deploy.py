@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml  # PyYAML comes with Ray, in the dev group
 
-from indexer.cli import make_parser
+from hashtag_index.cli import make_parser
 from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy"

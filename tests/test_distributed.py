@@ -324,7 +324,7 @@ def test_the_cli_builds_on_a_local_ray_with_one_summary_line(tmp_path: Path) -> 
     local = build([str(ROOT / "data" / "sample")], BuildOptions(tmp_path / "local"), now=NOW)
     done = subprocess.run(
         [
-            *(sys.executable, "-m", "indexer", "build", "--quiet", "--ray", "local"),
+            *(sys.executable, "-m", "hashtag_index", "build", "--quiet", "--ray", "local"),
             *("--index", str(tmp_path / "ray"), str(ROOT / "data" / "sample")),
         ],
         capture_output=True,

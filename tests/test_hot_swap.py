@@ -115,7 +115,7 @@ def test_serve_on_an_empty_index_builds_the_sample_then_answers(tmp_path: Path) 
     base = f"http://127.0.0.1:{port}"
     index = tmp_path / "index"
     server = subprocess.Popen(
-        [sys.executable, "-m", "indexer", "serve", "--port", str(port), "--sample"],
+        [sys.executable, "-m", "hashtag_index", "serve", "--port", str(port), "--sample"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,7 +148,7 @@ def _serve(
         [
             sys.executable,
             "-m",
-            "indexer",
+            "hashtag_index",
             "serve",
             "--index",
             str(index),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hashtag_index.cli import make_parser
+from hashtag_index.options import FORMATS, ingest_options
 from indexer.build import BuildOptions, build
-from indexer.cli import FORMATS, _ingest_options, make_parser
 from indexer.errors import IndexerError, InputError
 from indexer.globals import read_posts
 from indexer.native import NATIVE_FORMATS
@@ -22,8 +23,8 @@ TRIED = "tried ndjson, csv, parquet, x-v1, x-v2, mastodon, "
 @pytest.mark.parametrize("command", ["build", "update"])
 def test_reposts_flag_reaches_the_build_options(command: str) -> None:
     parse = make_parser().parse_args
-    assert _ingest_options(parse([command, "in/"])).reposts == "count"
-    assert _ingest_options(parse([command, "in/", "--reposts", "exclude"])).reposts == "exclude"
+    assert ingest_options(parse([command, "in/"])).reposts == "count"
+    assert ingest_options(parse([command, "in/", "--reposts", "exclude"])).reposts == "exclude"
 
 
 def test_a_bad_reposts_value_is_rejected_by_the_parser(
@@ -65,7 +66,7 @@ def test_unknown_format_names_the_file_and_the_formats_tried(
 def test_unknown_format_fails_the_build_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from indexer.cli import main
+    from hashtag_index.cli import main
 
     good = write_ndjson(tmp_path / "in" / "a.ndjson", [post(1, "#a")])
     odd = tmp_path / "in" / "b.json.gz"
@@ -160,11 +161,11 @@ def test_an_inbox_of_only_links_out_names_them(tmp_path: Path) -> None:
 def test_csv_delimiter_option(given: str | None, expected: str | None) -> None:
     extra = [] if given is None else ["--csv-delimiter", given]
     args = make_parser().parse_args(["build", "a.csv", *extra])
-    assert _ingest_options(args).csv_delimiter == expected
+    assert ingest_options(args).csv_delimiter == expected
 
 
 @pytest.mark.parametrize("given", [";;", "", '"', "\n"])
 def test_a_bad_csv_delimiter_is_one_line(given: str) -> None:
     args = make_parser().parse_args(["build", "a.csv", "--csv-delimiter", given])
     with pytest.raises(IndexerError, match="--csv-delimiter must be one character"):
-        _ingest_options(args)
+        ingest_options(args)

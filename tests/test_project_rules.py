@@ -8,21 +8,47 @@ import re
 from service.settings import SETTINGS_ENV, Settings
 from tests.conftest import ROOT
 
+PACKAGES = ("hashtag_index", "indexer", "service")
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Each module of ``package`` -> the modules of ours it imports (anywhere in it)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+        graph[module] = {n for n in names if n.split(".")[0] in PACKAGES}
+    return graph
+
 
 def test_service_imports_nothing_of_the_indexer_but_its_schema() -> None:
-    offenders = []
-    for path in (ROOT / "service").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            offenders += [
-                f"{path.name}: {n}"
-                for n in names
-                if n.startswith("indexer") and n != "indexer.schema"
-            ]
+    offenders = [
+        f"{module}: {name}"
+        for module, names in _imports("service").items()
+        for name in names
+        if name.startswith("indexer") and name != "indexer.schema"
+    ]
+    assert offenders == []
+
+
+def test_the_command_line_is_on_top() -> None:
+    """``hashtag_index`` (the CLI) imports the indexer and the service; neither imports it,
+    and the indexer never imports the service."""
+    offenders = [
+        f"{module}: {name}"
+        for package, forbidden in (
+            ("indexer", ("service", "hashtag_index")),
+            ("service", ("hashtag_index",)),
+        )
+        for module, names in _imports(package).items()
+        for name in names
+        if name.split(".")[0] in forbidden
+    ]
     assert offenders == []
 
 

@@ -182,7 +182,16 @@ def test_cli_report_format_writes_the_same_bytes(
     served = client.get(f"/v1/reports/index.{fmt}?{PERIOD}&platform=x").content
     out = tmp_path / f"report.{fmt}"
     args = ["--from", "2026-10-02", "--to", "2026-10-03", "--platform", "x", "--format", fmt]
-    cmd = [sys.executable, "-m", "indexer", "report", "index", "--index", str(index_dir), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hashtag_index",
+        "report",
+        "index",
+        "--index",
+        str(index_dir),
+        *args,
+    ]
     done = subprocess.run(
         [*cmd, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )

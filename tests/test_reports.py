@@ -114,7 +114,7 @@ def test_cli_report_writes_the_same_bytes(
         [
             sys.executable,
             "-m",
-            "indexer",
+            "hashtag_index",
             "report",
             "index",
             "--index",

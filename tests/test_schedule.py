@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from hashtag_index.schedule import Timetable, run_schedule
 from indexer.build import BuildOptions, build
 from indexer.errors import IndexerError
-from indexer.schedule import Timetable, run_schedule
 from tests.conftest import NOW, post, write_ndjson
 
 

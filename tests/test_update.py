@@ -530,7 +530,7 @@ def test_update_refuses_a_generation_of_another_schema_version(tmp_path: Path) -
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "indexer", *args],
+        [sys.executable, "-m", "hashtag_index", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -598,7 +598,16 @@ def test_cli_update_help_teaches() -> None:
 
 def _start_update(index: Path, dump: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "indexer", "update", str(dump), "--index", str(index), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "hashtag_index",
+            "update",
+            str(dump),
+            "--index",
+            str(index),
+            "--quiet",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -671,7 +680,7 @@ def test_tantivy_never_writes_into_a_shared_file(tmp_path: Path) -> None:
     traced = subprocess.run(
         [
             *("strace", "-f", "-qq", "-e", "trace=openat,truncate", "-o", str(log)),
-            *(sys.executable, "-m", "indexer", "update", str(b), "--index", str(index)),
+            *(sys.executable, "-m", "hashtag_index", "update", str(b), "--index", str(index)),
         ],
         cwd=ROOT,
         capture_output=True,

@@ -14,8 +14,8 @@ import msgspec
 import pytest
 import zstandard
 
+from hashtag_index.cli import main
 from indexer.build import BuildOptions, BuildResult, build
-from indexer.cli import main
 from indexer.errors import InputError
 from indexer.progress import Progress, plural
 from indexer.schema import Manifest, encode_manifest, read_manifest

@@ -257,7 +257,16 @@ def test_serve_refuses_a_bad_subscriber_file_in_one_line(tmp_path: Path) -> None
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     done = subprocess.run(
-        [sys.executable, "-m", "indexer", "serve", "--index", str(index), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "hashtag_index",
+            "serve",
+            "--index",
+            str(index),
+            "--port",
+            str(port),
+        ],
         env={**os.environ, "HASHTAG_INDEX_WEBHOOKS": str(hooks)},
         capture_output=True,
         text=True,

@@ -990,7 +990,7 @@ def check(n: int, with_update: bool) -> int:
         shutil.rmtree(index)
     subprocess.run(
         [
-            *(sys.executable, "-m", "indexer", "build", str(dump)),
+            *(sys.executable, "-m", "hashtag_index", "build", str(dump)),
             *("--index", str(index), "--quiet", "--keep", "1"),
         ],
         check=True,
@@ -1006,13 +1006,22 @@ def check(n: int, with_update: bool) -> int:
         if with_update:
             day = _day_dump(dump, out)
             subprocess.run(
-                [sys.executable, "-m", "indexer", "update", str(day), "--index", str(index)],
+                [sys.executable, "-m", "hashtag_index", "update", str(day), "--index", str(index)],
                 check=True,
                 cwd=ROOT,
             )
             print(f"peer update: {peer.update(day):.2f} s {peer.last_update}", file=sys.stderr)
         ours_proc = subprocess.Popen(
-            [sys.executable, "-m", "indexer", "serve", "--index", str(index), "--port", "8821"],
+            [
+                sys.executable,
+                "-m",
+                "hashtag_index",
+                "serve",
+                "--index",
+                str(index),
+                "--port",
+                "8821",
+            ],
             cwd=ROOT,
             start_new_session=True,
         )

@@ -945,7 +945,7 @@ class OurServer:
             [
                 sys.executable,
                 "-m",
-                "indexer",
+                "hashtag_index",
                 "serve",
                 "--index",
                 str(self.index),
@@ -1038,7 +1038,7 @@ def check(n: int, our_port: int, peer_port: int, with_update: bool) -> bool:
     shutil.rmtree(work, ignore_errors=True)
     index = work / "index"
     t = time.monotonic()
-    _run([sys.executable, "-m", "indexer", "build", str(dump), "--index", str(index)])
+    _run([sys.executable, "-m", "hashtag_index", "build", str(dump), "--index", str(index)])
     print(f"ours built in {time.monotonic() - t:.1f} s", flush=True)
     peer = SqliteDatasette()
     figures = peer.build(dump, work / "peer")
@@ -1056,7 +1056,7 @@ def check(n: int, our_port: int, peer_port: int, with_update: bool) -> bool:
     for label, day in rounds:
         if day is not None:
             t = time.monotonic()
-            _run([sys.executable, "-m", "indexer", "update", str(day), "--index", str(index)])
+            _run([sys.executable, "-m", "hashtag_index", "update", str(day), "--index", str(index)])
             print(f"ours updated in {time.monotonic() - t:.1f} s", flush=True)
             print(f"peer updated in {peer.update(day):.2f} s", flush=True)
         with OurServer(index, our_port) as server:

@@ -11,8 +11,8 @@ took, the posts added, the generation published and the seconds it took.
 
 from __future__ import annotations
 
+import argparse
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -23,8 +23,23 @@ from typing import TextIO
 
 from croniter import croniter
 
+from hashtag_index.options import add_index_option, index_dir
 from indexer.errors import IndexerError
 from indexer.schema import current_generation_dir, read_manifest
+from service.admin import run_update
+
+SCHEDULE_HELP = """\
+Run 'hashtag-index update INPUT...' now, then on a timetable, until stopped.
+
+Each run is a child process; runs never overlap (a run longer than the period
+delays the next one), and another indexer holding the index lock makes a run
+fail with its message, logged, until the next tick. One line per run on
+standard output: the time, what was published (+N posts) or 'nothing new',
+and the seconds it took. Examples:
+
+  hashtag-index schedule /srv/inbox --every 1h
+  hashtag-index schedule /srv/inbox --cron '5 * * * *'     # at :05 every hour, UTC
+"""
 
 _EVERY = re.compile(r"^\s*(\d{1,6})\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -68,34 +83,24 @@ class RunResult:
     message: str
 
 
-def run_update(inputs: list[str], index_dir: Path) -> RunResult:
+def run_once(inputs: list[str], index_dir: Path) -> RunResult:
     """One ``hashtag-index update`` in a child process, summarised."""
     started = datetime.now(UTC)
     before = _generation(index_dir)
     t0 = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "indexer", "update", *inputs, "--index", str(index_dir), "--quiet"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = run_update(inputs, index_dir)
     seconds = time.monotonic() - t0
-    # the summary is the last line on stdout; an error, the last on stderr (where
-    # warnings and "already ingested" notes also go)
-    stream = done.stdout if done.returncode == 0 else done.stderr or done.stdout
-    lines = stream.strip().splitlines()
-    last = lines[-1] if lines else ""
     after = _generation(index_dir)
-    if done.returncode != 0:
-        return RunResult(started, seconds, False, f"failed: {last}")
+    if not run.ok:
+        return RunResult(started, seconds, False, f"failed: {run.last_line}")
     if after == before or after is None:
-        return RunResult(started, seconds, True, f"nothing new ({last})")
+        return RunResult(started, seconds, True, f"nothing new ({run.last_line})")
     posts_before = before[1] if before else 0
     return RunResult(
         started,
         seconds,
         True,
-        f"published {after[0]}: {_signed_posts(after[1] - posts_before)} ({last})",
+        f"published {after[0]}: {_signed_posts(after[1] - posts_before)} ({run.last_line})",
     )
 
 
@@ -130,7 +135,7 @@ def run_schedule(
         wait = (next_at - clock()).total_seconds()
         if wait > 0:
             sleep(wait)
-        result = run_update(inputs, index_dir)
+        result = run_once(inputs, index_dir)
         done += 1
         failed += not result.ok
         stamp = result.started.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -138,3 +143,30 @@ def run_schedule(
         log.flush()
         next_at = max(timetable.next_after(result.started), clock())
     return failed
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sc = sub.add_parser(
+        "schedule",
+        help="run update on a timetable (every 1h, or a cron expression)",
+        description=SCHEDULE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument("inputs", nargs="+", metavar="INPUT", help="inbox file, directory or glob")
+    add_index_option(sc)
+    when = sc.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", metavar="PERIOD", help="run every PERIOD: 30m, 1h, 1d")
+    when.add_argument("--cron", metavar="EXPR", help="run at the times of a cron expression, UTC")
+    sc.add_argument(
+        "--runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)"
+    )
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    if args.runs is not None and args.runs < 1:
+        raise IndexerError("--runs must be at least 1")
+    timetable = Timetable.parse(args.every, args.cron)
+    failed = run_schedule(
+        args.inputs, index_dir(args.index), timetable, log=sys.stdout, runs=args.runs
+    )
+    return 1 if failed and args.runs is not None else 0

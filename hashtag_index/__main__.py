@@ -1,0 +1,3 @@
+from hashtag_index.cli import main
+
+main()
