@@ -78,9 +78,9 @@ def tantivy_alone(dump: Path, generation: Path) -> dict[str, float]:
     tantivy (``tantivy_json_lines``), prepared beforehand; time the engine only."""
     import polars as pl
 
-    from indexer.build import tantivy_json_lines
     from indexer.globals import read_posts
     from indexer.schema import open_posts_index
+    from indexer.tantivy_writer import tantivy_json_lines
 
     posts = read_posts(generation)
     frame = posts.join(_texts(dump), on="uid", how="left").with_columns(

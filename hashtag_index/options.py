@@ -11,7 +11,7 @@ from indexer.publish import DEFAULT_KEEP
 from indexer.schema import UNKNOWN_PLATFORM, default_index_dir
 
 if TYPE_CHECKING:
-    from indexer.build import BuildOptions
+    from indexer.options import BuildOptions
 
 FORMATS = [
     *("ndjson", "csv", "parquet"),
@@ -156,7 +156,7 @@ def check_keep(keep: int) -> None:
 
 def ingest_options(args: argparse.Namespace) -> BuildOptions:
     """``build``'s and ``update``'s arguments as the indexer's options, checked."""
-    from indexer.build import BuildOptions  # imported when run: --help stays fast
+    from indexer.options import BuildOptions
 
     check_keep(args.keep)
     column_map, timezone, created_at_format = _column_mapping(args)

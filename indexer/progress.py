@@ -3,6 +3,7 @@ terminal, and warning lines that never garble it."""
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
 from typing import TextIO
@@ -75,3 +76,18 @@ def _human(n: int) -> str:
 def plural(n: int, noun: str) -> str:
     """``1 post``, ``2 posts``, ``0 posts``: the noun (its last word) takes an s unless n is 1."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+class StageClock:
+    """Wall time (s) and the process's peak RSS (MiB) at the end of each stage, for the manifest."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak_rss_mib: dict[str, int] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - self._last, 3)
+        self.peak_rss_mib[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        self._last = now

@@ -37,23 +37,14 @@ from pathlib import Path
 import polars as pl
 
 from indexer import rollups
-from indexer.build import (
-    SPOOL,
-    BuildOptions,
-    DeleteEffects,
-    StageClock,
-    TantivyFeeder,
-    Warnings,
-    commit,
-    delete_effects,
-    read_inputs,
-    spooled_copies,
-    tantivy_json_lines,
-)
+from indexer.build import SPOOL
+from indexer.dedup import DeleteEffects, delete_effects, spooled_copies
 from indexer.errors import IndexerError
 from indexer.globals import POST_COLUMNS, Changes, held_by_day, write_tables
-from indexer.progress import Progress
+from indexer.options import BuildOptions
+from indexer.progress import Progress, StageClock
 from indexer.publish import IndexDir
+from indexer.reading import Warnings, read_inputs
 from indexer.schema import (
     F_UID,
     MANIFEST_FILE,
@@ -69,6 +60,7 @@ from indexer.schema import (
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
 from indexer.splits import link_file
+from indexer.tantivy_writer import TantivyFeeder, commit, tantivy_json_lines
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.build import _check_batch, tag_posts
 from indexer.errors import InputError
 from indexer.ingest import read_batches
+from indexer.reading import check_batch, tag_posts
 from indexer.sources import all_formats
 from tests.conftest import post
 
@@ -101,7 +101,7 @@ def _read_all(content: bytes, fmt: str) -> None:
     accounted: set[int] = set()
     skipped = 0
     for batch in batches:
-        posts, bad, _ = _check_batch(batch, "unknown")
+        posts, bad, _ = check_batch(batch, "unknown")
         tag_posts(posts, 0)  # validation and tagging of whatever came through
         assert posts.height + bad.height == batch.rows.height  # a post or a reject each
         accounted.update(batch.rows["_line"].to_list())

@@ -13,8 +13,9 @@ import pytest
 import zstandard
 
 from indexer import sources
-from indexer.build import BuildOptions, read_inputs
+from indexer.build import BuildOptions
 from indexer.progress import Progress
+from indexer.reading import read_inputs
 from tests.conftest import post, write_ndjson
 
 

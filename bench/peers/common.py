@@ -51,8 +51,8 @@ from typing import Any
 
 import polars as pl
 
-from indexer.build import _check_batch, tag_posts
 from indexer.ingest import ReadOptions, read_batches
+from indexer.reading import check_batch, tag_posts
 
 KINDS = ("trending", "detail", "timeseries", "autocomplete", "search", "report")
 RELATED_SUPPORT = 3
@@ -92,7 +92,7 @@ def iter_canonical(dump: Path, scratch: Path, batch_rows: int = 100_000) -> Iter
     """
     seq = 0
     for batch in read_batches(dump, "ndjson", scratch, ReadOptions(batch_rows=batch_rows)):
-        posts = _check_batch(batch, "unknown")[0]
+        posts = check_batch(batch, "unknown")[0]
         if posts.height:
             yield tag_posts(posts, seq)
             seq += posts.height

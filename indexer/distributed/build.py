@@ -7,13 +7,15 @@ from pathlib import Path
 
 import polars as pl
 
-from indexer.build import BuildOptions, DeleteEffects, ReadResult, StageClock
+from indexer.dedup import DeleteEffects
 from indexer.distributed.cluster import connected
 from indexer.distributed.days import RayDays
 from indexer.distributed.dedup import dedup
 from indexer.distributed.indexing import index_days
 from indexer.distributed.reading import read_into_days
-from indexer.progress import Progress
+from indexer.options import BuildOptions
+from indexer.progress import Progress, StageClock
+from indexer.reading import ReadResult
 from indexer.sources import Warn
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from indexer import rollups
-from indexer.build import DeleteEffects, delete_effects
+from indexer.dedup import DeleteEffects, delete_effects
 from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, run_tasks
 
 BUCKETS_PER_CPU = 2

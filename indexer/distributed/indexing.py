@@ -22,11 +22,11 @@ from typing import Any
 import polars as pl
 
 from indexer import rollups
-from indexer.build import TantivyFeeder, commit, tantivy_json_lines
 from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, cpus, run_tasks
 from indexer.ingest import DEFAULT_BATCH_ROWS
 from indexer.schema import POSTS_INDEX_DIR, open_posts_index
 from indexer.segments import combine_indexes
+from indexer.tantivy_writer import TantivyFeeder, commit, tantivy_json_lines
 
 PARTS = "_ray_index"
 """The index tasks' directories under the generation being built (removed at the end)."""

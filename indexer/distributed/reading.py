@@ -15,13 +15,6 @@ from typing import Any
 import polars as pl
 
 from indexer import rollups
-from indexer.build import (
-    BuildOptions,
-    FileRead,
-    ReadResult,
-    combine_reads,
-    read_file,
-)
 from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, cpus, run_tasks
 from indexer.distributed.dedup import BUCKETS_PER_CPU, UIDS, uid_bucket
 from indexer.distributed.units import (
@@ -32,7 +25,9 @@ from indexer.distributed.units import (
     line_ends,
     plan_tasks,
 )
+from indexer.options import BuildOptions
 from indexer.progress import Progress
+from indexer.reading import FileRead, ReadResult, combine_reads, read_file
 from indexer.rejects import RejectsWriter
 from indexer.schema import REJECTS_FILE
 from indexer.sources import Warn, reading_range, sha256_of

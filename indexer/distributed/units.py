@@ -12,7 +12,8 @@ from typing import IO
 import msgspec
 import polars as pl
 
-from indexer.build import BuildOptions, FileRead, by_count
+from indexer.options import BuildOptions
+from indexer.reading import FileRead, by_count
 from indexer.rejects import Reject
 from indexer.schema import SourceInfo
 from indexer.sources import compression_of, detect_format
