@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.ingest import DEFAULT_BATCH_ROWS
+from indexer.ingest import DEFAULT_BATCH_ROWS, ReadOptions
 from indexer.publish import DEFAULT_KEEP
 from indexer.schema import UNKNOWN_PLATFORM
 
@@ -34,15 +34,21 @@ class BuildOptions:
     """How native reposts count: "count" (the reposter's use) or "exclude"."""
     keep: int = DEFAULT_KEEP
     writer_heap_bytes: int = 160 << 20
-    """tantivy's indexing memory (split between its threads). At 10M posts, 128 MiB with
-    50k-row batches and a one-batch queue peaked at 1.2 GiB against 1.74 GiB for
-    256 MiB, 100k and two, in less time (bench/results/2026-11-26-build.md); 160 MiB
-    peaked at 1,056 MiB. At 128 MiB a 1M build of native posts (a URI as the id, a DID
-    as the author: bigger terms) could end with 8 segments, which tantivy merges into
-    one at the commit (about 7 s); at 160 MiB Mastodon and Bluesky end with 6, as
-    canonical posts do. One writer thread with 128 MiB made fewer segments but peaked
-    at 1.6 GiB at 10M."""
+    """tantivy's indexing memory (split between its threads): the size that measured the
+    lowest peak memory without extra segments (bench/results/2026-11-26-build.md,
+    "The writer's heap")."""
     writer_threads: int = 2
     ray: str | None = None
     """Run the build's tasks on this Ray cluster (``--ray``: ``local``, ``auto`` or
     ``ray://host:port``; indexer/distributed/); None: in this process."""
+
+    def read_options(self) -> ReadOptions:
+        """How :func:`indexer.ingest.read_batches` is to read the inputs."""
+        return ReadOptions(
+            batch_rows=self.batch_rows,
+            column_map=self.column_map,
+            reposts=self.reposts,
+            timezone=self.timezone,
+            created_at_format=self.created_at_format,
+            csv_delimiter=self.csv_delimiter,
+        )

@@ -22,7 +22,7 @@ import polars as pl
 
 from indexer.dedup import DELETES_SCHEMA
 from indexer.errors import InputError
-from indexer.ingest import RawBatch, ReadOptions, read_batches
+from indexer.ingest import RawBatch, read_batches
 from indexer.options import BuildOptions
 from indexer.progress import Progress, plural
 from indexer.rejects import RejectsWriter
@@ -144,62 +144,80 @@ def read_file(
     its accepted rows from ``first_seq``; ``moved(bytes, rows)`` follows the reading.
     ``name``: how the manifest and the rejects name the file (default: ``path``)."""
     name = str(path) if name is None else name
-    read = ReadOptions(
-        batch_rows=options.batch_rows,
-        column_map=options.column_map,
-        reposts=options.reposts,
-        timezone=options.timezone,
-        created_at_format=options.created_at_format,
-        csv_delimiter=options.csv_delimiter,
-    )
     fmt = options.format or detect_format(path)
-    rows = rejected = accepted = 0
-    deleted_uids: list[str] = []
-    deleted_at: list[int] = []
-    skipped: Counter[str] = Counter()
-    notes: Counter[str] = Counter()
-    first_reject: tuple[int, str] | None = None
+    tally = _FileTally(first_seq)
     with track_reads(path) as position:
-        for batch in read_batches(path, fmt, scratch, read):
+        for batch in read_batches(path, fmt, scratch, options.read_options()):
             posts, bad, found = check_batch(batch, options.platform)
             rejects.write(name, found)
-            rows += batch.rows.height + len(batch.rejects)
-            rejected += len(found)
-            if found and first_reject is None:
-                first_reject = found[0][:2]
-            skipped.update(_counts(batch, "skipped"))
-            notes.update(_counts(batch, "notes"))
-            seq = first_seq + accepted
-            if batch.deletes:
-                before = _accepted_before(batch, bad)
-                for line, uid in batch.deletes:
-                    deleted_uids.append(uid)
-                    deleted_at.append(seq + before(line))
-            if posts.height:
-                sink(tag_posts(posts, seq, notes), f"{seq:012d}.parquet")
-                accepted += posts.height
-            moved(position.bytes, rows)
+            tally.add(batch, posts, bad, found, sink)
+            moved(position.bytes, tally.rows)
     source = SourceInfo(
         path=name,
         format=fmt,
         bytes=path.stat().st_size,
         sha256=digest if isinstance(digest, str) else digest.result(),
-        rows=rows,
-        rejected=rejected,
-        deletes=len(deleted_uids),
-        skipped=by_count(skipped),
-        notes=by_count(notes),
+        rows=tally.rows,
+        rejected=tally.rejected,
+        deletes=len(tally.deleted_uids),
+        skipped=by_count(tally.skipped),
+        notes=by_count(tally.notes),
     )
-    every_row_rejected = rows and rejected == rows and first_reject is not None
-    return FileRead(
-        source=source,
-        accepted=accepted,
-        skipped=skipped.total(),
-        deletes=pl.DataFrame({"uid": deleted_uids, "_at": deleted_at}, schema=DELETES_SCHEMA),
-        all_rejected=AllRejected(path, rows, *first_reject)
-        if every_row_rejected and first_reject is not None
-        else None,
-    )
+    return tally.result(path, source)
+
+
+@dataclass
+class _FileTally:
+    """What one file's batches added up to, while it is read (:func:`read_file`)."""
+
+    first_seq: int
+    rows: int = 0
+    rejected: int = 0
+    accepted: int = 0
+    deleted_uids: list[str] = field(default_factory=list)
+    deleted_at: list[int] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+    first_reject: tuple[int, str] | None = None
+
+    def add(
+        self,
+        batch: RawBatch,
+        posts: pl.DataFrame,
+        bad: pl.DataFrame,
+        found: list[tuple[int, str, str]],
+        sink: BatchSink,
+    ) -> None:
+        """Count a checked batch, note its delete events, and hand its posts, numbered and
+        tagged, to ``sink``."""
+        self.rows += batch.rows.height + len(batch.rejects)
+        self.rejected += len(found)
+        if found and self.first_reject is None:
+            self.first_reject = found[0][:2]
+        self.skipped.update(_counts(batch, "skipped"))
+        self.notes.update(_counts(batch, "notes"))
+        seq = self.first_seq + self.accepted
+        if batch.deletes:
+            before = _accepted_before(batch, bad)
+            for line, uid in batch.deletes:
+                self.deleted_uids.append(uid)
+                self.deleted_at.append(seq + before(line))
+        if posts.height:
+            sink(tag_posts(posts, seq, self.notes), f"{seq:012d}.parquet")
+            self.accepted += posts.height
+
+    def result(self, path: Path, source: SourceInfo) -> FileRead:
+        deletes = {"uid": self.deleted_uids, "_at": self.deleted_at}
+        every_row_rejected = self.rows and self.rejected == self.rows
+        return FileRead(
+            source=source,
+            accepted=self.accepted,
+            skipped=self.skipped.total(),
+            deletes=pl.DataFrame(deletes, schema=DELETES_SCHEMA),
+            all_rejected=AllRejected(path, self.rows, *self.first_reject)
+            if every_row_rejected and self.first_reject is not None
+            else None,
+        )
 
 
 def combine_reads(reads: list[FileRead], warn: Warn | None) -> ReadResult:

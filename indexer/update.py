@@ -40,11 +40,11 @@ from indexer import rollups
 from indexer.build import SPOOL
 from indexer.dedup import DeleteEffects, delete_effects, spooled_copies
 from indexer.errors import IndexerError
-from indexer.globals import POST_COLUMNS, Changes, held_by_day, write_tables
+from indexer.globals import POST_COLUMNS, Changes, Stats, held_by_day, write_tables
 from indexer.options import BuildOptions
 from indexer.progress import Progress, StageClock
 from indexer.publish import IndexDir
-from indexer.reading import Warnings, read_inputs
+from indexer.reading import ReadResult, Warnings, read_inputs
 from indexer.schema import (
     F_UID,
     MANIFEST_FILE,
@@ -200,96 +200,146 @@ def _update_into(
     spool = work / SPOOL
     (spool / "posts" / "new").mkdir(parents=True)
     clock = StageClock()
-
-    def sink(posts: pl.DataFrame, name: str) -> None:
-        spool_batch(posts, spool / "posts" / "new", name)
-
     first_seq = parent.read - parent.rejected
+    read = _read_new(files, digests, options, work, first_seq, progress, warn)
+    clock.lap("read")
+
+    progress.stage("dedup")
+    new = _dedup(parent_dir, parent, spool, read)
+    clock.lap("dedup")
+
+    progress.stage("index", new.posts.height)
+    indexed = _index(parent_dir, work, new.posts.lazy(), new.gone, options, progress)
+    clock.lap("index")
+
+    progress.stage("rollups")
+    stats = _write_tables(work, generation, parent_dir, parent, new)
+    _write_rejects(parent_dir / REJECTS_FILE, work / NEW_REJECTS, work / REJECTS_FILE)
+    shutil.rmtree(spool)
+    clock.lap("rollups")
+
+    figures = _figures(read, new)
+    expected = parent.posts - new.gone.height + new.posts.height
+    if not (stats.posts == indexed == expected and figures.duplicates >= 0):
+        raise IndexerError(
+            f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
+            f"{expected} expected"
+        )
+    return _manifest(generation, now, parent, read, new.effects, stats, clock), figures
+
+
+def _read_new(
+    files: list[Path],
+    digests: dict[Path, str],
+    options: BuildOptions,
+    work: Path,
+    first_seq: int,
+    progress: Progress,
+    warn: Warn,
+) -> ReadResult:
+    """Read the new inputs into the spool (numbered from ``first_seq``), here or on Ray."""
+    new_spool = work / SPOOL / "posts" / "new"
     if options.ray is not None:
-        from indexer import distributed
+        from indexer import distributed  # Ray only when asked
 
         with distributed.connected(options.ray) as ray:
-            read = distributed.read_into_spool(
+            return distributed.read_into_spool(
                 files,
                 options,
                 work.absolute(),  # workers may run elsewhere
                 work.absolute() / NEW_REJECTS,
-                spool.absolute() / "posts" / "new",
+                new_spool.absolute(),
                 progress,
                 warn,
                 ray,
                 first_seq=first_seq,
                 digests=digests,
             )
-    else:
-        read = read_inputs(
-            files,
-            options,
-            work / NEW_REJECTS,
-            spool,
-            sink,
-            progress,
-            first_seq=first_seq,
-            digests=digests,
-            stage="read",
-            warn=warn,
-        )
-    clock.lap("read")
 
-    progress.stage("dedup")
+    def sink(posts: pl.DataFrame, name: str) -> None:
+        spool_batch(posts, new_spool, name)
+
+    return read_inputs(
+        files,
+        options,
+        work / NEW_REJECTS,
+        work / SPOOL,
+        sink,
+        progress,
+        first_seq=first_seq,
+        digests=digests,
+        stage="read",
+        warn=warn,
+    )
+
+
+@dataclass
+class _NewPosts:
+    """What the update's dedup decided (:func:`_dedup`)."""
+
+    posts: pl.DataFrame
+    """The surviving new posts, one per uid."""
+    replaced: int
+    """Of those, how many replace a post of the parent."""
+    gone: pl.DataFrame
+    """``uid`` of the parent's posts that leave: replaced or deleted."""
+    effects: DeleteEffects
+
+
+def _dedup(parent_dir: Path, parent: Manifest, spool: Path, read: ReadResult) -> _NewPosts:
     deleted = read.deletes["uid"].unique()
     published = held_by(parent_dir, parent.splits, deleted).to_frame().lazy()
     effects = delete_effects(spooled_copies(spool), read.deletes, published)
     new_posts = _new_posts(spool, effects).collect()
-    new_uids = new_posts.select("uid")
-    replaced = held_by(parent_dir, parent.splits, new_uids["uid"]).to_frame()
+    replaced = held_by(parent_dir, parent.splits, new_posts["uid"]).to_frame()
     gone = pl.concat([replaced.select("uid"), effects.published]).unique()
-    clock.lap("dedup")
+    return _NewPosts(new_posts, replaced.height, gone, effects)
 
-    progress.stage("index", new_uids.height)
-    indexed = _index(parent_dir, work, new_posts.lazy(), gone, options, progress)
-    clock.lap("index")
 
-    progress.stage("rollups")
+def _write_tables(
+    work: Path, generation: str, parent_dir: Path, parent: Manifest, new: _NewPosts
+) -> Stats:
+    """The parent's tables with the new posts added, a day at a time, and the gone taken away."""
     by_day = {
         day: part
-        for (day,), part in new_posts.select(POST_COLUMNS)
+        for (day,), part in new.posts.select(POST_COLUMNS)
         .with_columns(_day=pl.col("created_at").dt.date())
         .partition_by("_day", as_dict=True, include_key=False)
         .items()
     }
-    changes = Changes(
-        days=sorted(by_day),
-        posts_of=lambda day: by_day[day],
-        gone=gone["uid"],
-    )
-    stats = write_tables(work, generation, parent_dir, parent.splits, changes)
-    _write_rejects(parent_dir / REJECTS_FILE, work / NEW_REJECTS, work / REJECTS_FILE)
-    shutil.rmtree(spool)
-    clock.lap("rollups")
+    changes = Changes(days=sorted(by_day), posts_of=lambda day: by_day[day], gone=new.gone["uid"])
+    return write_tables(work, generation, parent_dir, parent.splits, changes)
 
-    rejected = sum(s.rejected for s in read.sources)
-    figures = Figures(
+
+def _figures(read: ReadResult, new: _NewPosts) -> Figures:
+    effects = new.effects
+    return Figures(
         read=read.read,
-        added=new_uids.height - replaced.height,
-        replaced=replaced.height,
-        duplicates=read.accepted - new_uids.height - (effects.matched - effects.matched_published),
-        rejected=rejected,
+        added=new.posts.height - new.replaced,
+        replaced=new.replaced,
+        duplicates=read.accepted - new.posts.height - (effects.matched - effects.matched_published),
+        rejected=sum(s.rejected for s in read.sources),
         deleted=effects.matched,
         deleted_published=effects.matched_published,
         deletes_unmatched=effects.unmatched,
         skipped=read.skipped,
     )
-    expected = parent.posts - gone.height + new_uids.height
-    if not (stats.posts == indexed == expected and figures.duplicates >= 0):
-        raise IndexerError(
-            f"internal error: {stats.posts} posts in tables, {indexed} in tantivy, "
-            f"{expected} expected"
-        )
+
+
+def _manifest(
+    generation: str,
+    now: datetime,
+    parent: Manifest,
+    read: ReadResult,
+    effects: DeleteEffects,
+    stats: Stats,
+    clock: StageClock,
+) -> Manifest:
+    """The new generation's manifest: the parent's totals plus the update's."""
     total_read = parent.read + read.read
-    total_rejected = parent.rejected + rejected
+    total_rejected = parent.rejected + sum(s.rejected for s in read.sources)
     total_deleted = parent.deleted + effects.matched
-    manifest = Manifest(
+    return Manifest(
         generation=generation,
         schema_version=SCHEMA_VERSION,
         built_at=now.astimezone(UTC),
@@ -310,7 +360,6 @@ def _update_into(
         parent=parent.generation,
         splits=stats.splits,
     )
-    return manifest, figures
 
 
 def spool_batch(posts: pl.DataFrame, directory: Path, name: str) -> None:
