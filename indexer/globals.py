@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -275,107 +275,151 @@ def write_tables(
     )
     for words in tasks.vocabularies(changes.days):
         ids.add(words)
-    platforms, langs = ids.of("platform"), ids.of("lang")
-
     gone_by_day = held_by_day(parent, parent_splits, changes.gone)
     touched = sorted(set(changes.days) | set(gone_by_day))
     old_splits = {s.day: s for s in parent_splits}
-    parts: dict[str, list[pl.DataFrame]] = {}
-    cooc_deltas = _Deltas(spill=out / PAIRS_SPILL if parent is None else None)
-    pair_files: list[tuple[Path, str]] = []
-    splits: list[SplitInfo] = []
-    new_summaries: list[pl.DataFrame] = []
-    patched: list[SplitInfo] = []
-    pair_deltas: list[pl.DataFrame] = []
+    sums = _Sums(out, ids, generation, _Deltas(spill=out / PAIRS_SPILL if parent is None else None))
     new_days = [day for day in changes.days if day not in old_splits]
-    written_days = set(new_days)
     for written in tasks.write(new_days, ids, generation):
-        for name, frame in written.sums.items():
-            parts.setdefault(name, []).append(frame)
-        cooc_deltas.add(written.pairs)
-        _fold(parts)
-        if written.split is not None:
-            directory = out / written.split.path
-            pair_files.append((directory / SPLIT_PAIRS.file, "after"))
-            _add_seen(new_summaries, directory)
-            splits.append(written.split)
+        sums.add_written(written)
+    written_days = set(new_days)
     for day in touched:
         if day in written_days:
             continue
-        directory = out / split_path(day)
         gone = gone_by_day.get(day)
         if parent is not None and day in old_splits and day not in changes.days:
             assert gone is not None
-            patch = patch_split(parent / old_splits[day].path, directory, gone)
-            if patch is not None:
-                lost = patch.posts
-                for name, frame in aggregates(lost, ids.keys, -1).items():
-                    parts.setdefault(name, []).append(frame)
-                cooc_deltas.add(cooc_pairs(lost, ids.keys, -1))
-                pair_deltas.append(patch.pairs.rename({"posts": "before"}))
-                _add_seen(new_summaries, directory)
-                was = old_splits[day]
-                patched.append(
-                    SplitInfo(
-                        day=day,
-                        path=was.path,
-                        posts=was.posts - lost.height,
-                        postings=was.postings - int(lost["tags"].list.len().sum()),
-                        written_by=generation,
-                    )
-                )
+            if sums.patch_day(parent, old_splits[day], gone):
                 continue
-        old = (
-            read_record(parent / old_splits[day].path)
-            if parent is not None and day in old_splits
-            else SPLIT_POSTS_RECORD.frame()
+        sums.rewrite_day(parent, old_splits.get(day), day, changes, gone)
+    untouched = [s for s in parent_splits if s.day not in set(touched)]
+    for split in untouched:
+        assert parent is not None
+        link_split(parent / split.path, out / split.path)
+    splits = sorted([*sums.splits, *untouched, *sums.patched], key=lambda s: s.day)
+    tags = _tags_table(
+        parent,
+        out,
+        ids,
+        sums.parts,
+        (sums.pair_files, sums.pair_deltas),
+        sums.new_summaries,
+        set(touched),
+        untouched + sums.patched,
+    )
+    return _write_globals(parent, out, ids, tags, sums.cooc_deltas, splits)
+
+
+@dataclass
+class _Sums:
+    """What :func:`write_tables` gathers day by day: the per-tag aggregate changes, the
+    pair changes, the splits written or patched, and what ``_tags_table`` needs of them."""
+
+    out: Path
+    ids: Ids
+    generation: str
+    cooc_deltas: _Deltas
+    parts: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    pair_files: list[tuple[Path, str]] = field(default_factory=list)
+    pair_deltas: list[pl.DataFrame] = field(default_factory=list)
+    new_summaries: list[pl.DataFrame] = field(default_factory=list)
+    splits: list[SplitInfo] = field(default_factory=list)
+    """Days written anew."""
+    patched: list[SplitInfo] = field(default_factory=list)
+    """Days of the parent patched (hard-linked, with a list of the posts gone)."""
+
+    def add_parts(self, sums: dict[str, pl.DataFrame]) -> None:
+        for name, frame in sums.items():
+            self.parts.setdefault(name, []).append(frame)
+
+    def add_written(self, written: DayWritten) -> None:
+        """A new day, written by a :class:`DayTasks`."""
+        self.add_parts(written.sums)
+        self.cooc_deltas.add(written.pairs)
+        _fold(self.parts)
+        if written.split is not None:
+            directory = self.out / written.split.path
+            self.pair_files.append((directory / SPLIT_PAIRS.file, "after"))
+            _add_seen(self.new_summaries, directory)
+            self.splits.append(written.split)
+
+    def patch_day(self, parent: Path, was: SplitInfo, gone: pl.Series) -> bool:
+        """A day of the parent that only loses posts, patched if few go (False: rewrite it)."""
+        directory = self.out / split_path(was.day)
+        patch = patch_split(parent / was.path, directory, gone)
+        if patch is None:
+            return False
+        lost = patch.posts
+        self.add_parts(aggregates(lost, self.ids.keys, -1))
+        self.cooc_deltas.add(cooc_pairs(lost, self.ids.keys, -1))
+        self.pair_deltas.append(patch.pairs.rename({"posts": "before"}))
+        _add_seen(self.new_summaries, directory)
+        self.patched.append(
+            SplitInfo(
+                day=was.day,
+                path=was.path,
+                posts=was.posts - lost.height,
+                postings=was.postings - int(lost["tags"].list.len().sum()),
+                written_by=self.generation,
+            )
         )
+        return True
+
+    def rewrite_day(
+        self,
+        parent: Path | None,
+        was: SplitInfo | None,
+        day: date,
+        changes: Changes,
+        gone: pl.Series | None,
+    ) -> None:
+        """A day written anew: the parent's posts of it, but the gone, plus the new."""
+        old = read_record(parent / was.path) if parent and was else SPLIT_POSTS_RECORD.frame()
         removed, kept = None, old
         if gone is not None:
             removed = old.filter(pl.col("uid").is_in(gone.implode()))
             kept = old.filter(~pl.col("uid").is_in(gone.implode()))
         new = changes.posts_of(day) if day in changes.days else SPLIT_POSTS_RECORD.frame()
         posts = pl.concat([kept, new.select(POST_COLUMNS)])
-        for name, frame in aggregates(old, ids.keys, -1).items():
-            parts.setdefault(name, []).append(frame)
-        for name, frame in aggregates(posts, ids.keys, 1).items():
-            parts.setdefault(name, []).append(frame)
-        cooc_deltas.add(cooc_pairs(new, ids.keys, 1))
+        self.add_parts(aggregates(old, self.ids.keys, -1))
+        self.add_parts(aggregates(posts, self.ids.keys, 1))
+        self.cooc_deltas.add(cooc_pairs(new, self.ids.keys, 1))
         if removed is not None:
-            cooc_deltas.add(cooc_pairs(removed, ids.keys, -1))
-        _fold(parts)
-        if day in old_splits:
-            assert parent is not None
-            pair_files.append((parent / old_splits[day].path / SPLIT_PAIRS.file, "before"))
+            self.cooc_deltas.add(cooc_pairs(removed, self.ids.keys, -1))
+        _fold(self.parts)
+        if parent and was:
+            self.pair_files.append((parent / was.path / SPLIT_PAIRS.file, "before"))
         if posts.height:
+            directory = self.out / split_path(day)
             people = postings_of(posts).select("platform", "author").unique()
-            write_split(directory, posts, ids.keys, ids.of_people(people), platforms, langs)
-            pair_files.append((directory / SPLIT_PAIRS.file, "after"))
-            _add_seen(new_summaries, directory)
-            splits.append(_split_info(day, posts, generation))
-    untouched = [s for s in parent_splits if s.day not in set(touched)]
-    for split in untouched:
-        assert parent is not None
-        link_split(parent / split.path, out / split.path)
-        splits.append(split)
-    splits.extend(patched)
-    splits.sort(key=lambda s: s.day)
+            ids = self.ids
+            write_split(
+                directory,
+                posts,
+                ids.keys,
+                ids.of_people(people),
+                ids.of("platform"),
+                ids.of("lang"),
+            )
+            self.pair_files.append((directory / SPLIT_PAIRS.file, "after"))
+            _add_seen(self.new_summaries, directory)
+            self.splits.append(_split_info(day, posts, self.generation))
 
-    tags = _tags_table(
-        parent,
-        out,
-        ids,
-        parts,
-        (pair_files, pair_deltas),
-        new_summaries,
-        set(touched),
-        untouched + patched,
-    )
+
+def _write_globals(
+    parent: Path | None,
+    out: Path,
+    ids: Ids,
+    tags: pl.DataFrame,
+    cooc_deltas: _Deltas,
+    splits: list[SplitInfo],
+) -> Stats:
+    """The generation-wide tables (tags, pairs, keys, ranks, codes, accounts) and the
+    generation's totals."""
     cooc = write_cooc(parent, out, cooc_deltas.total())
     tags = with_cooc_offsets(tags, cooc)
     write_table(tags, TAGS_TABLE, out)
-    keys_sorted = ids.keys.sort("tag")
-    write_table(keys_sorted, KEYS_TABLE, out)
+    write_table(ids.keys.sort("tag"), KEYS_TABLE, out)
     write_table(
         tags.with_row_index("id")
         .filter(pl.col("posts") > 0)
@@ -386,10 +430,9 @@ def write_tables(
     )
     write_table(ids.codes, CODES_TABLE, out)
     ids.accounts.write(parent, out)
-    n_posts = sum(s.posts for s in splits)
     times = [_live_times(out / s.path) for s in (splits[:1] + splits[-1:])]
     return Stats(
-        posts=n_posts,
+        posts=sum(s.posts for s in splits),
         tags=int((tags["posts"] > 0).sum()),
         first=times[0].min() if splits else None,  # type: ignore[arg-type]
         last=times[-1].max() if splits else None,  # type: ignore[arg-type]
