@@ -671,88 +671,16 @@ def _url_matches(text: str, pos: int, stop: int) -> Iterator[_UrlMatch]:
     label (a domain name is one without "_") always ends at the same place, the end of its run
     of domain characters, "_" and "-", so what the domain matches from a place depends only on
     the run it is in and the runs after it. That is worked out once per run, right to left
-    (``dom``), and the regex's attempts are then replayed in order, each in constant time.
+    (:class:`_UrlScan`), and the regex's attempts are then replayed in order, each in
+    constant time.
     """
-    runs_re, dc_re, pre_re, proto_re, tld_re, rest_re = _url_scanner()
-    runs = [(m.start(), m.end()) for m in runs_re.finditer(text, pos, stop)]
-    # Per run [a, b): the domain's end from a place in it (a domain character), through a
-    # subdomain (``sub``, for any place) or, failing that, a domain name and a TLD (``name``,
-    # for places after the run's last "_"); None when there is none.
-    sub: list[int | None] = [None] * len(runs)
-    name: list[int | None] = [None] * len(runs)
-    name_from = [0] * len(runs)
-    run_at: dict[int, int] = {}
-    for i in range(len(runs) - 1, -1, -1):
-        a, b = runs[i]
-        run_at[a] = i
-        if b < stop and text[b] == "." and dc_re.match(text, b - 1):
-            following = run_at.get(b + 1)
-            if following is not None and dc_re.match(text, b + 1):
-                sub[i] = _run_domain_end(following, runs[following][0], sub, name, name_from)
-                if sub[i] is None and (tld := tld_re.match(text, b + 1, stop)) is not None:
-                    name[i] = tld.end()
-                    name_from[i] = text.rfind("_", a, b) + 1 or a
-    protocols = [(m.start(), m.end()) for m in proto_re.finditer(text, pos, stop)]
-
-    def domain_end(d: int) -> int | None:
-        """The end of the domain the regex matches at ``d``, if any."""
-        i = run_of(d)
-        if i is None or not dc_re.match(text, d, stop):
-            return None
-        return _run_domain_end(i, d, sub, name, name_from)
-
-    starts = [a for a, _ in runs]
-
-    def run_of(d: int) -> int | None:
-        i = bisect.bisect_right(starts, d) - 1
-        return i if i >= 0 and d < runs[i][1] else None
-
-    def attempt(s: int) -> _UrlMatch | None:
-        """The regex's match at ``s`` (the place of the character before the URL), if any."""
-        tries: list[tuple[str, int]] = []  # (the character before, where the URL starts)
-        if s < stop and pre_re.match(text, s, stop):
-            tries.append((text[s], s + 1))
-        if s == 0:
-            tries.append(("", 0))
-        for before, start in tries:
-            proto = proto_re.match(text, start, stop)
-            for d in ((proto.end(),) if proto else ()) + (start,):
-                end = domain_end(d)
-                if end is not None:
-                    rest = rest_re.match(text, end, stop)
-                    assert rest is not None  # every part of it is optional
-                    protocol = text[start:d]
-                    return _UrlMatch(
-                        start, rest.end(), before, protocol, text[d:end], rest.group(1) or ""
-                    )
-        return None
-
-    def candidates(after: int) -> Iterator[int]:
-        """The places >= ``after`` where the regex may match, in order (a superset)."""
-        if after == 0:
-            yield 0
-        first_protocol = bisect.bisect_left(protocols, (after + 1, 0))
-        yield from heapq.merge(
-            (q - 1 for q, _ in protocols[first_protocol:]),
-            run_candidates(max(bisect.bisect_right(starts, after) - 1, 0), after),
-        )
-
-    def run_candidates(i: int, after: int) -> Iterator[int]:
-        """The places >= ``after`` just before a domain character from which the domain
-        matches, in runs ``i`` and after."""
-        for k in range(i, len(runs)):
-            a, b = runs[k]
-            first = a if sub[k] is not None else name_from[k] if name[k] is not None else b
-            for d in range(max(first, after + 1), b):
-                if dc_re.match(text, d) and pre_re.match(text, d - 1):
-                    yield d - 1
-
+    scan = _UrlScan(text, pos, stop)
     at = pos
     while True:
-        for s in candidates(at):
+        for s in scan.candidates(at):
             if s < at:
                 continue
-            found = attempt(s)
+            found = scan.attempt(s)
             if found is not None:
                 break
         else:
@@ -761,15 +689,91 @@ def _url_matches(text: str, pos: int, stop: int) -> Iterator[_UrlMatch]:
         at = found.end
 
 
-def _run_domain_end(
-    i: int, d: int, sub: list[int | None], name: list[int | None], name_from: list[int]
-) -> int | None:
-    """The end of the domain from ``d`` (a domain character) in run ``i`` (see _url_matches)."""
-    if sub[i] is not None:
-        return sub[i]
-    if name[i] is not None and d >= name_from[i]:
-        return name[i]
-    return None
+class _UrlScan:
+    """The runs of domain characters of ``text[pos:stop]`` and, per run ``[a, b)``, the
+    domain's end from a place in it (a domain character): through a subdomain (``sub``, for
+    any place) or, failing that, a domain name and a TLD (``name``, for places from
+    ``name_from``, after the run's last "_"); None when there is none."""
+
+    def __init__(self, text: str, pos: int, stop: int) -> None:
+        runs_re, self.dc_re, self.pre_re, self.proto_re, tld_re, self.rest_re = _url_scanner()
+        self.text, self.stop = text, stop
+        self.runs = runs = [(m.start(), m.end()) for m in runs_re.finditer(text, pos, stop)]
+        self.starts = [a for a, _ in runs]
+        self.protocols = [(m.start(), m.end()) for m in self.proto_re.finditer(text, pos, stop)]
+        self.sub: list[int | None] = [None] * len(runs)
+        self.name: list[int | None] = [None] * len(runs)
+        self.name_from = [0] * len(runs)
+        sub, name, name_from, dc_re = self.sub, self.name, self.name_from, self.dc_re
+        run_at: dict[int, int] = {}
+        for i in range(len(runs) - 1, -1, -1):
+            a, b = runs[i]
+            run_at[a] = i
+            if b < stop and text[b] == "." and dc_re.match(text, b - 1):
+                following = run_at.get(b + 1)
+                if following is not None and dc_re.match(text, b + 1):
+                    sub[i] = self.run_domain_end(following, runs[following][0])
+                    if sub[i] is None and (tld := tld_re.match(text, b + 1, stop)) is not None:
+                        name[i] = tld.end()
+                        name_from[i] = text.rfind("_", a, b) + 1 or a
+
+    def run_domain_end(self, i: int, d: int) -> int | None:
+        """The end of the domain from ``d`` (a domain character) in run ``i``."""
+        if self.sub[i] is not None:
+            return self.sub[i]
+        if self.name[i] is not None and d >= self.name_from[i]:
+            return self.name[i]
+        return None
+
+    def domain_end(self, d: int) -> int | None:
+        """The end of the domain the regex matches at ``d``, if any."""
+        i = bisect.bisect_right(self.starts, d) - 1
+        if i < 0 or d >= self.runs[i][1] or not self.dc_re.match(self.text, d, self.stop):
+            return None
+        return self.run_domain_end(i, d)
+
+    def attempt(self, s: int) -> _UrlMatch | None:
+        """The regex's match at ``s`` (the place of the character before the URL), if any."""
+        text, stop = self.text, self.stop
+        tries: list[tuple[str, int]] = []  # (the character before, where the URL starts)
+        if s < stop and self.pre_re.match(text, s, stop):
+            tries.append((text[s], s + 1))
+        if s == 0:
+            tries.append(("", 0))
+        for before, start in tries:
+            proto = self.proto_re.match(text, start, stop)
+            for d in ((proto.end(),) if proto else ()) + (start,):
+                end = self.domain_end(d)
+                if end is not None:
+                    rest = self.rest_re.match(text, end, stop)
+                    assert rest is not None  # every part of it is optional
+                    protocol = text[start:d]
+                    return _UrlMatch(
+                        start, rest.end(), before, protocol, text[d:end], rest.group(1) or ""
+                    )
+        return None
+
+    def candidates(self, after: int) -> Iterator[int]:
+        """The places >= ``after`` where the regex may match, in order (a superset)."""
+        if after == 0:
+            yield 0
+        first_protocol = bisect.bisect_left(self.protocols, (after + 1, 0))
+        yield from heapq.merge(
+            (q - 1 for q, _ in self.protocols[first_protocol:]),
+            self.run_candidates(max(bisect.bisect_right(self.starts, after) - 1, 0), after),
+        )
+
+    def run_candidates(self, i: int, after: int) -> Iterator[int]:
+        """The places >= ``after`` just before a domain character from which the domain
+        matches, in runs ``i`` and after."""
+        text, dc_re, pre_re = self.text, self.dc_re, self.pre_re
+        sub, name, name_from = self.sub, self.name, self.name_from
+        for k in range(i, len(self.runs)):
+            a, b = self.runs[k]
+            first = a if sub[k] is not None else name_from[k] if name[k] is not None else b
+            for d in range(max(first, after + 1), b):
+                if dc_re.match(text, d) and pre_re.match(text, d - 1):
+                    yield d - 1
 
 
 @functools.cache
