@@ -30,7 +30,7 @@ import polars as pl
 from indexer.accounts import Accounts
 from indexer.globals import read_table, with_cooc_offsets, write_cooc
 from indexer.progress import Progress
-from indexer.publish import DEFAULT_KEEP, IndexDir
+from indexer.publish import DEFAULT_KEEP, IndexDir, checked_parent
 from indexer.schema import (
     ACCOUNTS_NEW_TABLE,
     ACCOUNTS_TABLE,
@@ -57,6 +57,7 @@ from indexer.splits import (
     write_split,
     write_table,
 )
+from indexer.tantivy_writer import link_posts_index
 
 
 @dataclass
@@ -105,50 +106,23 @@ def compact(
 ) -> CompactResult:
     """Publish the current generation with every patched day rewritten (if there is one);
     with ``ray`` (a Ray address, see indexer/distributed/), each by a Ray task."""
-    from indexer.update import _read_parent, link_posts_index
-
     started = time.monotonic()
     progress = progress or Progress(enabled=False)
     index = IndexDir(index_dir)
     with index.lock():
         index.clean_abandoned()
         parent_dir = index.require_current()
-        parent = _read_parent(parent_dir)
+        parent = checked_parent(parent_dir, "compact needs")
         patched = [s for s in parent.splits if (parent_dir / s.path / SPLIT_REMOVED.file).exists()]
         pair_changes = read_table(parent_dir, COOC_DELTA_TABLE).height
         if not patched and not pair_changes:
             return CompactResult(parent, parent_dir, published=False)
-        removed = 0
         try:
             with index.building(now) as (generation, work):
                 progress.stage("compact", len(parent.splits))
-                link_posts_index(parent_dir / POSTS_INDEX_DIR, work / POSTS_INDEX_DIR)
-                folded = {COOC_TABLE.file, COOC_DELTA_TABLE.file, TAGS_TABLE.file}
-                folded |= {ACCOUNTS_TABLE.file, ACCOUNTS_NEW_TABLE.file}
-                for name in [spec.file for spec in GENERATION_TABLES] + [REJECTS_FILE]:
-                    if name not in folded:
-                        link_file(parent_dir / name, work / name)
-                cooc = write_cooc(parent_dir, work, COOC_DELTA_TABLE.frame(), fold=True)
-                tags = read_table(parent_dir, TAGS_TABLE)
-                write_table(with_cooc_offsets(tags, cooc), TAGS_TABLE, work)
-                keys = read_table(parent_dir, KEYS_TABLE).select("tag", "id")
-                accounts = Accounts.read(parent_dir)
-                accounts.write(parent_dir, work, fold=True)
-                codes = read_table(parent_dir, CODES_TABLE)
-                platforms, langs = (
-                    codes.filter(codes["kind"] == kind).select("name", "code")
-                    for kind in ("platform", "lang")
-                )
-                ids = DayIds(keys, accounts, platforms, langs)
+                ids = _link_and_fold(parent_dir, work)
                 days = [(parent_dir / s.path, work / s.path) for s in patched]
-                if ray is None:
-                    removed = sum(rewrite_patched(source, target, ids) for source, target in days)
-                else:
-                    from indexer import distributed
-
-                    with distributed.connected(ray) as cluster:
-                        absolute = [(a.absolute(), b.absolute()) for a, b in days]
-                        removed = sum(distributed.rewrite_days(cluster, ids, absolute))
+                removed = _rewrite_days(days, ids, ray)
                 splits: list[SplitInfo] = []
                 for done, split in enumerate(parent.splits, 1):
                     if split in patched:
@@ -175,3 +149,37 @@ def compact(
             progress.close()
         pruned = index.prune(keep)
     return CompactResult(manifest, final, True, len(patched), removed, pair_changes, pruned)
+
+
+def _link_and_fold(parent_dir: Path, work: Path) -> DayIds:
+    """Link what compact leaves as it is (the posts index, the tables, the rejects), fold
+    the pair changes and new accounts into their tables; the ids the days are written with."""
+    link_posts_index(parent_dir / POSTS_INDEX_DIR, work / POSTS_INDEX_DIR)
+    folded = {COOC_TABLE.file, COOC_DELTA_TABLE.file, TAGS_TABLE.file}
+    folded |= {ACCOUNTS_TABLE.file, ACCOUNTS_NEW_TABLE.file}
+    for name in [spec.file for spec in GENERATION_TABLES] + [REJECTS_FILE]:
+        if name not in folded:
+            link_file(parent_dir / name, work / name)
+    cooc = write_cooc(parent_dir, work, COOC_DELTA_TABLE.frame(), fold=True)
+    tags = read_table(parent_dir, TAGS_TABLE)
+    write_table(with_cooc_offsets(tags, cooc), TAGS_TABLE, work)
+    keys = read_table(parent_dir, KEYS_TABLE).select("tag", "id")
+    accounts = Accounts.read(parent_dir)
+    accounts.write(parent_dir, work, fold=True)
+    codes = read_table(parent_dir, CODES_TABLE)
+    platforms, langs = (
+        codes.filter(codes["kind"] == kind).select("name", "code") for kind in ("platform", "lang")
+    )
+    return DayIds(keys, accounts, platforms, langs)
+
+
+def _rewrite_days(days: list[tuple[Path, Path]], ids: DayIds, ray: str | None) -> int:
+    """Rewrite each patched day (source, target) without its removed posts, here or as Ray
+    tasks; how many posts were removed."""
+    if ray is None:
+        return sum(rewrite_patched(source, target, ids) for source, target in days)
+    from indexer import distributed  # Ray only when asked
+
+    with distributed.connected(ray) as cluster:
+        absolute = [(a.absolute(), b.absolute()) for a, b in days]
+        return sum(distributed.rewrite_days(cluster, ids, absolute))

@@ -26,8 +26,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from indexer.errors import IndexLockedError, NoGenerationError
-from indexer.schema import CURRENT_LINK, GENERATIONS_DIR, MANIFEST_FILE, current_generation_dir
+from indexer.errors import IndexerError, IndexLockedError, NoGenerationError
+from indexer.schema import (
+    CURRENT_LINK,
+    GENERATIONS_DIR,
+    MANIFEST_FILE,
+    Manifest,
+    SchemaMismatchError,
+    checked_manifest,
+    current_generation_dir,
+)
 
 LOCK_FILE = "lock"
 BUILDING_PREFIX = ".building-"
@@ -171,3 +179,12 @@ def _fsync_tree(root: Path) -> None:
             finally:
                 os.close(fd)
         _fsync_dir(Path(dirpath))
+
+
+def checked_parent(parent_dir: Path, reader: str) -> Manifest:
+    """The manifest of the generation a new one is made from (``update``, ``compact``);
+    an :class:`IndexerError` saying what to do if it has another schema version."""
+    try:
+        return checked_manifest(parent_dir, reader)
+    except SchemaMismatchError as e:
+        raise IndexerError(str(e)) from None

@@ -16,6 +16,7 @@ import tantivy
 
 from indexer.errors import IndexerError
 from indexer.schema import COUNT_FIELDS, F_COMMUNITY, F_COMMUNITY_KEY, community_key
+from indexer.splits import link_file
 
 LOW_SPACE_BYTES = 64 << 20
 """Below this much free space, a failed tantivy write is reported as a full disk."""
@@ -144,3 +145,27 @@ def community_keys(communities: pl.Series) -> pl.Series:
     distinct = communities.drop_nulls().unique()
     keys = [community_key(c) for c in distinct]
     return communities.replace_strict(distinct, keys, default=None, return_dtype=pl.String())
+
+
+_COPIED = frozenset({"meta.json", ".managed.json"})
+"""tantivy files copied, not linked, into an updated index (tantivy replaces them)."""
+
+
+def link_posts_index(source: Path, target: Path) -> None:
+    """Make ``target`` a tantivy index holding ``source``'s segments without copying them.
+
+    Segment files are write-once: tantivy creates every file it writes anew
+    (``O_CREAT|O_EXCL``: a delete makes a new ``<segment>.<opstamp>.del``, a merge
+    new segment files) and replaces ``meta.json`` / ``.managed.json`` by renaming
+    a temporary file over them. So an index opened in ``target`` never writes into
+    a file it shares with ``source``; its garbage collection and merges only unlink
+    ``target``'s own links. ``meta.json`` and ``.managed.json`` are copied all the
+    same, and lock files are left for tantivy to create (a lock is ``flock``ed, and
+    a shared inode would share the lock).
+    """
+    target.mkdir()
+    for path in sorted(source.iterdir()):
+        if path.name in _COPIED:
+            shutil.copyfile(path, target / path.name)
+        elif path.is_file() and not path.name.startswith("."):
+            link_file(path, target / path.name)

@@ -43,7 +43,7 @@ from indexer.errors import IndexerError
 from indexer.globals import POST_COLUMNS, Changes, Stats, held_by_day, write_tables
 from indexer.options import BuildOptions
 from indexer.progress import Progress, StageClock
-from indexer.publish import IndexDir
+from indexer.publish import IndexDir, checked_parent
 from indexer.reading import ReadResult, Warnings, read_inputs
 from indexer.schema import (
     F_UID,
@@ -52,23 +52,17 @@ from indexer.schema import (
     REJECTS_FILE,
     SCHEMA_VERSION,
     Manifest,
-    SchemaMismatchError,
     SplitInfo,
-    checked_manifest,
     encode_manifest,
     open_posts_index,
 )
 from indexer.sources import Warn, expand_inputs, sha256_of
-from indexer.splits import link_file
-from indexer.tantivy_writer import TantivyFeeder, commit, tantivy_json_lines
+from indexer.tantivy_writer import TantivyFeeder, commit, link_posts_index, tantivy_json_lines
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
 SPOOL_COLUMNS = (*POST_COLUMNS, "text", "_seq")
 """What the update spools per new post: the table columns, the text (for tantivy), ``_seq``."""
-
-_COPIED = frozenset({"meta.json", ".managed.json"})
-"""tantivy files copied, not linked, into an updated index (tantivy replaces them)."""
 
 
 @dataclass
@@ -137,7 +131,7 @@ def update(
     with index_dir.lock():
         index_dir.clean_abandoned()
         parent_dir = index_dir.require_current()
-        parent = _read_parent(parent_dir)
+        parent = checked_parent(parent_dir, "update needs")
         digests = {f: sha256_of(f) for f in files}
         fresh, skipped = split_ingested(files, digests, parent)
         if not fresh:
@@ -165,13 +159,6 @@ def update(
             progress.close()
         pruned = index_dir.prune(options.keep)
     return UpdateResult(manifest, final, True, skipped, figures, pruned, warnings.lines)
-
-
-def _read_parent(parent_dir: Path) -> Manifest:
-    try:
-        return checked_manifest(parent_dir, "update needs")
-    except SchemaMismatchError as e:
-        raise IndexerError(str(e)) from None
 
 
 def split_ingested(
@@ -417,26 +404,6 @@ def _index(
     commit(writer, work)
     index.reload()
     return index.searcher().num_docs
-
-
-def link_posts_index(source: Path, target: Path) -> None:
-    """Make ``target`` a tantivy index holding ``source``'s segments without copying them.
-
-    Segment files are write-once: tantivy creates every file it writes anew
-    (``O_CREAT|O_EXCL``: a delete makes a new ``<segment>.<opstamp>.del``, a merge
-    new segment files) and replaces ``meta.json`` / ``.managed.json`` by renaming
-    a temporary file over them. So an index opened in ``target`` never writes into
-    a file it shares with ``source``; its garbage collection and merges only unlink
-    ``target``'s own links. ``meta.json`` and ``.managed.json`` are copied all the
-    same, and lock files are left for tantivy to create (a lock is ``flock``ed, and
-    a shared inode would share the lock).
-    """
-    target.mkdir()
-    for path in sorted(source.iterdir()):
-        if path.name in _COPIED:
-            shutil.copyfile(path, target / path.name)
-        elif path.is_file() and not path.name.startswith("."):
-            link_file(path, target / path.name)
 
 
 def _write_rejects(old: Path, new: Path, out: Path) -> None:
