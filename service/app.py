@@ -26,13 +26,14 @@ from litestar.types import (
 from service.access import RequestScope, enable_access_log
 from service.admin import Jobs
 from service.delivery import Deliverer
-from service.errors import handle_http_exception, handle_internal_error
+from service.errors import handle_http_exception, handle_internal_error, handle_invalid_parameter
 from service.generation import GenerationStore
 from service.keys import CursorKey
 from service.limits import FailedAttempts, rate_limit_config
 from service.metrics import Metrics
 from service.pages import pages_router, static_router, template_config
 from service.params import reject_unknown_parameters
+from service.query_errors import InvalidParameter
 from service.routes import ROUTES
 from service.settings import Settings
 from service.webhooks import load_subscriptions
@@ -169,7 +170,11 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[watch_generations],
         middleware=[GenerationMiddleware(store)] + ([limit.middleware] if limit else []),
         before_send=[stamp_unrouted],
-        exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
+        exception_handlers={
+            HTTPException: handle_http_exception,
+            InvalidParameter: handle_invalid_parameter,
+            Exception: handle_internal_error,
+        },
         openapi_config=OpenAPIConfig(
             title="Hashtag Index API",
             version="1",

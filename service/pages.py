@@ -44,6 +44,7 @@ from service.params import (
     parse_tag,
     saturating_add,
 )
+from service.query_errors import InvalidParameter
 from service.routes import (
     SUGGESTIONS,
     generation_of,
@@ -160,17 +161,26 @@ def html_error(request: Req, exc: HTTPException) -> Response[Any]:
         if isinstance(first, dict):
             parameter = first.get("key")
             message = f"{parameter}: {first.get('message', exc.detail)}"
+    return _error_page(request, exc.status_code, message, parameter)
+
+
+def html_invalid_parameter(request: Req, exc: InvalidParameter) -> Response[Any]:
+    """The domain's bad parameter as a 400 page."""
+    return _error_page(request, 400, str(exc), exc.parameter)
+
+
+def _error_page(request: Req, status: int, message: str, parameter: str | None) -> Response[Any]:
     titles = {400: "Bad request", 404: "Not found", 503: "Not ready"}
     return _page(
         request,
         "error.html",
         {
-            "status": exc.status_code,
-            "title": titles.get(exc.status_code, "Error"),
+            "status": status,
+            "title": titles.get(status, "Error"),
             "message": message,
             "parameter": parameter,
         },
-        exc.status_code,
+        status,
     )
 
 
@@ -742,7 +752,7 @@ def pages_router() -> Router:
     return Router(
         "/",
         route_handlers=[trending_page, tag_page, search_page, report_page],
-        exception_handlers={HTTPException: html_error},
+        exception_handlers={HTTPException: html_error, InvalidParameter: html_invalid_parameter},
         include_in_schema=False,
     )
 

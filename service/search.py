@@ -88,7 +88,7 @@ from indexer.schema import (
     F_UID,
     text_analyzer,
 )
-from service.errors import ApiError
+from service.query_errors import InvalidParameter
 
 Sort = Literal["relevance", "recent", "engagement"]
 SORTS: tuple[str, ...] = get_args(Sort)
@@ -182,7 +182,7 @@ def search_posts(
     """Run one search: one page of posts, the exact total and the next cursor.
 
     Cursors are signed with ``cursor_key`` (at most 64 bytes) and must carry its
-    signature. Raises :class:`ApiError` (400) for a bad ``q``, ``limit``,
+    signature. Raises :class:`InvalidParameter` for a bad ``q``, ``limit``,
     ``from``/``to`` or ``cursor``; never anything else for any user input.
     """
     schema = index.schema
@@ -209,11 +209,11 @@ def search_posts(
 
 def _check_params(params: SearchParams) -> None:
     if params.sort not in SORTS:
-        raise ApiError(400, f"sort must be one of {', '.join(SORTS)}", "sort")
+        raise InvalidParameter(f"sort must be one of {', '.join(SORTS)}", "sort")
     if not 1 <= params.limit <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}", "limit")
+        raise InvalidParameter(f"limit must be between 1 and {MAX_LIMIT}", "limit")
     if params.from_ is not None and params.to is not None and _utc(params.from_) > _utc(params.to):
-        raise ApiError(400, "from must not be later than to", "from")
+        raise InvalidParameter("from must not be later than to", "from")
 
 
 def _utc(t: datetime) -> datetime:
@@ -274,15 +274,15 @@ def parse_q(q: str | None) -> TextQuery | None:
     if q is None or not q.strip():
         return None
     if len(q) > MAX_Q_CHARS:
-        raise ApiError(400, f"q is too long: at most {MAX_Q_CHARS} characters", "q")
+        raise InvalidParameter(f"q is too long: at most {MAX_Q_CHARS} characters", "q")
     parsed = _parse(q, operators=True) or _parse(q, operators=False)
     if not parsed:
-        raise ApiError(
-            400, "q has nothing to search for: give words of letters or digits, or omit q", "q"
+        raise InvalidParameter(
+            "q has nothing to search for: give words of letters or digits, or omit q", "q"
         )
     words = sum(len(c.tokens) for group in parsed for c in group)
     if words > MAX_WORDS:
-        raise ApiError(400, f"q has too many words: at most {MAX_WORDS}", "q")
+        raise InvalidParameter(f"q has too many words: at most {MAX_WORDS}", "q")
     return TextQuery(parsed)
 
 
@@ -461,7 +461,7 @@ def _encode_cursor(fingerprint: bytes, state: _Cursor, key: bytes) -> str:
 def _decode_cursor(
     token: str | None, fingerprint: bytes, num_docs: int, key: bytes
 ) -> _Cursor | None:
-    """The cursor's state, checked against its signature and this query; ApiError(400) if
+    """The cursor's state, checked against its signature and this query; InvalidParameter if
     it does not fit."""
     if token is None or token == "":
         return None
@@ -472,12 +472,11 @@ def _decode_cursor(
             raise ValueError("bad signature")
         state = _CURSOR_DECODER.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor") from None
+        raise InvalidParameter("cursor is not a valid cursor", "cursor") from None
     if state.version != _CURSOR_VERSION or not _cursor_in_range(state, num_docs):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor")
+        raise InvalidParameter("cursor is not a valid cursor", "cursor")
     if state.fingerprint != fingerprint:
-        raise ApiError(
-            400,
+        raise InvalidParameter(
             "cursor belongs to another query: repeat the same q, filters and sort, "
             "or start again without a cursor",
             "cursor",
@@ -638,9 +637,9 @@ def _segments_after(
     """
     values = cursor.key
     if values is None or len(values) != len(keys):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor")
+        raise InvalidParameter("cursor is not a valid cursor", "cursor")
     if not all(k.valid(v) for k, v in zip(keys, values, strict=True)):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor")
+        raise InvalidParameter("cursor is not a valid cursor", "cursor")
     equal = [k.equal(schema, v) for k, v in zip(keys, values, strict=True)]
     segments = [_Segment(_and(query, *equal), (), cursor.skip, tuple(values))]
     for j in reversed(range(len(keys))):
