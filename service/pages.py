@@ -31,6 +31,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
+from indexer.schema import EPOCH
 from service import changes, charts, reports, search, tags
 from service.errors import ApiError
 from service.generation import Generation, GenerationStore
@@ -338,7 +339,7 @@ def sparklines(
     if rows is None or not ids:
         return found
     step_us = tags.INTERVAL_STEP[interval] // timedelta(microseconds=1)
-    start_us = (span.start - tags.EPOCH) // timedelta(microseconds=1)
+    start_us = (span.start - EPOCH) // timedelta(microseconds=1)
     per = (
         rows.filter(pl.col("tag").is_in(list(ids)))
         .group_by("tag", b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us)

@@ -6,6 +6,7 @@ Each parser raises :class:`~service.query_errors.InvalidParameter` naming the pa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +20,7 @@ from litestar.params import QueryParameter
 from indexer.schema import community_key, tag_key
 from service.query_errors import InvalidParameter
 
-_DURATION = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
-_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -52,14 +52,33 @@ def saturating_add(t: datetime, delta: timedelta) -> datetime:
         return _LATEST if delta > timedelta(0) else _EARLIEST
 
 
-def parse_duration(value: str, parameter: str) -> timedelta:
-    """``30m``, ``1h``, ``6h``, ``24h``, ``7d``, ``2w``."""
-    m = _DURATION.match(value)
+def parse_period(
+    text: str,
+    *,
+    units: str = "mhdw",
+    max_digits: int = 9,
+    expected: str = "a duration like 1h, 24h or 7d",
+) -> timedelta:
+    """A positive whole number of one unit (``30m``, ``1h``, `` 7 d ``): ``units`` are some of
+    s, m, h, d, w; the number has 1 to ``max_digits`` digits. Else a ValueError whose message
+    is ``expected {expected}, got '{text}'``."""
+    m = _period_pattern(units, max_digits).match(text)
     if not m or int(m.group(1)) == 0:
-        raise InvalidParameter(
-            f"{parameter}: expected a duration like 1h, 24h or 7d, got {value!r}", parameter
-        )
-    duration = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        raise ValueError(f"expected {expected}, got {text!r}")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+@functools.cache
+def _period_pattern(units: str, max_digits: int) -> re.Pattern[str]:
+    return re.compile(rf"^\s*(\d{{1,{max_digits}}})\s*([{units}])\s*$")
+
+
+def parse_duration(value: str, parameter: str) -> timedelta:
+    """A ``window`` or ``baseline``: ``30m``, ``1h``, ``6h``, ``24h``, ``7d``, ``2w``."""
+    try:
+        duration = parse_period(value)
+    except ValueError as e:
+        raise InvalidParameter(f"{parameter}: {e}", parameter) from None
     if duration > MAX_DURATION:
         raise InvalidParameter(
             f"{parameter}: at most 520w (about 10 years), got {value!r}", parameter

@@ -72,6 +72,7 @@ import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
 from indexer.schema import (
+    EPOCH,
     F_AUTHOR,
     F_COMMUNITY,
     F_COMMUNITY_KEY,
@@ -88,6 +89,7 @@ from indexer.schema import (
     F_UID,
     text_analyzer,
 )
+from service.edits import osa_distance
 from service.query_errors import InvalidParameter
 
 Sort = Literal["relevance", "recent", "engagement"]
@@ -108,11 +110,10 @@ FUZZY_WEIGHT = 0.5
 
 _CURSOR_VERSION = 1
 _NS_PER_US = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # tantivy dates live in [MIN_DATETIME, MAX_DATETIME]; bounds are whole seconds.
 _DATE_MIN = tantivy.MIN_DATETIME.replace(microsecond=0) + timedelta(seconds=1)
 _DATE_MAX = tantivy.MAX_DATETIME.replace(microsecond=0)
-_DATE_NS = tuple(int((t - _EPOCH).total_seconds()) * 10**9 for t in (_DATE_MIN, _DATE_MAX))
+_DATE_NS = tuple(int((t - EPOCH).total_seconds()) * 10**9 for t in (_DATE_MIN, _DATE_MAX))
 _I64 = (-(2**63), 2**63 - 1)
 _LOCAL = threading.local()
 # A quoted phrase (maybe negated, maybe unterminated) or a run of non-space, non-quote.
@@ -522,7 +523,7 @@ class _SortKey:
     def bound(self, value: int) -> int | datetime:
         """A value as read from the fast field, as a range-query bound."""
         if self.kind == FieldType.Date:
-            return _EPOCH + timedelta(microseconds=value // _NS_PER_US)
+            return EPOCH + timedelta(microseconds=value // _NS_PER_US)
         return value
 
     def stored(self, doc: tantivy.Document) -> int:
@@ -531,7 +532,7 @@ class _SortKey:
         value: Any = doc.get_first(self.field)
         if self.kind != FieldType.Date:
             return int(value)
-        ns = (cast(datetime, value) - _EPOCH) // timedelta(microseconds=1) * _NS_PER_US
+        ns = (cast(datetime, value) - EPOCH) // timedelta(microseconds=1) * _NS_PER_US
         seconds = ns // 10**9 if ns >= 0 else -(-ns // 10**9)
         return seconds * 10**9
 
@@ -849,24 +850,5 @@ def _highlight_words(text: TextQuery, texts: list[str]) -> set[str]:
     fuzzy = [(c.tokens[0], c.fuzzy) for c in clauses if c.fuzzy]
     if fuzzy:
         seen = {t for body in texts for t in analyze(body)} - words
-        words |= {t for t in seen if any(within_edits(t, w, d) for w, d in fuzzy)}
+        words |= {t for t in seen if any(osa_distance(t, w, d) <= d for w, d in fuzzy)}
     return words
-
-
-def within_edits(a: str, b: str, limit: int) -> bool:
-    """Whether ``a`` and ``b`` are at most ``limit`` edits apart (optimal string alignment)."""
-    if abs(len(a) - len(b)) > limit:
-        return False
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], prev2[j - 2] + 1)
-        if min(row) > limit:
-            return False
-        prev2, prev = prev, row
-    return prev[len(b)] <= limit
