@@ -59,8 +59,6 @@ from indexer.schema import (
     map_ipc,
 )
 
-DAILY_COLUMNS = ("day", "posts", "authors", "engagement")
-
 
 class _Column(Sequence[Any]):
     """One column of a memory-mapped table as a sequence for :mod:`bisect`: a lookup
