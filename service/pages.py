@@ -380,28 +380,7 @@ def tag_page(
         near = tags.near_misses(gen.tables, gen.index, gen.searcher, key, SUGGESTIONS)
         return _page(request, "unknown_tag.html", {"tag": key, "near": near}, 404)
     interval = interval or auto_interval(found, start, end)
-    span = tags.series_range(gen.tables, key, interval, start, end)
-    assert span is not None  # the tag is known
-    n = tags.bucket_count(span, interval)
-    if n > CHART_MAX_POINTS:
-        raise ApiError(
-            400,
-            f"interval: {n:,} {interval}s between from and to; a chart shows at most "
-            f"{CHART_MAX_POINTS:,} (choose a larger interval or a shorter range)",
-            "interval",
-        )
-    points = tags.timeseries(gen.tables, key, interval, span)
-    times = [p.t for p in points]
-    series = [
-        charts.Series("posts", [p.posts for p in points]),
-        charts.Series("authors", [p.authors for p in points]),
-    ]
-    chart = charts.line_chart(
-        times,
-        series,
-        step=tags.INTERVAL_STEP[interval],
-        label=f"#{found.display}: posts and distinct authors per {interval} (UTC)",
-    )
+    chart = _tag_chart(gen.tables, key, found, interval, start, end)
     key_: CursorKey = request.app.state.cursor_key
     posts = {
         sort: [
@@ -418,10 +397,7 @@ def tag_page(
             "interval": interval,
             "from": from_ or "",
             "to": to or "",
-            "chart": Markup(chart),
-            "legend": charts.legend([s.name for s in series]),
-            "points": points if n <= charts.MARKED_POINTS else [],
-            "npoints": n,
+            **chart,
             "platforms": _shares(found.platforms, found.posts),
             "langs": _shares(found.langs, found.posts),
             "related": tags.related(gen.tables, key, RELATED, RELATED_MIN_SUPPORT),
@@ -430,6 +406,45 @@ def tag_page(
             "query": _query({"from": from_, "to": to}),
         },
     )
+
+
+def _tag_chart(
+    tables: Tables,
+    key: str,
+    found: tags.TagDetail,
+    interval: Literal["hour", "day", "week"],
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, Any]:
+    """The tag page's chart (posts and distinct authors per ``interval``), its legend and
+    its points; a 400 if it would have more than :data:`CHART_MAX_POINTS` points."""
+    span = tags.series_range(tables, key, interval, start, end)
+    assert span is not None  # the tag is known
+    n = tags.bucket_count(span, interval)
+    if n > CHART_MAX_POINTS:
+        raise ApiError(
+            400,
+            f"interval: {n:,} {interval}s between from and to; a chart shows at most "
+            f"{CHART_MAX_POINTS:,} (choose a larger interval or a shorter range)",
+            "interval",
+        )
+    points = tags.timeseries(tables, key, interval, span)
+    series = [
+        charts.Series("posts", [p.posts for p in points]),
+        charts.Series("authors", [p.authors for p in points]),
+    ]
+    chart = charts.line_chart(
+        [p.t for p in points],
+        series,
+        step=tags.INTERVAL_STEP[interval],
+        label=f"#{found.display}: posts and distinct authors per {interval} (UTC)",
+    )
+    return {
+        "chart": Markup(chart),
+        "legend": charts.legend([s.name for s in series]),
+        "points": points if n <= charts.MARKED_POINTS else [],
+        "npoints": n,
+    }
 
 
 def auto_interval(
@@ -510,31 +525,10 @@ def search_page(
         "sort": sort,
     }
     page = None
-    asked = any(values[k] for k in SEARCH_FIELDS if k != "sort")
-    if asked:
-        key: CursorKey = request.app.state.cursor_key
-        page = posts_answer(
-            gen,
-            key,
-            q=q or None,
-            tag=tag or None,
-            author=author or None,
-            platform=platform or None,
-            lang=lang or None,
-            community=community or None,
-            from_=from_ or None,
-            to=to or None,
-            sort=sort,
-            limit=SEARCH_PAGE,
-            cursor=cursor or None,
-        )
+    if any(values[k] for k in SEARCH_FIELDS if k != "sort"):
+        page = _search(gen, request.app.state.cursor_key, values, sort, cursor)
     trail = list(back or [])
-    next_link = prev_link = None
-    if page is not None and page.next_cursor:
-        next_link = _query(values, cursor=page.next_cursor, back=[*trail, cursor or "-"])
-    if cursor:
-        prev = trail[-1] if trail else "-"
-        prev_link = _query(values, cursor=None if prev == "-" else prev, back=trail[:-1])
+    next_link, prev_link = _search_links(values, page, cursor, trail)
     number = len(trail) + 1
     return _page(
         request,
@@ -551,6 +545,41 @@ def search_page(
             "api": _query({k: v for k, v in values.items()}, cursor=cursor),
         },
     )
+
+
+def _search(
+    gen: Generation, key: CursorKey, values: dict[str, str], sort: search.Sort, cursor: str | None
+) -> search.PostsPage:
+    """One page of the search form's ``values`` (empty fields are no filter)."""
+    return posts_answer(
+        gen,
+        key,
+        q=values["q"] or None,
+        tag=values["tag"] or None,
+        author=values["author"] or None,
+        platform=values["platform"] or None,
+        lang=values["lang"] or None,
+        community=values["community"] or None,
+        from_=values["from"] or None,
+        to=values["to"] or None,
+        sort=sort,
+        limit=SEARCH_PAGE,
+        cursor=cursor or None,
+    )
+
+
+def _search_links(
+    values: dict[str, str], page: search.PostsPage | None, cursor: str | None, trail: list[str]
+) -> tuple[str | None, str | None]:
+    """The next and previous pages' query strings: ``back`` is the trail of cursors that
+    led here ("-" for the first page)."""
+    next_link = prev_link = None
+    if page is not None and page.next_cursor:
+        next_link = _query(values, cursor=page.next_cursor, back=[*trail, cursor or "-"])
+    if cursor:
+        prev = trail[-1] if trail else "-"
+        prev_link = _query(values, cursor=None if prev == "-" else prev, back=trail[:-1])
+    return next_link, prev_link
 
 
 # --------------------------------------------------------------------------- report
@@ -690,35 +719,10 @@ def report_context(
         saturating_add(start, start - end), start, only_platform, only_lang
     )  # not prev's sum: a post with no tag counts too
     risers, fallers = movers(tables, frame, prev)
-    interval = "day" if (end - start) / timedelta(days=1) <= CHART_MAX_POINTS else "week"
-    top = list(frame.head(5).select("tag", "display").iter_rows())
-    chart = legend = None
-    if top:
-        span = tags.SeriesRange(
-            tags.truncate(start, interval),
-            tags.truncate(end - timedelta(microseconds=1), interval) + tags.INTERVAL_STEP[interval],
-        )
-        lines = [
-            charts.Series(
-                f"#{display}",
-                [
-                    p.posts
-                    for p in tags.timeseries(tables, t, interval, span, only_platform, only_lang)
-                ],
-            )
-            for t, display in top
-        ]
-        n = tags.bucket_count(span, interval)
-        times = [span.start + i * tags.INTERVAL_STEP[interval] for i in range(n)]
-        chart = Markup(
-            charts.line_chart(
-                times,
-                lines,
-                step=tags.INTERVAL_STEP[interval],
-                label=f"posts per {interval} of the top {len(top)} tags (UTC)",
-            )
-        )
-        legend = charts.legend([s.name for s in lines])
+    interval: Literal["day", "week"] = (
+        "day" if (end - start) / timedelta(days=1) <= CHART_MAX_POINTS else "week"
+    )
+    chart, legend = _top_tags_chart(tables, frame, start, end, interval, only_platform, only_lang)
     params = {"from": _iso(start), "to": _iso(end), "platform": only_platform, "lang": only_lang}
     return {
         "start": start,
@@ -744,6 +748,38 @@ def report_context(
         "lang_mix": _shares(shares.langs, total),
         "query": _query(params),
     }
+
+
+def _top_tags_chart(
+    tables: Tables,
+    frame: pl.DataFrame,
+    start: datetime,
+    end: datetime,
+    interval: Literal["day", "week"],
+    only_platform: str | None,
+    only_lang: str | None,
+) -> tuple[Markup | None, list[tuple[str, str]] | None]:
+    """The report's chart of its top 5 tags' posts per ``interval``, and its legend (None
+    and None for an empty report)."""
+    top = list(frame.head(5).select("tag", "display").iter_rows())
+    if not top:
+        return None, None
+    step = tags.INTERVAL_STEP[interval]
+    span = tags.SeriesRange(
+        tags.truncate(start, interval),
+        tags.truncate(end - timedelta(microseconds=1), interval) + step,
+    )
+    lines = [
+        charts.Series(
+            f"#{display}",
+            [p.posts for p in tags.timeseries(tables, t, interval, span, only_platform, only_lang)],
+        )
+        for t, display in top
+    ]
+    times = [span.start + i * step for i in range(tags.bucket_count(span, interval))]
+    label = f"posts per {interval} of the top {len(top)} tags (UTC)"
+    chart = Markup(charts.line_chart(times, lines, step=step, label=label))
+    return chart, charts.legend([s.name for s in lines])
 
 
 # --------------------------------------------------------------------------- router
