@@ -194,7 +194,8 @@ def prepare(
     lang: str | None = None,
     ext: str = "csv",
 ) -> tuple[pl.DataFrame, str]:
-    """The report's rows and file name for raw request parameters (400s name the parameter)."""
+    """The report's rows and file name for raw request parameters; a bad one is an
+    :class:`InvalidParameter` whose message starts with its name (``from: must be before to``)."""
     start, end = resolve_period(tables, *parse_range(from_, to))
     frame = report_frame(
         tables, start, end, platform=parse_filter(platform), lang=parse_filter(lang), limit=limit

@@ -23,12 +23,12 @@ parse and no field other than the post text can be addressed):
 
 ``q`` absent or blank lists the filtered posts. ``q`` with nothing searchable
 in it (only punctuation or emoji), more than :data:`MAX_Q_CHARS` characters or
-more than :data:`MAX_WORDS` words is a 400 naming ``q``.
+more than :data:`MAX_WORDS` words is an :class:`InvalidParameter` naming ``q`` (a 400).
 
 Sorting and pagination (``next_cursor`` is opaque: base64url of a msgpack
 array, bound to the query by a hash of its parameters, and signed: a keyed
 BLAKE2b MAC with the service's cursor key follows the array, so a forged or
-edited cursor, e.g. one with a deep offset, is a 400 before it costs a search):
+edited cursor, e.g. one with a deep offset, is refused before it costs a search):
 
 * ``recent`` (``created_at`` desc) and ``engagement`` (engagement desc, then
   ``created_at`` desc), remaining ties by document address ascending: keyset
@@ -44,7 +44,7 @@ edited cursor, e.g. one with a deep offset, is a 400 before it costs a search):
   only ``-`` exclusions), ``relevance`` sorts as ``recent``.
 
 A cursor is valid for the same q, filters and sort (``limit`` may change);
-any other cursor, or a garbled one, is a 400 naming ``cursor``. Cursors do not
+any other cursor, or a garbled one, is an InvalidParameter naming ``cursor``. Cursors do not
 name the generation: after a new generation is published, a keyset cursor
 continues from the same sort values, an offset cursor from the same offset.
 
