@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -26,13 +27,14 @@ from litestar.types import (
 from service.access import RequestScope, enable_access_log
 from service.admin import Jobs
 from service.delivery import Deliverer
-from service.errors import handle_http_exception, handle_internal_error
+from service.errors import handle_http_exception, handle_internal_error, handle_invalid_parameter
 from service.generation import GenerationStore
 from service.keys import CursorKey
 from service.limits import FailedAttempts, rate_limit_config
 from service.metrics import Metrics
 from service.pages import pages_router, static_router, template_config
 from service.params import reject_unknown_parameters
+from service.query_errors import InvalidParameter
 from service.routes import ROUTES
 from service.settings import Settings
 from service.webhooks import load_subscriptions
@@ -108,18 +110,59 @@ def create_app(settings: Settings) -> Litestar:
     if settings.access_log:
         enable_access_log()
     limit = rate_limit_config(settings.rate_limit)
-    deliverer = (
-        None
-        if settings.webhooks is None
-        else Deliverer(
-            settings.index_dir,
-            store,
-            load_subscriptions(settings.webhooks),
-            retry_seconds=settings.webhook_retry_seconds,
-            timeout=settings.webhook_timeout,
-            tick=min(1.0, settings.reload_seconds),
-        )
+    deliverer = _deliverer(settings, store)
+    app = Litestar(
+        route_handlers=[
+            Router("/", route_handlers=ROUTES, before_request=reject_unknown_parameters),
+            pages_router(),
+            static_router(),
+        ],
+        template_config=template_config(),
+        state=State(
+            {
+                "store": store,
+                "settings": settings,
+                "jobs": jobs,
+                "metrics": metrics,
+                "admin_failures": FailedAttempts(),
+                "cursor_key": CursorKey(settings),
+                "deliverer": deliverer,
+            }
+        ),
+        lifespan=[_background(settings, store, deliverer)],
+        middleware=[GenerationMiddleware(store)] + ([limit.middleware] if limit else []),
+        before_send=[_stamp_unrouted(store)],
+        exception_handlers={
+            HTTPException: handle_http_exception,
+            InvalidParameter: handle_invalid_parameter,
+            Exception: handle_internal_error,
+        },
+        openapi_config=_openapi_config(),
     )
+    # outermost, around the router: unknown paths and 405s get a request id too
+    app.asgi_handler = RequestScope(app.asgi_handler, metrics.observe, settings.access_log)
+    return app
+
+
+def _deliverer(settings: Settings, store: GenerationStore) -> Deliverer | None:
+    """The webhooks' deliverer, if subscribers are configured."""
+    if settings.webhooks is None:
+        return None
+    return Deliverer(
+        settings.index_dir,
+        store,
+        load_subscriptions(settings.webhooks),
+        retry_seconds=settings.webhook_retry_seconds,
+        timeout=settings.webhook_timeout,
+        tick=min(1.0, settings.reload_seconds),
+    )
+
+
+def _background(
+    settings: Settings, store: GenerationStore, deliverer: Deliverer | None
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: look for new generations every ``reload_seconds`` and run the
+    deliverer, while the app runs."""
 
     @contextlib.asynccontextmanager
     async def watch_generations(_: Litestar) -> AsyncIterator[None]:
@@ -140,6 +183,10 @@ def create_app(settings: Settings) -> Litestar:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    return watch_generations
+
+
+def _stamp_unrouted(store: GenerationStore) -> Callable[[Message, Scope], Awaitable[None]]:
     async def stamp_unrouted(message: Message, scope: Scope) -> None:
         """Responses the middleware never sees (unknown paths) still name the generation."""
         if message["type"] == "http.response.start" and store.current is not None:
@@ -148,46 +195,24 @@ def create_app(settings: Settings) -> Litestar:
                 headers.append((GENERATION_HEADER, store.current.id.encode()))
                 message["headers"] = headers
 
-    app = Litestar(
-        route_handlers=[
-            Router("/", route_handlers=ROUTES, before_request=reject_unknown_parameters),
-            pages_router(),
-            static_router(),
+    return stamp_unrouted
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Hashtag Index API",
+        version="1",
+        description="Hashtag trends, tag statistics, post search and reports over the "
+        "published index generation. Counts are exact; times are UTC.",
+        render_plugins=[
+            RedocRenderPlugin(
+                js_url=REDOC_JS,
+                google_fonts=False,
+                favicon="<link rel='icon' href='data:,'>",
+                path=["/", "/redoc"],
+            )
         ],
-        template_config=template_config(),
-        state=State(
-            {
-                "store": store,
-                "settings": settings,
-                "jobs": jobs,
-                "metrics": metrics,
-                "admin_failures": FailedAttempts(),
-                "cursor_key": CursorKey(settings),
-                "deliverer": deliverer,
-            }
-        ),
-        lifespan=[watch_generations],
-        middleware=[GenerationMiddleware(store)] + ([limit.middleware] if limit else []),
-        before_send=[stamp_unrouted],
-        exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
-        openapi_config=OpenAPIConfig(
-            title="Hashtag Index API",
-            version="1",
-            description="Hashtag trends, tag statistics, post search and reports over the "
-            "published index generation. Counts are exact; times are UTC.",
-            render_plugins=[
-                RedocRenderPlugin(
-                    js_url=REDOC_JS,
-                    google_fonts=False,
-                    favicon="<link rel='icon' href='data:,'>",
-                    path=["/", "/redoc"],
-                )
-            ],
-        ),
     )
-    # outermost, around the router: unknown paths and 405s get a request id too
-    app.asgi_handler = RequestScope(app.asgi_handler, metrics.observe, settings.access_log)
-    return app
 
 
 def app_from_env() -> Litestar:

@@ -85,8 +85,16 @@ def changes(
         )
         return found.items
 
-    before = {item.tag: item for item in listed(old_as_of)}
-    now = listed(as_of)
+    moves = _moves(listed(old_as_of), listed(as_of))
+    return Changes(old_as_of, as_of, window_text, baseline_text, *moves)
+
+
+def _moves(
+    then: list[trends.TrendItem], now: list[trends.TrendItem]
+) -> tuple[list[ChangeItem], list[ChangeItem], list[ChangeItem], list[ChangeItem], int]:
+    """Entered, exited, risers, fallers and the number unchanged, from list ``then`` to
+    list ``now``."""
+    before = {item.tag: item for item in then}
     entered, risers, fallers = [], [], []
     unchanged = 0
     for item in now:
@@ -113,6 +121,4 @@ def changes(
         for item in before.values()
         if item.tag not in kept
     ]
-    return Changes(
-        old_as_of, as_of, window_text, baseline_text, entered, exited, risers, fallers, unchanged
-    )
+    return entered, exited, risers, fallers, unchanged

@@ -83,60 +83,101 @@ def line_chart(
 ) -> str:
     """Lines of ``series`` over the bucket starts ``times`` (``step`` apart), with a UTC
     time axis, a y axis from 0 and a legend."""
-    left, right, top_pad, bottom = 52.0, 24.0, 12.0, 50.0
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-    n = len(times)
     peak = max((max(s.values, default=0) for s in series), default=0)
     ticks = nice_ticks(peak)
-    top = ticks[-1] or 1
-
-    def x(i: int) -> float:
-        return left + plot_w * (i / (n - 1) if n > 1 else 0.5)
-
-    def y(v: float) -> float:
-        return top_pad + plot_h * (1 - v / top)
-
+    plot = _Plot(width, height, len(times), ticks[-1] or 1)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">'
+        f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">',
+        *_y_axis(plot, ticks),
+        *_time_axis(plot, times, step),
     ]
-    for t in ticks:  # y grid and labels
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(t):.1f}" '
-            f'y2="{y(t):.1f}"/><text class="ylabel" x="{left - 6}" y="{y(t) + 4:.1f}" '
-            f'text-anchor="end">{human(t)}</text>'
-        )
-    for k, i in enumerate(time_tick_indexes(n)):
+    for k, s in enumerate(series):
+        parts += _line(plot, s, PALETTE[k % len(PALETTE)], times, step)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class _Plot:
+    """A line chart's geometry: ``n`` points across, values from 0 to ``top`` up."""
+
+    width: int
+    height: int
+    n: int
+    top: float
+    left: float = 52.0
+    right: float = 24.0
+    top_pad: float = 12.0
+    bottom: float = 50.0
+
+    @property
+    def plot_w(self) -> float:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> float:
+        return self.height - self.top_pad - self.bottom
+
+    def x(self, i: int) -> float:
+        return self.left + self.plot_w * (i / (self.n - 1) if self.n > 1 else 0.5)
+
+    def y(self, v: float) -> float:
+        return self.top_pad + self.plot_h * (1 - v / self.top)
+
+
+def _y_axis(plot: _Plot, ticks: list[float]) -> list[str]:
+    """The y grid and its labels."""
+    y, left = plot.y, plot.left
+    return [
+        f'<line class="grid" x1="{left}" x2="{plot.width - plot.right}" y1="{y(t):.1f}" '
+        f'y2="{y(t):.1f}"/><text class="ylabel" x="{left - 6}" y="{y(t) + 4:.1f}" '
+        f'text-anchor="end">{human(t)}</text>'
+        for t in ticks
+    ]
+
+
+def _time_axis(plot: _Plot, times: Sequence[datetime], step: timedelta) -> list[str]:
+    """The x ticks, their UTC dates (and hours) and the axis' "UTC"."""
+    x, base = plot.x, plot.top_pad + plot.plot_h
+    parts = []
+    for k, i in enumerate(time_tick_indexes(plot.n)):
         # every other label is hidden on narrow screens (app.css): they would overlap
         extra = " alt" if k % 2 else ""
         date, _, hour = time_label(times[i], step, times).partition(" · ")
         second = f'<tspan x="{x(i):.1f}" dy="14">{hour}</tspan>' if hour else ""
         parts.append(
-            f'<line class="tick" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{top_pad + plot_h}" '
-            f'y2="{top_pad + plot_h + 4}"/><text class="xlabel{extra}" x="{x(i):.1f}" '
-            f'y="{top_pad + plot_h + 17}" text-anchor="middle">{escape(date)}{second}</text>'
+            f'<line class="tick" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{base}" '
+            f'y2="{base + 4}"/><text class="xlabel{extra}" x="{x(i):.1f}" '
+            f'y="{base + 17}" text-anchor="middle">{escape(date)}{second}</text>'
         )
     parts.append(
-        f'<text class="xlabel" x="{left - 6}" y="{height - 4}" text-anchor="end">UTC</text>'
+        f'<text class="xlabel" x="{plot.left - 6}" y="{plot.height - 4}" '
+        'text-anchor="end">UTC</text>'
     )
-    for k, s in enumerate(series):
-        colour = PALETTE[k % len(PALETTE)]
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values))
-        parts.append(
-            f'<g class="line" data-name="{escape(s.name)}"><polyline class="series" '
-            f'data-points="{len(s.values)}" points="{points}" fill="none" stroke="{colour}" '
-            f'stroke-width="2" stroke-linejoin="round"/>'
-        )
-        if n <= MARKED_POINTS:
-            for i, v in enumerate(s.values):
-                parts.append(
-                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
-                    f"<title>{escape(s.name)} {escape(time_label(times[i], step, times))}: "
-                    f"{exact(v)}</title></circle>"
-                )
-        parts.append("</g>")
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
+
+
+def _line(
+    plot: _Plot, s: Series, colour: str, times: Sequence[datetime], step: timedelta
+) -> list[str]:
+    """One series' line and, up to :data:`MARKED_POINTS` points, its markers."""
+    x, y = plot.x, plot.y
+    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values))
+    parts = [
+        f'<g class="line" data-name="{escape(s.name)}"><polyline class="series" '
+        f'data-points="{len(s.values)}" points="{points}" fill="none" stroke="{colour}" '
+        f'stroke-width="2" stroke-linejoin="round"/>'
+    ]
+    if plot.n <= MARKED_POINTS:
+        parts += [
+            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
+            f"<title>{escape(s.name)} {escape(time_label(times[i], step, times))}: "
+            f"{exact(v)}</title></circle>"
+            for i, v in enumerate(s.values)
+        ]
+    parts.append("</g>")
+    return parts
 
 
 def legend(names: Sequence[str]) -> list[tuple[str, str]]:

@@ -7,8 +7,10 @@ Every error response (400, 404, 429, 500, 503) has the body::
 
 ``parameter`` is set when one request parameter is to blame, else null;
 ``request_id`` is the request's id (also in the ``X-Request-ID`` header and the
-logs). An unexpected exception is logged with its traceback and that id; its
-body names only the id, never the exception.
+logs). Domain code raises :class:`~service.query_errors.InvalidParameter` (a
+``ValueError``), answered as a 400 with this body. An unexpected exception is
+logged with its traceback and that id; its body names only the id, never the
+exception.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, Valida
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.access import request_id
+from service.query_errors import InvalidParameter
 
 log = logging.getLogger("hashtag_index.service")
 
@@ -74,6 +77,13 @@ def error_response(
     code = _CODES.get(status, "error")
     body = ErrorResponse(ErrorBody(status, code, message, parameter, request_id))
     return Response(body, status_code=status, headers=headers)
+
+
+def handle_invalid_parameter(
+    request: Request[Any, Any, Any], exc: InvalidParameter
+) -> Response[ErrorResponse]:
+    """The domain's bad parameter as a 400, the same body as ``ApiError(400, ...)``."""
+    return error_response(400, str(exc), exc.parameter, request_id(request.scope))
 
 
 def handle_http_exception(

@@ -31,6 +31,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
+from indexer.schema import EPOCH
 from service import changes, charts, reports, search, tags
 from service.errors import ApiError
 from service.generation import Generation, GenerationStore
@@ -44,6 +45,7 @@ from service.params import (
     parse_tag,
     saturating_add,
 )
+from service.query_errors import InvalidParameter
 from service.routes import (
     SUGGESTIONS,
     generation_of,
@@ -160,17 +162,26 @@ def html_error(request: Req, exc: HTTPException) -> Response[Any]:
         if isinstance(first, dict):
             parameter = first.get("key")
             message = f"{parameter}: {first.get('message', exc.detail)}"
+    return _error_page(request, exc.status_code, message, parameter)
+
+
+def html_invalid_parameter(request: Req, exc: InvalidParameter) -> Response[Any]:
+    """The domain's bad parameter as a 400 page."""
+    return _error_page(request, 400, str(exc), exc.parameter)
+
+
+def _error_page(request: Req, status: int, message: str, parameter: str | None) -> Response[Any]:
     titles = {400: "Bad request", 404: "Not found", 503: "Not ready"}
     return _page(
         request,
         "error.html",
         {
-            "status": exc.status_code,
-            "title": titles.get(exc.status_code, "Error"),
+            "status": status,
+            "title": titles.get(status, "Error"),
             "message": message,
             "parameter": parameter,
         },
-        exc.status_code,
+        status,
     )
 
 
@@ -328,7 +339,7 @@ def sparklines(
     if rows is None or not ids:
         return found
     step_us = tags.INTERVAL_STEP[interval] // timedelta(microseconds=1)
-    start_us = (span.start - tags.EPOCH) // timedelta(microseconds=1)
+    start_us = (span.start - EPOCH) // timedelta(microseconds=1)
     per = (
         rows.filter(pl.col("tag").is_in(list(ids)))
         .group_by("tag", b=(pl.col("created_at").dt.epoch("us") - start_us) // step_us)
@@ -369,28 +380,7 @@ def tag_page(
         near = tags.near_misses(gen.tables, gen.index, gen.searcher, key, SUGGESTIONS)
         return _page(request, "unknown_tag.html", {"tag": key, "near": near}, 404)
     interval = interval or auto_interval(found, start, end)
-    span = tags.series_range(gen.tables, key, interval, start, end)
-    assert span is not None  # the tag is known
-    n = tags.bucket_count(span, interval)
-    if n > CHART_MAX_POINTS:
-        raise ApiError(
-            400,
-            f"interval: {n:,} {interval}s between from and to; a chart shows at most "
-            f"{CHART_MAX_POINTS:,} (choose a larger interval or a shorter range)",
-            "interval",
-        )
-    points = tags.timeseries(gen.tables, key, interval, span)
-    times = [p.t for p in points]
-    series = [
-        charts.Series("posts", [p.posts for p in points]),
-        charts.Series("authors", [p.authors for p in points]),
-    ]
-    chart = charts.line_chart(
-        times,
-        series,
-        step=tags.INTERVAL_STEP[interval],
-        label=f"#{found.display}: posts and distinct authors per {interval} (UTC)",
-    )
+    chart = _tag_chart(gen.tables, key, found, interval, start, end)
     key_: CursorKey = request.app.state.cursor_key
     posts = {
         sort: [
@@ -407,10 +397,7 @@ def tag_page(
             "interval": interval,
             "from": from_ or "",
             "to": to or "",
-            "chart": Markup(chart),
-            "legend": charts.legend([s.name for s in series]),
-            "points": points if n <= charts.MARKED_POINTS else [],
-            "npoints": n,
+            **chart,
             "platforms": _shares(found.platforms, found.posts),
             "langs": _shares(found.langs, found.posts),
             "related": tags.related(gen.tables, key, RELATED, RELATED_MIN_SUPPORT),
@@ -419,6 +406,45 @@ def tag_page(
             "query": _query({"from": from_, "to": to}),
         },
     )
+
+
+def _tag_chart(
+    tables: Tables,
+    key: str,
+    found: tags.TagDetail,
+    interval: Literal["hour", "day", "week"],
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, Any]:
+    """The tag page's chart (posts and distinct authors per ``interval``), its legend and
+    its points; a 400 if it would have more than :data:`CHART_MAX_POINTS` points."""
+    span = tags.series_range(tables, key, interval, start, end)
+    assert span is not None  # the tag is known
+    n = tags.bucket_count(span, interval)
+    if n > CHART_MAX_POINTS:
+        raise ApiError(
+            400,
+            f"interval: {n:,} {interval}s between from and to; a chart shows at most "
+            f"{CHART_MAX_POINTS:,} (choose a larger interval or a shorter range)",
+            "interval",
+        )
+    points = tags.timeseries(tables, key, interval, span)
+    series = [
+        charts.Series("posts", [p.posts for p in points]),
+        charts.Series("authors", [p.authors for p in points]),
+    ]
+    chart = charts.line_chart(
+        [p.t for p in points],
+        series,
+        step=tags.INTERVAL_STEP[interval],
+        label=f"#{found.display}: posts and distinct authors per {interval} (UTC)",
+    )
+    return {
+        "chart": Markup(chart),
+        "legend": charts.legend([s.name for s in series]),
+        "points": points if n <= charts.MARKED_POINTS else [],
+        "npoints": n,
+    }
 
 
 def auto_interval(
@@ -499,31 +525,10 @@ def search_page(
         "sort": sort,
     }
     page = None
-    asked = any(values[k] for k in SEARCH_FIELDS if k != "sort")
-    if asked:
-        key: CursorKey = request.app.state.cursor_key
-        page = posts_answer(
-            gen,
-            key,
-            q=q or None,
-            tag=tag or None,
-            author=author or None,
-            platform=platform or None,
-            lang=lang or None,
-            community=community or None,
-            from_=from_ or None,
-            to=to or None,
-            sort=sort,
-            limit=SEARCH_PAGE,
-            cursor=cursor or None,
-        )
+    if any(values[k] for k in SEARCH_FIELDS if k != "sort"):
+        page = _search(gen, request.app.state.cursor_key, values, sort, cursor)
     trail = list(back or [])
-    next_link = prev_link = None
-    if page is not None and page.next_cursor:
-        next_link = _query(values, cursor=page.next_cursor, back=[*trail, cursor or "-"])
-    if cursor:
-        prev = trail[-1] if trail else "-"
-        prev_link = _query(values, cursor=None if prev == "-" else prev, back=trail[:-1])
+    next_link, prev_link = _search_links(values, page, cursor, trail)
     number = len(trail) + 1
     return _page(
         request,
@@ -540,6 +545,41 @@ def search_page(
             "api": _query({k: v for k, v in values.items()}, cursor=cursor),
         },
     )
+
+
+def _search(
+    gen: Generation, key: CursorKey, values: dict[str, str], sort: search.Sort, cursor: str | None
+) -> search.PostsPage:
+    """One page of the search form's ``values`` (empty fields are no filter)."""
+    return posts_answer(
+        gen,
+        key,
+        q=values["q"] or None,
+        tag=values["tag"] or None,
+        author=values["author"] or None,
+        platform=values["platform"] or None,
+        lang=values["lang"] or None,
+        community=values["community"] or None,
+        from_=values["from"] or None,
+        to=values["to"] or None,
+        sort=sort,
+        limit=SEARCH_PAGE,
+        cursor=cursor or None,
+    )
+
+
+def _search_links(
+    values: dict[str, str], page: search.PostsPage | None, cursor: str | None, trail: list[str]
+) -> tuple[str | None, str | None]:
+    """The next and previous pages' query strings: ``back`` is the trail of cursors that
+    led here ("-" for the first page)."""
+    next_link = prev_link = None
+    if page is not None and page.next_cursor:
+        next_link = _query(values, cursor=page.next_cursor, back=[*trail, cursor or "-"])
+    if cursor:
+        prev = trail[-1] if trail else "-"
+        prev_link = _query(values, cursor=None if prev == "-" else prev, back=trail[:-1])
+    return next_link, prev_link
 
 
 # --------------------------------------------------------------------------- report
@@ -679,35 +719,10 @@ def report_context(
         saturating_add(start, start - end), start, only_platform, only_lang
     )  # not prev's sum: a post with no tag counts too
     risers, fallers = movers(tables, frame, prev)
-    interval = "day" if (end - start) / timedelta(days=1) <= CHART_MAX_POINTS else "week"
-    top = list(frame.head(5).select("tag", "display").iter_rows())
-    chart = legend = None
-    if top:
-        span = tags.SeriesRange(
-            tags.truncate(start, interval),
-            tags.truncate(end - timedelta(microseconds=1), interval) + tags.INTERVAL_STEP[interval],
-        )
-        lines = [
-            charts.Series(
-                f"#{display}",
-                [
-                    p.posts
-                    for p in tags.timeseries(tables, t, interval, span, only_platform, only_lang)
-                ],
-            )
-            for t, display in top
-        ]
-        n = tags.bucket_count(span, interval)
-        times = [span.start + i * tags.INTERVAL_STEP[interval] for i in range(n)]
-        chart = Markup(
-            charts.line_chart(
-                times,
-                lines,
-                step=tags.INTERVAL_STEP[interval],
-                label=f"posts per {interval} of the top {len(top)} tags (UTC)",
-            )
-        )
-        legend = charts.legend([s.name for s in lines])
+    interval: Literal["day", "week"] = (
+        "day" if (end - start) / timedelta(days=1) <= CHART_MAX_POINTS else "week"
+    )
+    chart, legend = _top_tags_chart(tables, frame, start, end, interval, only_platform, only_lang)
     params = {"from": _iso(start), "to": _iso(end), "platform": only_platform, "lang": only_lang}
     return {
         "start": start,
@@ -735,6 +750,38 @@ def report_context(
     }
 
 
+def _top_tags_chart(
+    tables: Tables,
+    frame: pl.DataFrame,
+    start: datetime,
+    end: datetime,
+    interval: Literal["day", "week"],
+    only_platform: str | None,
+    only_lang: str | None,
+) -> tuple[Markup | None, list[tuple[str, str]] | None]:
+    """The report's chart of its top 5 tags' posts per ``interval``, and its legend (None
+    and None for an empty report)."""
+    top = list(frame.head(5).select("tag", "display").iter_rows())
+    if not top:
+        return None, None
+    step = tags.INTERVAL_STEP[interval]
+    span = tags.SeriesRange(
+        tags.truncate(start, interval),
+        tags.truncate(end - timedelta(microseconds=1), interval) + step,
+    )
+    lines = [
+        charts.Series(
+            f"#{display}",
+            [p.posts for p in tags.timeseries(tables, t, interval, span, only_platform, only_lang)],
+        )
+        for t, display in top
+    ]
+    times = [span.start + i * step for i in range(tags.bucket_count(span, interval))]
+    label = f"posts per {interval} of the top {len(top)} tags (UTC)"
+    chart = Markup(charts.line_chart(times, lines, step=step, label=label))
+    return chart, charts.legend([s.name for s in lines])
+
+
 # --------------------------------------------------------------------------- router
 
 
@@ -742,7 +789,7 @@ def pages_router() -> Router:
     return Router(
         "/",
         route_handlers=[trending_page, tag_page, search_page, report_page],
-        exception_handlers={HTTPException: html_error},
+        exception_handlers={HTTPException: html_error, InvalidParameter: html_invalid_parameter},
         include_in_schema=False,
     )
 

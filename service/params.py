@@ -1,10 +1,12 @@
 """Parsing of request parameters the framework cannot type by itself.
 
-Each parser raises ``ApiError(400, message, parameter)`` naming the parameter.
+Each parser raises :class:`~service.query_errors.InvalidParameter` naming the parameter
+(the service answers it with a 400, the CLI with the flag's name).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -16,10 +18,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import QueryParameter
 
 from indexer.schema import community_key, tag_key
-from service.errors import ApiError
+from service.query_errors import InvalidParameter
 
-_DURATION = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
-_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -51,16 +52,37 @@ def saturating_add(t: datetime, delta: timedelta) -> datetime:
         return _LATEST if delta > timedelta(0) else _EARLIEST
 
 
-def parse_duration(value: str, parameter: str) -> timedelta:
-    """``30m``, ``1h``, ``6h``, ``24h``, ``7d``, ``2w``."""
-    m = _DURATION.match(value)
+def parse_period(
+    text: str,
+    *,
+    units: str = "mhdw",
+    max_digits: int = 9,
+    expected: str = "a duration like 1h, 24h or 7d",
+) -> timedelta:
+    """A positive whole number of one unit (``30m``, ``1h``, `` 7 d ``): ``units`` are some of
+    s, m, h, d, w; the number has 1 to ``max_digits`` digits. Else a ValueError whose message
+    is ``expected {expected}, got '{text}'``."""
+    m = _period_pattern(units, max_digits).match(text)
     if not m or int(m.group(1)) == 0:
-        raise ApiError(
-            400, f"{parameter}: expected a duration like 1h, 24h or 7d, got {value!r}", parameter
-        )
-    duration = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        raise ValueError(f"expected {expected}, got {text!r}")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+@functools.cache
+def _period_pattern(units: str, max_digits: int) -> re.Pattern[str]:
+    return re.compile(rf"^\s*(\d{{1,{max_digits}}})\s*([{units}])\s*$")
+
+
+def parse_duration(value: str, parameter: str) -> timedelta:
+    """A ``window`` or ``baseline``: ``30m``, ``1h``, ``6h``, ``24h``, ``7d``, ``2w``."""
+    try:
+        duration = parse_period(value)
+    except ValueError as e:
+        raise InvalidParameter(f"{parameter}: {e}", parameter) from None
     if duration > MAX_DURATION:
-        raise ApiError(400, f"{parameter}: at most 520w (about 10 years), got {value!r}", parameter)
+        raise InvalidParameter(
+            f"{parameter}: at most 520w (about 10 years), got {value!r}", parameter
+        )
     return duration
 
 
@@ -70,6 +92,8 @@ def parse_time(value: str | None, parameter: str) -> datetime | None:
     if value is None:
         return None
     text = value.strip()
+    if not _DATE.match(text) and not _RFC3339.match(text) and _RFC3339.match(text + "Z"):
+        raise InvalidParameter(f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter)
     try:
         if _DATE.match(text):
             parsed = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
@@ -80,34 +104,29 @@ def parse_time(value: str | None, parameter: str) -> datetime | None:
                 digits = len(rest) - len(rest.lstrip("0123456789"))
                 text = f"{whole}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}"
             parsed = datetime.fromisoformat(text.upper().replace(" ", "T"))
-        elif _RFC3339.match(text + "Z"):
-            raise ApiError(
-                400, f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter
-            )
         else:
             raise ValueError(text)
     except ValueError:
-        raise ApiError(
-            400,
+        raise InvalidParameter(
             f"{parameter}: expected an RFC 3339 time like 2026-10-01T00:00:00Z or a date "
             f"like 2026-10-01, got {value!r}",
             parameter,
         ) from None
     if parsed.tzinfo is None:
-        raise ApiError(400, f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter)
+        raise InvalidParameter(f"{parameter}: {value!r} has no time zone; add Z for UTC", parameter)
     try:
         utc = parsed.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         utc = None
     if utc is None or not MIN_TIME <= utc <= MAX_TIME:
-        raise ApiError(400, f"{parameter}: must be from {TIME_RANGE}, got {value!r}", parameter)
+        raise InvalidParameter(f"{parameter}: must be from {TIME_RANGE}, got {value!r}", parameter)
     return utc
 
 
 def parse_range(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
     start, end = parse_time(from_, "from"), parse_time(to, "to")
     if start is not None and end is not None and start >= end:
-        raise ApiError(400, "from: must be before to", "from")
+        raise InvalidParameter("from: must be before to", "from")
     return start, end
 
 
@@ -123,13 +142,13 @@ def parse_tag(value: str, parameter: str = "tag", max_chars: int = MAX_TAG) -> s
     """Any spelling of a tag (``%23Python``, ``#python``, ``PYTHON``) -> its tag key, at most
     ``max_chars`` characters long (NFKC can lengthen a string: the key is checked too)."""
     if len(value) > max_chars:
-        raise ApiError(400, f"{parameter}: at most {max_chars} characters", parameter)
+        raise InvalidParameter(f"{parameter}: at most {max_chars} characters", parameter)
     key = tag_key(value.strip())
     if not key:
-        raise ApiError(400, f"{parameter}: empty tag", parameter)
+        raise InvalidParameter(f"{parameter}: empty tag", parameter)
     if len(key) > max_chars:
-        raise ApiError(
-            400, f"{parameter}: at most {max_chars} characters once normalised", parameter
+        raise InvalidParameter(
+            f"{parameter}: at most {max_chars} characters once normalised", parameter
         )
     return key
 
@@ -145,7 +164,9 @@ def parse_community(value: str | None, parameter: str = "community") -> str | No
         return None
     key = community_key(value)
     if not key:
-        raise ApiError(400, f"{parameter}: no community name in {value!r} (e.g. python)", parameter)
+        raise InvalidParameter(
+            f"{parameter}: no community name in {value!r} (e.g. python)", parameter
+        )
     return key
 
 
@@ -164,8 +185,8 @@ def parse_platform(value: str | None, in_index: Sequence[str]) -> str | None:
     known = ", ".join(sorted({*KNOWN_PLATFORMS, *in_index}))
     alias = PLATFORM_ALIASES.get(name)
     hint = f"{alias}; " if alias else ""
-    raise ApiError(
-        400, f"platform: unknown platform {name!r}; {hint}known platforms: {known}", "platform"
+    raise InvalidParameter(
+        f"platform: unknown platform {name!r}; {hint}known platforms: {known}", "platform"
     )
 
 
@@ -200,6 +221,6 @@ def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
                 if closest
                 else "; this endpoint takes no query parameters"
             )
-            raise ApiError(400, f"{name}: unknown parameter{hint}", name)
+            raise InvalidParameter(f"{name}: unknown parameter{hint}", name)
         if len(given.getall(name)) > 1:
-            raise ApiError(400, f"{name}: given more than once; give it once", name)
+            raise InvalidParameter(f"{name}: given more than once; give it once", name)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Literal
 
 import polars as pl
 import xlsxwriter
 
+from indexer.schema import EPOCH
 from service.reports import COLUMNS, csv_chunks
 from service.tables import Tables
 
@@ -42,7 +43,6 @@ SPOOL_BYTES = 16 * 2**20
 READ_BYTES = 256 * 2**10
 """Chunk size of a streamed binary report."""
 SHEET = "index"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER_FORMATS = {"share_pct": "0.0000", "change_pct": "0.00"}
 _DATE_FORMAT = 'yyyy-mm-dd"T"hh:mm:ss"Z"'
 

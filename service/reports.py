@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from service.errors import ApiError
 from service.params import parse_filter, parse_range, saturating_add
+from service.query_errors import InvalidParameter
 from service.tables import Tables
 
 COLUMNS = (
@@ -175,12 +175,12 @@ def resolve_period(
     if start is not None and end is not None:
         return start, end
     if tables.total_posts == 0:
-        raise ApiError(400, "from: the index is empty; give from and to", "from")
+        raise InvalidParameter("from: the index is empty; give from and to", "from")
     first, last = default_period(tables)
     start = start or first
     end = end or max(last, saturating_add(start, timedelta(days=1)))
     if start >= end:
-        raise ApiError(400, "from: must be before to", "from")
+        raise InvalidParameter("from: must be before to", "from")
     return start, end
 
 
@@ -194,7 +194,8 @@ def prepare(
     lang: str | None = None,
     ext: str = "csv",
 ) -> tuple[pl.DataFrame, str]:
-    """The report's rows and file name for raw request parameters (400s name the parameter)."""
+    """The report's rows and file name for raw request parameters; a bad one is an
+    :class:`InvalidParameter` whose message starts with its name (``from: must be before to``)."""
     start, end = resolve_period(tables, *parse_range(from_, to))
     frame = report_frame(
         tables, start, end, platform=parse_filter(platform), lang=parse_filter(lang), limit=limit

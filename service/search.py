@@ -23,12 +23,12 @@ parse and no field other than the post text can be addressed):
 
 ``q`` absent or blank lists the filtered posts. ``q`` with nothing searchable
 in it (only punctuation or emoji), more than :data:`MAX_Q_CHARS` characters or
-more than :data:`MAX_WORDS` words is a 400 naming ``q``.
+more than :data:`MAX_WORDS` words is an :class:`InvalidParameter` naming ``q`` (a 400).
 
 Sorting and pagination (``next_cursor`` is opaque: base64url of a msgpack
 array, bound to the query by a hash of its parameters, and signed: a keyed
 BLAKE2b MAC with the service's cursor key follows the array, so a forged or
-edited cursor, e.g. one with a deep offset, is a 400 before it costs a search):
+edited cursor, e.g. one with a deep offset, is refused before it costs a search):
 
 * ``recent`` (``created_at`` desc) and ``engagement`` (engagement desc, then
   ``created_at`` desc), remaining ties by document address ascending: keyset
@@ -44,7 +44,7 @@ edited cursor, e.g. one with a deep offset, is a 400 before it costs a search):
   only ``-`` exclusions), ``relevance`` sorts as ``recent``.
 
 A cursor is valid for the same q, filters and sort (``limit`` may change);
-any other cursor, or a garbled one, is a 400 naming ``cursor``. Cursors do not
+any other cursor, or a garbled one, is an InvalidParameter naming ``cursor``. Cursors do not
 name the generation: after a new generation is published, a keyset cursor
 continues from the same sort values, an offset cursor from the same offset.
 
@@ -72,6 +72,7 @@ import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
 from indexer.schema import (
+    EPOCH,
     F_AUTHOR,
     F_COMMUNITY,
     F_COMMUNITY_KEY,
@@ -88,7 +89,8 @@ from indexer.schema import (
     F_UID,
     text_analyzer,
 )
-from service.errors import ApiError
+from service.edits import osa_distance
+from service.query_errors import InvalidParameter
 
 Sort = Literal["relevance", "recent", "engagement"]
 SORTS: tuple[str, ...] = get_args(Sort)
@@ -108,11 +110,10 @@ FUZZY_WEIGHT = 0.5
 
 _CURSOR_VERSION = 1
 _NS_PER_US = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # tantivy dates live in [MIN_DATETIME, MAX_DATETIME]; bounds are whole seconds.
 _DATE_MIN = tantivy.MIN_DATETIME.replace(microsecond=0) + timedelta(seconds=1)
 _DATE_MAX = tantivy.MAX_DATETIME.replace(microsecond=0)
-_DATE_NS = tuple(int((t - _EPOCH).total_seconds()) * 10**9 for t in (_DATE_MIN, _DATE_MAX))
+_DATE_NS = tuple(int((t - EPOCH).total_seconds()) * 10**9 for t in (_DATE_MIN, _DATE_MAX))
 _I64 = (-(2**63), 2**63 - 1)
 _LOCAL = threading.local()
 # A quoted phrase (maybe negated, maybe unterminated) or a run of non-space, non-quote.
@@ -182,7 +183,7 @@ def search_posts(
     """Run one search: one page of posts, the exact total and the next cursor.
 
     Cursors are signed with ``cursor_key`` (at most 64 bytes) and must carry its
-    signature. Raises :class:`ApiError` (400) for a bad ``q``, ``limit``,
+    signature. Raises :class:`InvalidParameter` for a bad ``q``, ``limit``,
     ``from``/``to`` or ``cursor``; never anything else for any user input.
     """
     schema = index.schema
@@ -209,11 +210,11 @@ def search_posts(
 
 def _check_params(params: SearchParams) -> None:
     if params.sort not in SORTS:
-        raise ApiError(400, f"sort must be one of {', '.join(SORTS)}", "sort")
+        raise InvalidParameter(f"sort must be one of {', '.join(SORTS)}", "sort")
     if not 1 <= params.limit <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}", "limit")
+        raise InvalidParameter(f"limit must be between 1 and {MAX_LIMIT}", "limit")
     if params.from_ is not None and params.to is not None and _utc(params.from_) > _utc(params.to):
-        raise ApiError(400, "from must not be later than to", "from")
+        raise InvalidParameter("from must not be later than to", "from")
 
 
 def _utc(t: datetime) -> datetime:
@@ -274,15 +275,15 @@ def parse_q(q: str | None) -> TextQuery | None:
     if q is None or not q.strip():
         return None
     if len(q) > MAX_Q_CHARS:
-        raise ApiError(400, f"q is too long: at most {MAX_Q_CHARS} characters", "q")
+        raise InvalidParameter(f"q is too long: at most {MAX_Q_CHARS} characters", "q")
     parsed = _parse(q, operators=True) or _parse(q, operators=False)
     if not parsed:
-        raise ApiError(
-            400, "q has nothing to search for: give words of letters or digits, or omit q", "q"
+        raise InvalidParameter(
+            "q has nothing to search for: give words of letters or digits, or omit q", "q"
         )
     words = sum(len(c.tokens) for group in parsed for c in group)
     if words > MAX_WORDS:
-        raise ApiError(400, f"q has too many words: at most {MAX_WORDS}", "q")
+        raise InvalidParameter(f"q has too many words: at most {MAX_WORDS}", "q")
     return TextQuery(parsed)
 
 
@@ -461,7 +462,7 @@ def _encode_cursor(fingerprint: bytes, state: _Cursor, key: bytes) -> str:
 def _decode_cursor(
     token: str | None, fingerprint: bytes, num_docs: int, key: bytes
 ) -> _Cursor | None:
-    """The cursor's state, checked against its signature and this query; ApiError(400) if
+    """The cursor's state, checked against its signature and this query; InvalidParameter if
     it does not fit."""
     if token is None or token == "":
         return None
@@ -472,12 +473,11 @@ def _decode_cursor(
             raise ValueError("bad signature")
         state = _CURSOR_DECODER.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor") from None
+        raise InvalidParameter("cursor is not a valid cursor", "cursor") from None
     if state.version != _CURSOR_VERSION or not _cursor_in_range(state, num_docs):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor")
+        raise InvalidParameter("cursor is not a valid cursor", "cursor")
     if state.fingerprint != fingerprint:
-        raise ApiError(
-            400,
+        raise InvalidParameter(
             "cursor belongs to another query: repeat the same q, filters and sort, "
             "or start again without a cursor",
             "cursor",
@@ -523,7 +523,7 @@ class _SortKey:
     def bound(self, value: int) -> int | datetime:
         """A value as read from the fast field, as a range-query bound."""
         if self.kind == FieldType.Date:
-            return _EPOCH + timedelta(microseconds=value // _NS_PER_US)
+            return EPOCH + timedelta(microseconds=value // _NS_PER_US)
         return value
 
     def stored(self, doc: tantivy.Document) -> int:
@@ -532,7 +532,7 @@ class _SortKey:
         value: Any = doc.get_first(self.field)
         if self.kind != FieldType.Date:
             return int(value)
-        ns = (cast(datetime, value) - _EPOCH) // timedelta(microseconds=1) * _NS_PER_US
+        ns = (cast(datetime, value) - EPOCH) // timedelta(microseconds=1) * _NS_PER_US
         seconds = ns // 10**9 if ns >= 0 else -(-ns // 10**9)
         return seconds * 10**9
 
@@ -638,9 +638,9 @@ def _segments_after(
     """
     values = cursor.key
     if values is None or len(values) != len(keys):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor")
+        raise InvalidParameter("cursor is not a valid cursor", "cursor")
     if not all(k.valid(v) for k, v in zip(keys, values, strict=True)):
-        raise ApiError(400, "cursor is not a valid cursor", "cursor")
+        raise InvalidParameter("cursor is not a valid cursor", "cursor")
     equal = [k.equal(schema, v) for k, v in zip(keys, values, strict=True)]
     segments = [_Segment(_and(query, *equal), (), cursor.skip, tuple(values))]
     for j in reversed(range(len(keys))):
@@ -850,24 +850,5 @@ def _highlight_words(text: TextQuery, texts: list[str]) -> set[str]:
     fuzzy = [(c.tokens[0], c.fuzzy) for c in clauses if c.fuzzy]
     if fuzzy:
         seen = {t for body in texts for t in analyze(body)} - words
-        words |= {t for t in seen if any(within_edits(t, w, d) for w, d in fuzzy)}
+        words |= {t for t in seen if any(osa_distance(t, w, d) <= d for w, d in fuzzy)}
     return words
-
-
-def within_edits(a: str, b: str, limit: int) -> bool:
-    """Whether ``a`` and ``b`` are at most ``limit`` edits apart (optimal string alignment)."""
-    if abs(len(a) - len(b)) > limit:
-        return False
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], prev2[j - 2] + 1)
-        if min(row) > limit:
-            return False
-        prev2, prev = prev, row
-    return prev[len(b)] <= limit

@@ -9,6 +9,21 @@ from pathlib import Path
 
 from indexer.schema import DEFAULT_INDEX_DIR, INDEX_DIR_ENV
 
+SETTINGS_ENV = {
+    "index_dir": INDEX_DIR_ENV,
+    "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
+    "api_key": "HASHTAG_INDEX_API_KEY",
+    "inbox_dir": "HASHTAG_INDEX_INBOX",
+    "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
+    "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
+    "access_log": "HASHTAG_INDEX_ACCESS_LOG",
+    "rate_limit": "HASHTAG_INDEX_RATE_LIMIT",
+    "webhooks": "HASHTAG_INDEX_WEBHOOKS",
+    "webhook_retry_seconds": "HASHTAG_INDEX_WEBHOOK_RETRY_SECONDS",
+    "webhook_timeout": "HASHTAG_INDEX_WEBHOOK_TIMEOUT",
+}
+"""Each setting's environment variable (the README documents each one)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -45,36 +60,21 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        given = {field: env.get(name) or None for field, name in SETTINGS_ENV.items()}
+        access_log = (given["access_log"] or "1").strip().lower()
+        webhooks = given["webhooks"]
         return cls(
-            index_dir=Path(env.get(INDEX_DIR_ENV) or cls.index_dir),
-            reload_seconds=float(env.get("HASHTAG_INDEX_RELOAD_SECONDS") or cls.reload_seconds),
-            api_key=env.get("HASHTAG_INDEX_API_KEY") or None,
-            inbox_dir=Path(env.get("HASHTAG_INDEX_INBOX") or cls.inbox_dir),
-            reindex_timeout=float(env.get("HASHTAG_INDEX_REINDEX_TIMEOUT") or cls.reindex_timeout),
-            cursor_secret=env.get("HASHTAG_INDEX_CURSOR_SECRET") or None,
-            rate_limit=env.get("HASHTAG_INDEX_RATE_LIMIT") or None,
-            access_log=env.get("HASHTAG_INDEX_ACCESS_LOG", "1").strip().lower()
-            not in ("0", "false", "no", "off"),
-            webhooks=Path(env["HASHTAG_INDEX_WEBHOOKS"])
-            if env.get("HASHTAG_INDEX_WEBHOOKS")
-            else None,
+            index_dir=Path(given["index_dir"] or cls.index_dir),
+            reload_seconds=float(given["reload_seconds"] or cls.reload_seconds),
+            api_key=given["api_key"],
+            inbox_dir=Path(given["inbox_dir"] or cls.inbox_dir),
+            reindex_timeout=float(given["reindex_timeout"] or cls.reindex_timeout),
+            cursor_secret=given["cursor_secret"],
+            rate_limit=given["rate_limit"],
+            access_log=access_log not in ("0", "false", "no", "off"),
+            webhooks=Path(webhooks) if webhooks else None,
             webhook_retry_seconds=float(
-                env.get("HASHTAG_INDEX_WEBHOOK_RETRY_SECONDS") or cls.webhook_retry_seconds
+                given["webhook_retry_seconds"] or cls.webhook_retry_seconds
             ),
-            webhook_timeout=float(env.get("HASHTAG_INDEX_WEBHOOK_TIMEOUT") or cls.webhook_timeout),
+            webhook_timeout=float(given["webhook_timeout"] or cls.webhook_timeout),
         )
-
-
-SETTINGS_ENV = {
-    "index_dir": INDEX_DIR_ENV,
-    "reload_seconds": "HASHTAG_INDEX_RELOAD_SECONDS",
-    "api_key": "HASHTAG_INDEX_API_KEY",
-    "inbox_dir": "HASHTAG_INDEX_INBOX",
-    "reindex_timeout": "HASHTAG_INDEX_REINDEX_TIMEOUT",
-    "cursor_secret": "HASHTAG_INDEX_CURSOR_SECRET",
-    "access_log": "HASHTAG_INDEX_ACCESS_LOG",
-    "rate_limit": "HASHTAG_INDEX_RATE_LIMIT",
-    "webhooks": "HASHTAG_INDEX_WEBHOOKS",
-    "webhook_retry_seconds": "HASHTAG_INDEX_WEBHOOK_RETRY_SECONDS",
-    "webhook_timeout": "HASHTAG_INDEX_WEBHOOK_TIMEOUT",
-}

@@ -45,6 +45,7 @@ from indexer.schema import (
     CODES_TABLE,
     COOC_DELTA_TABLE,
     COOC_TABLE,
+    EPOCH,
     KEYS_TABLE,
     RANKED_TABLE,
     SPLIT_POSTINGS,
@@ -57,9 +58,6 @@ from indexer.schema import (
     TableSpec,
     map_ipc,
 )
-
-DAILY_COLUMNS = ("day", "posts", "authors", "engagement")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Column(Sequence[Any]):

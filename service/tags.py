@@ -9,18 +9,17 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import polars as pl
 import tantivy
 
-from indexer.schema import F_TAGS
+from indexer.schema import EPOCH, F_TAGS
+from service.edits import osa_distance
 from service.params import saturating_add
 from service.tables import Tables
 
-INTERVALS = {"hour": "1h", "day": "1d", "week": "1w"}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INTERVAL_STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 MAX_POINTS = 20_000
 
@@ -128,35 +127,11 @@ def near_misses(
     found: list[tuple[int, int, str, int]] = []
     for bucket in agg["t"]["buckets"]:
         key = str(bucket["key"])
-        d = _osa_distance(q, key[: len(q) + distance], distance)
+        d = osa_distance(q, key[: len(q) + distance], distance)
         row = tables.key_index(key) if d <= distance else None
         if row is not None:
             found.append((d, -int(tables.tags["posts"][row]), key, row))
     return [_summary(tables, row) for *_, row in sorted(found)[:limit]]
-
-
-def _osa_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions), capped:
-    any distance above ``limit`` is ``limit + 1``. Only the diagonal band of width
-    ``2 * limit + 1`` is computed, and it stops as soon as the band exceeds ``limit``."""
-    big = limit + 1
-    if abs(len(a) - len(b)) > limit:
-        return big
-    m = len(b)
-    prev2: list[int] = []
-    prev = [min(j, big) for j in range(m + 1)]
-    for i in range(1, len(a) + 1):
-        cur = [big] * (m + 1)
-        cur[0] = min(i, big)
-        for j in range(max(1, i - limit), min(m, i + limit) + 1):
-            value = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, prev2[j - 2] + 1)
-            cur[j] = min(value, big)
-        if min(cur) >= big:
-            return big
-        prev2, prev = prev, cur
-    return prev[m]
 
 
 def _counts(frame: pl.DataFrame, column: str, names: list[str]) -> dict[str, int]:

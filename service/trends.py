@@ -41,13 +41,13 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
 import polars as pl
 
-from indexer.schema import SPLIT_TIMELINE
+from indexer.schema import EPOCH, SPLIT_TIMELINE
 from service import coordination
 from service.tables import Split, Tables
 
@@ -294,13 +294,12 @@ def prepare(tables: Tables, window: timedelta, baseline: timedelta) -> None:
 
 # --------------------------------------------------------------------------- query
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
 
 
 def _micros(t: datetime) -> int:
-    return (t - _EPOCH) // _MICRO
+    return (t - EPOCH) // _MICRO
 
 
 @dataclass(frozen=True)

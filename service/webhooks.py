@@ -28,7 +28,6 @@ from pathlib import Path
 import msgspec
 
 from service.changes import Changes
-from service.errors import ApiError
 from service.params import parse_duration, parse_filter
 from service.trends import TrendParams
 
@@ -99,9 +98,7 @@ def load_subscriptions(path: Path) -> list[Subscription]:
             window = parse_duration(sub.window, "window")
             baseline = parse_duration(sub.baseline, "baseline")
             params = TrendParams(flag_above=sub.flag_above)
-        except ApiError as e:
-            raise WebhookConfigError(f"{where}: {e.detail}") from None
-        except ValueError as e:
+        except ValueError as e:  # InvalidParameter's message names the field
             raise WebhookConfigError(f"{where}: {e}") from None
         subscriptions.append(
             Subscription(

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import get
 from litestar.testing import TestClient
@@ -35,6 +36,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]
     with TestClient(app) as c:
         yield c
 
+
+NOTHING_TO_SEARCH = "q has nothing to search for: give words of letters or digits, or omit q"
 
 OUT_OF_RANGE = [
     # the issue's list
@@ -121,6 +124,30 @@ def test_openapi_declares_the_ranges(client: TestClient[Any]) -> None:
     assert param("/v1/hashtags/{tag}/related", "min_support")["maximum"] == 2**53
     for path, most in [("/v1/hashtags", 1000), ("/v1/trending", 200), ("/v1/posts", 100)]:
         assert (param(path, "limit")["minimum"], param(path, "limit")["maximum"]) == (1, most)
+
+
+@pytest.mark.parametrize(
+    ("url", "message", "parameter"),
+    [
+        ("/v1/posts?q=%22", NOTHING_TO_SEARCH, "q"),
+        ("/v1/posts?cursor=nonsense", "cursor is not a valid cursor", "cursor"),
+        ("/v1/reports/index.csv?from=2026-10-02&to=2026-10-01", "from: must be before to", "from"),
+        (
+            "/v1/trending?window=0h",
+            "window: expected a duration like 1h, 24h or 7d, got '0h'",
+            "window",
+        ),
+    ],
+)
+def test_a_domain_error_is_a_400_in_the_error_shape(
+    client: TestClient[Any], url: str, message: str, parameter: str
+) -> None:
+    """InvalidParameter, raised below the routes, answers exactly as ApiError(400) did."""
+    r = client.get(url)
+    assert (r.status_code, r.headers["content-type"]) == (400, "application/json")
+    body = {"status": 400, "code": "bad_parameter", "message": message, "parameter": parameter}
+    rid = r.headers["x-request-id"]
+    assert r.content == msgspec.json.encode({"error": {**body, "request_id": rid}})
 
 
 def test_an_unexpected_error_is_logged_with_its_request_id(

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from indexer.build import BuildOptions, build
-from service import tags
 from service.app import create_app
+from service.edits import osa_distance
 from service.routes import ROUTES
 from service.settings import Settings
 from tests.conftest import NOW, post, write_ndjson
@@ -85,7 +85,7 @@ def _reference(a: str, b: str) -> int:
 @settings(derandomize=True, max_examples=300, deadline=None)
 @given(st.text("abc", max_size=9), st.text("abc", max_size=9), st.integers(0, 3))
 def test_banded_distance_is_the_distance_up_to_its_limit(a: str, b: str, limit: int) -> None:
-    assert tags._osa_distance(a, b, limit) == min(_reference(a, b), limit + 1)
+    assert osa_distance(a, b, limit) == min(_reference(a, b), limit + 1)
 
 
 def test_no_index_work_on_the_event_loop() -> None:
