@@ -12,7 +12,6 @@ took, the posts added, the generation published and the seconds it took.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from hashtag_index.options import add_index_option, index_dir
 from indexer.errors import IndexerError
 from indexer.schema import current_generation_dir, read_manifest
 from service.admin import run_update
+from service.params import parse_period
 
 SCHEDULE_HELP = """\
 Run 'hashtag-index update INPUT...' now, then on a timetable, until stopped.
@@ -40,9 +40,6 @@ and the seconds it took. Examples:
   hashtag-index schedule /srv/inbox --every 1h
   hashtag-index schedule /srv/inbox --cron '5 * * * *'     # at :05 every hour, UTC
 """
-
-_EVERY = re.compile(r"^\s*(\d{1,6})\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -59,10 +56,13 @@ class Timetable:
                 "give exactly one of --every (e.g. 1h) and --cron (e.g. '0 * * * *')"
             )
         if every is not None:
-            m = _EVERY.match(every)
-            if not m or int(m.group(1)) == 0:
-                raise IndexerError(f"--every: expected a period like 30m, 1h or 1d, got {every!r}")
-            return cls(every=timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)]))
+            try:
+                period = parse_period(
+                    every, units="smhd", max_digits=6, expected="a period like 30m, 1h or 1d"
+                )
+            except ValueError as e:
+                raise IndexerError(f"--every: {e}") from None
+            return cls(every=period)
         assert cron is not None
         if not croniter.is_valid(cron):
             raise IndexerError(f"--cron: not a cron expression: {cron!r}")

@@ -174,7 +174,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _prepare_report(args: argparse.Namespace, tables: Tables) -> tuple[pl.DataFrame, str]:
-    from service.errors import ApiError
+    from service.query_errors import InvalidParameter
     from service.reports import prepare
 
     try:
@@ -187,8 +187,8 @@ def _prepare_report(args: argparse.Namespace, tables: Tables) -> tuple[pl.DataFr
             lang=args.lang,
             ext=args.format,
         )
-    except ApiError as e:
-        raise IndexerError(f"--{e.detail}") from None
+    except InvalidParameter as e:
+        raise IndexerError(f"--{e}") from None
 
 
 def _write_report(

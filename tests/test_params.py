@@ -1,4 +1,4 @@
-"""The pure parsers of service.params that other commands share."""
+"""The duration parser of service.params, which the API and ``schedule --every`` share."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from hashtag_index.schedule import Timetable
 from indexer.errors import IndexerError
-from indexer.schedule import Timetable
 from service.params import parse_period
-
-
-def every(text: str) -> timedelta:
-    """``hashtag-index schedule --every`` read by parse_period."""
-    return parse_period(text, units="smhd", max_digits=6, expected="a period like 30m, 1h or 1d")
 
 
 def test_parse_period_reads_the_api_durations() -> None:
@@ -28,16 +23,22 @@ def test_parse_period_reads_the_api_durations() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["30m", " 45 s ", "1h", "1d", "999999d", "1w", "0h", "1234567s", "1.5h", "", "x"]
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        (" 45 s ", timedelta(seconds=45)),
+        ("1h", timedelta(hours=1)),
+        ("1d", timedelta(days=1)),
+        ("999999d", timedelta(days=999_999)),
+    ],
 )
-def test_parse_period_reads_every_as_the_schedule_does(text: str) -> None:
-    """Same periods and the same message as Timetable.parse's --every."""
-    try:
-        expected: timedelta | str = Timetable.parse(text, None).every or timedelta(0)
-    except IndexerError as e:
-        expected = str(e)
-    try:
-        got: timedelta | str = every(text)
-    except ValueError as e:
-        got = f"--every: {e}"
-    assert got == expected
+def test_schedule_every_reads_periods(text: str, expected: timedelta) -> None:
+    assert Timetable.parse(text, None).every == expected
+
+
+@pytest.mark.parametrize("text", ["1w", "0h", "1234567s", "1.5h", "", "x"])
+def test_schedule_every_refuses_what_is_no_period(text: str) -> None:
+    """Weeks are the API's, not the schedule's; at most 6 digits; one line naming --every."""
+    with pytest.raises(IndexerError) as caught:
+        Timetable.parse(text, None)
+    assert str(caught.value) == f"--every: expected a period like 30m, 1h or 1d, got {text!r}"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from hashtag_index.cli import main
 from indexer.build import BuildOptions, build
 from indexer.globals import read_posts
 from service.app import create_app
@@ -239,3 +240,23 @@ def test_whole_generation_report_matches_a_brute_force_count(tmp_path: Path) -> 
         pl.col("tag") == "northernlights"
     )
     assert burst.select("posts", "authors").row(0) == (250, 235)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-10-03", "--to", "2026-10-02"], "--from: must be before to"),
+        (["--to", "soon"], "--to: expected an RFC 3339 time like"),
+    ],
+)
+def test_cli_report_names_the_bad_flag(
+    index_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """The report's parameters are checked once, by the service's parsers: the command line
+    says the same thing as the 400, of its flag, in one line."""
+    with pytest.raises(SystemExit) as exited:
+        main(["report", "index", "--index", str(index_dir), *args])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"hashtag-index: error: {message}")
+    assert err.count("\n") == 1
