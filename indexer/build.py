@@ -57,10 +57,7 @@ from indexer.tantivy_writer import TantivyFeeder, commit, tantivy_json_lines
 if TYPE_CHECKING:
     from indexer.distributed.days import RayDays
 
-__all__ = ["SPOOL", "BuildOptions", "BuildResult", "build", "empty_build_error"]
-
-SPOOL = "_spool"
-"""The build's scratch directory of table rows by day, under the generation being built."""
+__all__ = ["BuildOptions", "BuildResult", "build"]
 
 
 @dataclass
@@ -100,7 +97,7 @@ def build(
                     work, generation, files, options, now, started, progress, warnings
                 )
                 if manifest.posts == 0 and not options.allow_empty:
-                    raise empty_build_error(files, manifest)
+                    raise _empty_build_error(files, manifest)
                 final = index_dir.publish(work, generation)
         finally:
             progress.close()
@@ -118,7 +115,7 @@ def _build_into(
     progress: Progress,
     warn: Warn,
 ) -> Manifest:
-    spool = work / SPOOL
+    spool = work / rollups.SPOOL
     for sub in rollups.SPOOLS:
         (spool / sub).mkdir(parents=True)
     clock = StageClock()
@@ -176,7 +173,7 @@ def _read_dedup_index(
 ) -> tuple[ReadResult, pl.DataFrame, DeleteEffects]:
     """Stages 1 and 2 in this process: read and index every file, then delete the losers
     from tantivy and commit. Returns the read, the losers' ``_seq`` and the deletes' effects."""
-    spool = work / SPOOL
+    spool = work / rollups.SPOOL
     index = open_posts_index(work, create=True)
     writer = index.writer(heap_size=options.writer_heap_bytes, num_threads=options.writer_threads)
     with TantivyFeeder(writer, work) as feeder:
@@ -217,7 +214,7 @@ def _check_counts(work: Path, manifest: Manifest, read: ReadResult) -> None:
         )
 
 
-def empty_build_error(files: list[Path], manifest: Manifest) -> EmptyBuildError:
+def _empty_build_error(files: list[Path], manifest: Manifest) -> EmptyBuildError:
     """The one line for a build that found no post: what was read, what to do."""
     named = ", ".join(str(f) for f in files[:3]) + (", ..." if len(files) > 3 else "")
     found = [plural(manifest.read, "row")]

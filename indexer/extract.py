@@ -49,8 +49,6 @@ __all__ = [
     "tag_key",
     "tag_keys",
     "tag_keys_batch",
-    "tag_pairs",
-    "tag_pairs_batch",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1067,17 +1065,6 @@ def tag_key(tag: str) -> str:
     return schema_tag_key(tag)
 
 
-def tag_pairs(tags: Iterable[str]) -> list[tuple[str, str]]:
-    """``(key, written)`` per distinct key of ``tags``, first spelling kept, in order."""
-    seen: dict[str, str] = {}
-    for tag in tags:
-        seen.setdefault(tag_key(tag), tag)
-    return list(seen.items())
-
-
-_PAIR = pl.Struct({"key": pl.String, "written": pl.String})
-
-
 def _key_table(
     flat: pl.Series, key: Callable[[str], str] | None = None
 ) -> tuple[pl.Series, pl.Series]:
@@ -1125,28 +1112,7 @@ def tag_keys_batch(tags: pl.Series) -> pl.Series:
 
     Keys (:func:`tag_key`) in order of first appearance, duplicates within a row removed (a
     post counts once per key: ``["Python", "python"]`` -> ``["python"]``). Null rows give an
-    empty list, null tags are skipped. Aligned with :func:`tag_pairs_batch`, whose ``written``
-    field gives each key's first spelling in the row.
+    empty list, null tags are skipped.
     """
     tags, key = _keyed(tags)
     return tags.list.eval(key).list.unique(maintain_order=True).cast(_STRING_LIST)
-
-
-def tag_pairs_batch(tags: pl.Series) -> pl.Series:
-    """Per row of a ``List[String]`` of tags as written: ``List[Struct{key, written}]``.
-
-    One struct per distinct tag key in the row, in order of first appearance (the keys are
-    exactly :func:`tag_keys_batch`'s); ``written`` is the key's first spelling in the row, for
-    the display form. Row ``i`` equals :func:`tag_pairs` of row ``i`` (null tags skipped).
-    """
-    tags, key = _keyed(tags)
-    keys = tags.list.eval(key)
-    pairs = tags.list.eval(pl.struct(key.alias("key"), pl.element().alias("written")))
-    repeated = keys.list.n_unique() < keys.list.len()
-    if repeated.any():  # only those rows need the (slow, per-row) first-occurrence filter
-        rows = repeated.arg_true()
-        firsts = pairs.gather(rows).list.eval(
-            pl.element().filter(pl.element().struct.field("key").is_first_distinct())
-        )
-        pairs = replace_rows(pairs, rows, firsts)
-    return pairs.cast(pl.List(_PAIR)).rename(tags.name)

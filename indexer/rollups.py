@@ -79,3 +79,18 @@ def losers_among(keys: pl.LazyFrame) -> pl.DataFrame:
         .select("_seq")
         .sort("_seq")
     )
+
+
+SPOOL_COLUMNS = (*POST_COLUMNS, "text", "_seq")
+"""What the update spools per new post: the table columns, the text (for tantivy), ``_seq``."""
+
+
+def spool_batch(posts: pl.DataFrame, directory: Path, name: str) -> None:
+    """An update's spool: one Parquet file a batch of read posts, with their text
+    (:data:`SPOOL_COLUMNS`: the update indexes those that survive its dedup). A build's
+    spools by day (:func:`write_batch`)."""
+    posts.select(SPOOL_COLUMNS).write_parquet(directory / name, compression="lz4")
+
+
+SPOOL = "_spool"
+"""The build's scratch directory of table rows by day, under the generation being built."""

@@ -291,6 +291,14 @@ def _patch_derived(
     postings only when a removed posting held it. Returns ``key, lost``: the postings
     taken from each (tag, account) pair."""
     lost = _lost(gone)
+    ended = _patch_pairs(source, target, lost)
+    _patch_summary(source, target, gone, removed, ended)
+    return lost
+
+
+def _patch_pairs(source: Path, target: Path, lost: pl.DataFrame) -> pl.Series:
+    """pairs.arrow less the ``lost`` postings; the keys of the (tag, account) pairs left
+    with none (their tag lost an author that day)."""
     pairs = map_ipc(source / SPLIT_PAIRS.file)
     at = found_in(pairs["key"], lost["key"])
     if at.null_count():
@@ -300,7 +308,13 @@ def _patch_derived(
     pairs = pairs.with_columns(posts=pl.col("posts") - minus)
     ended = pairs["key"].gather(at).filter(pairs["posts"].gather(at) == 0)
     write_table(pairs.filter(pl.col("posts") > 0), SPLIT_PAIRS, target)
+    return ended
 
+
+def _patch_summary(
+    source: Path, target: Path, gone: pl.DataFrame, removed: pl.Series, ended: pl.Series
+) -> None:
+    """summary.arrow less the ``gone`` postings and the authors of the ``ended`` pairs."""
     summary = map_ipc(source / SPLIT_SUMMARY.file)
     taken = (
         gone.group_by("tag")
@@ -347,7 +361,6 @@ def _patch_derived(
     keep = pl.repeat(True, summary.height, eager=True).scatter(rows, False)
     summary = pl.concat([summary.filter(keep), renewed], how="vertical_relaxed").sort("tag")
     write_table(summary, SPLIT_SUMMARY, target)
-    return lost
 
 
 def _first_last_live(

@@ -37,7 +37,6 @@ from pathlib import Path
 import polars as pl
 
 from indexer import rollups
-from indexer.build import SPOOL
 from indexer.dedup import DeleteEffects, delete_effects, spooled_copies
 from indexer.errors import IndexerError
 from indexer.globals import POST_COLUMNS, Changes, Stats, held_by_day, write_tables
@@ -45,6 +44,7 @@ from indexer.options import BuildOptions
 from indexer.progress import Progress, StageClock
 from indexer.publish import IndexDir, checked_parent
 from indexer.reading import ReadResult, Warnings, read_inputs
+from indexer.rollups import SPOOL, SPOOL_COLUMNS, spool_batch
 from indexer.schema import (
     F_UID,
     MANIFEST_FILE,
@@ -61,8 +61,6 @@ from indexer.tantivy_writer import TantivyFeeder, commit, link_posts_index, tant
 from indexer.validate import POST_SCHEMA
 
 NEW_REJECTS = "_rejects.new"
-SPOOL_COLUMNS = (*POST_COLUMNS, "text", "_seq")
-"""What the update spools per new post: the table columns, the text (for tantivy), ``_seq``."""
 
 
 @dataclass
@@ -347,12 +345,6 @@ def _manifest(
         parent=parent.generation,
         splits=stats.splits,
     )
-
-
-def spool_batch(posts: pl.DataFrame, directory: Path, name: str) -> None:
-    """An update's spool: one Parquet file a batch of read posts, with their text
-    (:data:`SPOOL_COLUMNS`: the update indexes those that survive its dedup)."""
-    posts.select(SPOOL_COLUMNS).write_parquet(directory / name, compression="lz4")
 
 
 def _new_posts(spool: Path, effects: DeleteEffects) -> pl.LazyFrame:

@@ -32,8 +32,6 @@ from indexer.extract import (
     needs_slow_path,
     tag_key,
     tag_keys_batch,
-    tag_pairs,
-    tag_pairs_batch,
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -535,23 +533,10 @@ def test_tag_keys_batch_dedups_per_row_keeping_first_spelling() -> None:
         ["a", "b"],
         ["python", "日本", "i\u0307n", "in"],
     ]
-    pairs = tag_pairs_batch(tags)
-    assert pairs.dtype == pl.List(pl.Struct({"key": pl.String, "written": pl.String}))
-    assert [[(p["key"], p["written"]) for p in row] for row in pairs.to_list()] == [
-        [("python", "Python")],
-        [("strasse", "Straße"), ("python", "ＰＹＴＨＯＮ")],
-        [],
-        [],
-        [("a", "a"), ("b", "b")],
-        [("python", "Python"), ("日本", "日本"), ("i\u0307n", "İn"), ("in", "in")],
-    ]
 
 
 def test_tag_keys_batch_equals_scalar_on_real_tweets() -> None:
     tags = [extract_hashtags(t.text) for t in REAL] + [t.hashtags for t in REAL]
     series = pl.Series(tags, dtype=pl.List(pl.String))
-    expected = [tag_pairs(row) for row in tags]
-    assert tag_keys_batch(series).to_list() == [[k for k, _ in row] for row in expected]
-    assert [
-        [(p["key"], p["written"]) for p in row] for row in tag_pairs_batch(series).to_list()
-    ] == expected
+    expected = [list(dict.fromkeys(tag_key(t) for t in row)) for row in tags]
+    assert tag_keys_batch(series).to_list() == expected

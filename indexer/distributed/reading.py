@@ -27,8 +27,9 @@ from indexer.distributed.units import (
 )
 from indexer.options import BuildOptions
 from indexer.progress import Progress
-from indexer.reading import FileRead, ReadResult, combine_reads, read_file
+from indexer.reading import BatchSink, FileRead, ReadResult, combine_reads, read_file
 from indexer.rejects import RejectsWriter
+from indexer.rollups import spool_batch
 from indexer.schema import REJECTS_FILE
 from indexer.sources import Warn, reading_range, sha256_of
 
@@ -179,9 +180,7 @@ def read_part(
     (:func:`~indexer.rollups.write_batch`: indexed once the dedup is done, by
     :mod:`.indexing`) and their ``uid, _seq`` by uid bucket (into ``spool``'s sibling
     :data:`UIDS`); an update's spools one file a batch, with the text
-    (:data:`~indexer.update.SPOOL_COLUMNS`)."""
-    from indexer.update import spool_batch
-
+    (:data:`~indexer.rollups.SPOOL_COLUMNS`)."""
     started = time.monotonic()
     own = Path(part)
     if own.exists():  # a retry: start over
@@ -190,24 +189,14 @@ def read_part(
     (own_spool / "posts").mkdir(parents=True)
     reads: list[FileRead] = []
     with RejectsWriter(own / REJECTS_FILE) as rejects:
-
-        def sink(posts: pl.DataFrame, name: str) -> None:
-            if not buckets:
-                spool_batch(posts, own_spool / "posts", name)
-                return
-            rollups.write_batch(posts, own_spool, name, text=True)
-            keys = posts.select("uid", "_seq", _b=uid_bucket(pl.col("uid"), buckets))
-            for (bucket,), part in keys.partition_by("_b", as_dict=True).items():
-                directory = own_spool / UIDS / str(bucket)
-                directory.mkdir(parents=True, exist_ok=True)
-                part.drop("_b").write_parquet(directory / name, compression="lz4")
-
+        sink = _spooler(own_spool, buckets)
         for unit in units:
             with contextlib.ExitStack() as within:
                 if unit.end is not None:
                     within.enter_context(reading_range(unit.path, unit.start, unit.end))
                 numbered = first_seq + sum(r.accepted for r in reads)
                 options_of = replace(options, format=unit.fmt)
+                name = unit.name or str(unit.path)
                 reads.append(
                     read_file(
                         unit.path,
@@ -218,7 +207,7 @@ def read_part(
                         numbered,
                         "",
                         _ignored,
-                        name=unit.name or str(unit.path),
+                        name=name,
                     )
                 )
     _move_into(own_spool / "posts", Path(spool))
@@ -230,6 +219,24 @@ def read_part(
         PartRead(read, line_ends(unit) if unit.end is not None else 0, seconds)
         for unit, read in zip(units, reads, strict=True)
     ]
+
+
+def _spooler(own_spool: Path, buckets: int) -> BatchSink:
+    """Where a read task's batches go: an update's spool (``buckets`` 0), or a build's by day
+    and its ``uid, _seq`` by uid bucket."""
+
+    def sink(posts: pl.DataFrame, name: str) -> None:
+        if not buckets:
+            spool_batch(posts, own_spool / "posts", name)
+            return
+        rollups.write_batch(posts, own_spool, name, text=True)
+        keys = posts.select("uid", "_seq", _b=uid_bucket(pl.col("uid"), buckets))
+        for (bucket,), part in keys.partition_by("_b", as_dict=True).items():
+            directory = own_spool / UIDS / str(bucket)
+            directory.mkdir(parents=True, exist_ok=True)
+            part.drop("_b").write_parquet(directory / name, compression="lz4")
+
+    return sink
 
 
 def _ignored(_bytes: int, _rows: int) -> None:
