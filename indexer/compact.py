@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
-import polars as pl
 
 from indexer.accounts import Accounts
 from indexer.globals import read_table, with_cooc_offsets, write_cooc
+from indexer.patched_days import DayIds, rewrite_patched
 from indexer.progress import Progress
 from indexer.publish import DEFAULT_KEEP, IndexDir, checked_parent
 from indexer.schema import (
@@ -51,10 +51,6 @@ from indexer.schema import (
 from indexer.splits import (
     link_file,
     link_split,
-    postings_of,
-    read_record,
-    removed_posts,
-    write_split,
     write_table,
 )
 from indexer.tantivy_writer import link_posts_index
@@ -73,27 +69,6 @@ class CompactResult:
     pair_changes: int = 0
     """Rows of cooc-delta.arrow folded into cooc.arrow."""
     pruned: list[Path] = field(default_factory=list)
-
-
-@dataclass
-class DayIds:
-    """What rewriting a day needs of the generation's id tables."""
-
-    keys: pl.DataFrame
-    accounts: Accounts
-    platforms: pl.DataFrame
-    langs: pl.DataFrame
-
-
-def rewrite_patched(source: Path, target: Path, ids: DayIds) -> int:
-    """Write the patched split ``source`` anew at ``target`` from its live posts; returns
-    how many removed posts it leaves out."""
-    gone = removed_posts(source)
-    posts = read_record(source)
-    people = postings_of(posts).select("platform", "author").unique()
-    known = ids.accounts.of(people)
-    write_split(target, posts, ids.keys, known, ids.platforms, ids.langs)
-    return 0 if gone is None else gone.len()
 
 
 def compact(

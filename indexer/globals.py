@@ -562,15 +562,7 @@ def _tags_table(
         counted[column] = _named_counts(
             _summed([before, *parts[column]], ["tag", "name"], ["posts"]), column
         )
-    spellings = _summed(
-        [read_table(parent, SPELLINGS_TABLE), *parts["spellings"]], ["tag", "written"], ["n"]
-    ).filter(pl.col("n") > 0)
-    write_table(spellings.sort("tag", "written"), SPELLINGS_TABLE, out)
-    display = (
-        spellings.sort(["tag", "n", "written"], descending=[False, True, False])
-        .group_by("tag", maintain_order=True)
-        .agg(display=pl.col("written").first())
-    )
+    display = _display(parent, out, parts["spellings"])
     authors = old.select("tag", "authors").join(
         _authors_change(out, *pairs, untouched), on="tag", how="full", coalesce=True
     )
@@ -600,6 +592,20 @@ def _tags_table(
         last_seen="last_seen",
         platforms=pl.col("platforms").fill_null(none),
         langs=pl.col("langs").fill_null(none),
+    )
+
+
+def _display(parent: Path | None, out: Path, changes: list[pl.DataFrame]) -> pl.DataFrame:
+    """Write the spellings table (the parent's counts plus ``changes``) and return each
+    tag's display form: its most used spelling (then the first in order)."""
+    spellings = _summed(
+        [read_table(parent, SPELLINGS_TABLE), *changes], ["tag", "written"], ["n"]
+    ).filter(pl.col("n") > 0)
+    write_table(spellings.sort("tag", "written"), SPELLINGS_TABLE, out)
+    return (
+        spellings.sort(["tag", "n", "written"], descending=[False, True, False])
+        .group_by("tag", maintain_order=True)
+        .agg(display=pl.col("written").first())
     )
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import polars as pl
 
 from indexer import rollups
-from indexer.compact import DayIds, rewrite_patched
 from indexer.distributed.cluster import TASK_RETRIES, TASK_SECONDS, run_tasks
 from indexer.globals import DayWritten, Ids, Vocabulary, vocabulary, write_new_day
+from indexer.patched_days import DayIds, rewrite_patched
 from indexer.splits import split_path
 
 
