@@ -814,7 +814,7 @@ def run_measured(cmd: list[str]) -> tuple[float, int, bytes]:
 
 def read_only(path: Path) -> dict[str, Any]:
     """The read stage alone: detection, then every batch of ``read_batches``."""
-    import indexer.native  # noqa: F401  (imported by detection: not timed)
+    import indexer.formats.detect  # noqa: F401  (imported by detection: not timed)
     from indexer.ingest import read_batches
     from indexer.sources import detect_format
 

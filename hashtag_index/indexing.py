@@ -16,6 +16,7 @@ from hashtag_index.options import (
     index_dir,
     ingest_options,
 )
+from indexer.formats import registry
 from indexer.progress import Progress, plural
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 WARNING = "hashtag-index: warning: "
 """How a warning line (stderr, not an error) starts."""
 
-BUILD_HELP = """\
+BUILD_HELP = (
+    """\
 Build a new generation from INPUT alone and publish it atomically.
 
 INPUT is a file, a directory (read recursively) or a glob ('dumps/*.ndjson.gz').
@@ -47,8 +49,10 @@ subreddit). A post's identity is (platform, id): a later copy, in the same file
 or a later INPUT, replaces an earlier one.
 
 Native platform exports are read as they are, detected by content per file
-(or named with --format): x-v1, x-v2, mastodon, mastodon-outbox, bluesky,
-reddit. A file of no known format fails the build with the formats tried.
+(or named with --format): """
+    + ", ".join(registry.native_names())
+    + """.
+A file of no known format fails the build with the formats tried.
 Native records that are not posts (likes, identity and account events,
 Bluesky reposts, outbox Announce activities, followers-only posts, X stream
 notices, reposts under --reposts exclude) are skipped: not rows, not rejects.
@@ -95,6 +99,7 @@ examples:
   hashtag-index build jetstream/ --format bluesky --reposts exclude
   hashtag-index build --ray auto --index /mnt/shared/index /mnt/shared/dumps/
 """
+)
 
 UPDATE_HELP = """\
 Add INPUT to the published generation's posts and publish the result as a new

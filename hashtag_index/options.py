@@ -7,18 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.errors import IndexerError
+from indexer.formats import registry
 from indexer.publish import DEFAULT_KEEP
 from indexer.schema import UNKNOWN_PLATFORM, default_index_dir
 
 if TYPE_CHECKING:
     from indexer.options import BuildOptions
 
-FORMATS = [
-    *("ndjson", "csv", "parquet"),
-    *("x-v1", "x-v2", "mastodon", "mastodon-outbox", "bluesky", "reddit"),
-]
-"""Values of --format: indexer.sources.all_formats() (a test keeps them equal; listed
-here so that --help does not import the readers)."""
+FORMATS = list(registry.names())
+"""Values of --format: every format of indexer.formats.registry (which loads no reader,
+so that --help stays fast)."""
 
 
 def add_index_option(p: argparse.ArgumentParser) -> None:
@@ -65,10 +63,8 @@ def add_ingest_options(p: argparse.ArgumentParser) -> None:
         "--format",
         choices=FORMATS,
         default=None,
-        help="read every input in this format instead of detecting it per file: canonical "
-        "ndjson, csv, parquet, or a native export: x-v1 (X API v1.1), x-v2 (X API v2), "
-        "mastodon (statuses), mastodon-outbox (an account archive's outbox.json), "
-        "bluesky (Jetstream/firehose posts), reddit (Pushshift)",
+        help="read every input in this format instead of detecting it per file: "
+        + registry.format_help(),
     )
     _add_mapping_options(p)
     _add_reading_options(p)

@@ -8,7 +8,6 @@ import glob
 import gzip
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -21,9 +20,9 @@ from typing import IO
 import zstandard
 
 from indexer.errors import InputError
+from indexer.formats.detect import HEAD_BYTES, detect
 
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
-CANONICAL_FORMATS = ("ndjson", "csv", "parquet")
 _EXTENSION_FORMATS = {
     ".ndjson": "ndjson",
     ".jsonl": "ndjson",
@@ -338,99 +337,17 @@ class _GzipFile(gzip.GzipFile):
 
 
 def detect_format(path: Path) -> str:
-    """The format of a file, from its content (the name is only a tie-breaker): a native
-    platform export (X v1.1/v2, Mastodon, Bluesky, Reddit; see indexer/native) or
-    canonical NDJSON, CSV or Parquet. A file that is none of them (binary content, JSON
-    records of no known shape, text that is neither CSV nor JSON) is an :class:`InputError`
-    naming the file and the formats tried."""
-    from indexer.native import HEAD_BYTES, detect
-
+    """The format of a file, from its content (the name is only a tie-breaker): the first
+    format of :mod:`indexer.formats.registry` that recognises it (a native platform
+    export, or canonical NDJSON, CSV or Parquet). A file that is none of them (binary
+    content, JSON records of no known shape, text that is neither CSV nor JSON) is an
+    :class:`InputError` naming the file and the formats tried."""
     try:
         with open_decompressed(path) as f:
             head = f.read(HEAD_BYTES)
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    by_name = _format_from_name(path)
-    if by_name == "parquet":
-        raise InputError(f"{path}: not a Parquet file (no PAR1 magic)")
-    if b"\x00" in head:
-        raise unknown_format(path, "binary content")
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith((b"{", b"[")):
-        native = detect(head)
-        if native is not None:
-            return native
-        values = _json_values(stripped)
-        keys = sorted({k for v in values for k in _keys_of(v)})
-        if keys and not any(_looks_canonical(v) for v in values):
-            shown = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
-            raise unknown_format(path, f"JSON records of no known format (keys: {shown})")
-        return "ndjson"  # canonical, or lines that are not JSON objects: rejected one by one
-    if by_name is not None:
-        return by_name
-    first_line = stripped.split(b"\n", 1)[0]
-    if not stripped.strip():
-        return "ndjson"  # empty: no rows, whatever the format
-    if b"," in first_line or b"\t" in first_line:
-        return "csv"
-    raise unknown_format(path, "neither JSON nor CSV")
-
-
-def all_formats() -> tuple[str, ...]:
-    """Every input format, canonical then native (the values of ``--format``)."""
-    from indexer.native import NATIVE_FORMATS
-
-    return (*CANONICAL_FORMATS, *NATIVE_FORMATS)
-
-
-def unknown_format(path: Path, why: str) -> InputError:
-    return InputError(
-        f"{path}: unknown format ({why}); tried {', '.join(all_formats())}; name one with --format"
-    )
-
-
-_SAMPLE_VALUES = 20
-_CANONICAL_KEYS = ("id", "created_at", "author", "text")
-
-
-def _json_values(head: bytes) -> list[object]:
-    """The JSON values of the first complete lines of ``head`` (up to 20), else of its
-    parseable prefix (a multi-line document). Lines that are not JSON are passed over."""
-    from indexer.native.jsonscan import parse_prefix
-
-    lines = head.split(b"\n")
-    values: list[object] = []
-    for line in lines[:-1] if len(lines) > 1 else lines:
-        if not line.strip():
-            continue
-        try:
-            values.append(json.loads(line))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if len(values) >= _SAMPLE_VALUES:
-            break
-    if not values:
-        partial = parse_prefix(head.decode("utf-8", "replace"))
-        if partial is not None:
-            values.append(partial)
-    return values
-
-
-def _records(value: object) -> list[object]:
-    return value[:_SAMPLE_VALUES] if isinstance(value, list) else [value]
-
-
-def _looks_canonical(value: object) -> bool:
-    """A canonical row, even a bad one: an object with two or more of the required keys."""
-    return any(
-        isinstance(r, dict) and sum(k in r for k in _CANONICAL_KEYS) >= 2 for r in _records(value)
-    )
-
-
-def _keys_of(value: object) -> list[str]:
-    return [str(k) for r in _records(value) if isinstance(r, dict) for k in r]
+    return detect(path, head, _format_from_name(path))
 
 
 def sha256_of(path: Path) -> str:

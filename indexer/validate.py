@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from indexer.formats.base import CANONICAL_FIELDS, REQUIRED
 from indexer.schema import COUNT_FIELDS, UNKNOWN_LANG
-
-REQUIRED = ("id", "created_at", "author", "text")
-OPTIONAL_TEXT = ("platform", "lang")
-CANONICAL_FIELDS = (*REQUIRED, *OPTIONAL_TEXT, *COUNT_FIELDS, "hashtags", "community")
-"""Every canonical input field (also what a column map may name)."""
 
 POST_SCHEMA: dict[str, pl.DataType] = {
     "uid": pl.String(),
@@ -39,12 +35,6 @@ POST_SCHEMA: dict[str, pl.DataType] = {
 text). ``community`` is where the post was made (Reddit's subreddit) as written, trimmed;
 null when the platform has none (an empty value is none)."""
 
-REJECT_SCHEMA: dict[str, pl.DataType] = {
-    "_line": pl.Int64(),
-    "reason": pl.String(),
-    "_raw": pl.String(),
-}
-
 _EPOCH = r"^\s*-?\d{1,12}(\.\d+)?\s*$"
 _HAS_ZONE = r"(?i)(z|[+-]\d{2}:?\d{2})\s*$"
 _DATETIME_START = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}|\s*$)"
@@ -58,16 +48,34 @@ def _reject_if(reasons: list[pl.Expr], cond: pl.Expr, reason: pl.Expr | str) -> 
 
 
 def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the accepted posts, :data:`POST_SCHEMA`; the rejected rows: ``_line, reason,
+    _raw``) of a raw batch's rows."""
+    df = _typed(_with_every_field(raw), default_platform)
+    df = df.with_columns(reason=pl.coalesce(_reasons()))
+    rejected = df.filter(pl.col("reason").is_not_null()).select(
+        pl.col("_line").cast(pl.Int64()),
+        "reason",
+        _raw=pl.col("_orig_row").struct.json_encode(),
+    )
+    return _accepted(df.filter(pl.col("reason").is_null())), rejected
+
+
+def _with_every_field(raw: pl.DataFrame) -> pl.DataFrame:
+    """Every canonical field (missing ones null), and the row as read (its canonical
+    fields, ``_orig_row``) to explain a rejection."""
     df = raw
     for name in CANONICAL_FIELDS:
         if name not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String()).alias(name))
-    # Keep the row as read (its canonical fields) to explain a rejection.
     present = [c for c in raw.columns if c in CANONICAL_FIELDS]
-    df = df.with_columns(_orig_row=pl.struct(present))
+    return df.with_columns(_orig_row=pl.struct(present))
 
-    # Normalise types, keeping the originals where a failure must be explained.
-    stringy = {"id", "created_at", "author", "text", "platform", "lang", "community"}
+
+def _typed(df: pl.DataFrame, default_platform: str) -> pl.DataFrame:
+    """Types normalised (strings, integer counts, the time as ``_ts``), keeping the
+    originals where a failure must be explained (``_orig_<count>``), and the platform,
+    language and community normalised."""
+    stringy = [c for c in CANONICAL_FIELDS if c not in COUNT_FIELDS and c != "hashtags"]
     df = df.with_columns(
         [pl.col(c).cast(pl.String(), strict=False).alias(c) for c in stringy]
         + [pl.col(c).alias(f"_orig_{c}") for c in COUNT_FIELDS]
@@ -86,7 +94,7 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
     is_epoch = ts_text.str.contains(_EPOCH)
     epoch_us = (ts_text.cast(pl.Float64(), strict=False) * 1_000_000).round().cast(pl.Int64())
     parsed = ts_text.str.to_datetime("%+", time_zone="UTC", strict=False, time_unit="us")
-    df = df.with_columns(
+    return df.with_columns(
         _ts=pl.when(is_epoch).then(epoch_us.cast(pl.Datetime("us", "UTC"))).otherwise(parsed),
         _is_epoch=is_epoch,
         _naive=ts_text.str.contains(_DATETIME_START) & ~ts_text.str.contains(_HAS_ZONE),
@@ -103,6 +111,9 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         community=pl.when(pl.col("community") != "").then(pl.col("community")),
     )
 
+
+def _reasons() -> list[pl.Expr]:
+    """A row's reject reasons, in the order they are told (the first one is)."""
     reasons: list[pl.Expr] = []
     for name in REQUIRED:
         _reject_if(reasons, pl.col(name).is_null(), f"missing required field '{name}'")
@@ -131,16 +142,11 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         ~pl.col("platform").str.contains(_PLATFORM),
         pl.format("bad 'platform': {}", pl.col("platform")),
     )
-    df = df.with_columns(reason=pl.coalesce(reasons))
+    return reasons
 
-    rejected = df.filter(pl.col("reason").is_not_null())
-    rejected = rejected.select(
-        pl.col("_line").cast(pl.Int64()),
-        "reason",
-        _raw=pl.col("_orig_row").struct.json_encode(),
-    )
 
-    ok = df.filter(pl.col("reason").is_null())
+def _accepted(ok: pl.DataFrame) -> pl.DataFrame:
+    """The typed posts of the rows not rejected."""
     hashtags = pl.col("hashtags")
     if ok.schema["hashtags"] == pl.String():
         hashtags = (
@@ -168,4 +174,4 @@ def validate(raw: pl.DataFrame, default_platform: str) -> tuple[pl.DataFrame, pl
         engagement=pl.sum_horizontal(counts),
         hashtags=hashtags,
     )
-    return accepted.cast(POST_SCHEMA), rejected  # type: ignore[arg-type]
+    return accepted.cast(POST_SCHEMA)  # type: ignore[arg-type]

@@ -19,8 +19,8 @@ from litestar.testing import TestClient
 
 from hashtag_index.cli import main
 from indexer.build import BuildOptions, build
+from indexer.formats.reddit import Reddit
 from indexer.globals import read_posts
-from indexer.native.reddit import Reddit
 from indexer.schema import community_key, read_manifest
 from service.app import create_app
 from service.settings import Settings

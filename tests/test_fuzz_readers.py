@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import InputError
+from indexer.formats import registry
 from indexer.ingest import read_batches
 from indexer.reading import check_batch, tag_posts
-from indexer.sources import all_formats
 from tests.conftest import post
 
 # Keys the readers look for (canonical fields, X v1.1/v2, Mastodon, Bluesky, Reddit), so that
@@ -117,7 +117,7 @@ def _read_all(content: bytes, fmt: str) -> None:
 
 
 def _is_json_lines(content: bytes) -> bool:
-    """Whether the readers take ``content`` line by line (see indexer.native.reader)."""
+    """Whether the readers take ``content`` line by line (see indexer.formats.native)."""
     first = next((line for line in content.split(b"\n") if line.strip()), b"")
     try:
         json.loads(first)
@@ -126,7 +126,7 @@ def _is_json_lines(content: bytes) -> bool:
     return True
 
 
-FORMATS = all_formats()
+FORMATS = registry.names()
 
 
 def test_every_format_is_fuzzed() -> None:

@@ -13,14 +13,29 @@ import polars as pl
 import pytest
 
 from indexer.errors import InputError
-from indexer.native import NativeBatch, detect, detect_file, read_native
-from indexer.native.html_text import html_to_text
+from indexer.formats import registry
+from indexer.formats.detect import detect as detect_any
+from indexer.formats.html_text import html_to_text
+from indexer.formats.native import NativeBatch, read_native
+from indexer.sources import detect_format as detect_file
 from indexer.validate import validate
 from tests.test_update import run_build
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 V1 = REAL / "x-v1-python-twitter"
 V2 = REAL / "x-v2-twarc"
+
+
+def detect(head: bytes) -> str | None:
+    """The native format of a file whose first bytes are ``head``: None when it is
+    canonical (NDJSON, CSV, Parquet) or of no known format."""
+    try:
+        found = detect_any(Path("head"), head, None)
+    except InputError:
+        return None
+    entry = registry.get(found)
+    assert entry is not None
+    return found if entry.native else None
 
 
 def line(value: Any) -> bytes:

@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from indexer.native import detect_file
-from indexer.native.bluesky import REPOST_SKIPPED
+from indexer.formats.bluesky import REPOST_SKIPPED
+from indexer.sources import detect_format as detect_file
 from tests.test_native import read_all, write
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "native" / "bluesky"

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from indexer.native import NATIVE_FORMATS, detect, detect_file
-from indexer.native.mastodon_outbox import BOOST_SKIPPED, NOT_PUBLIC, actor_acct
-from tests.test_native import read_all, write
+from indexer.formats import registry
+from indexer.formats.mastodon_outbox import BOOST_SKIPPED, NOT_PUBLIC, actor_acct
+from indexer.formats.native import read_native
+from indexer.sources import detect_format as detect_file
+from tests.test_native import detect, read_all, write
 from tests.test_update import run_build
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "native" / "mastodon"
@@ -23,7 +25,7 @@ ALICE = "https://mastodon.social/users/alice"
 def test_outbox_is_one_line_as_mastodon_writes_it() -> None:
     """BackupService dumps the collection with Oj.dump: one line, no newline."""
     assert b"\n" not in OUTBOX.read_bytes()
-    assert "mastodon-outbox" in NATIVE_FORMATS
+    assert "mastodon-outbox" in registry.native_names()
     assert detect_file(OUTBOX) == "mastodon-outbox"
 
 
@@ -86,8 +88,6 @@ def test_outbox_rows_and_skips() -> None:
 
 @pytest.mark.parametrize("policy", ["count", "exclude"])
 def test_outbox_boosts_are_skipped_under_either_policy(policy: str) -> None:
-    from indexer.native import read_native
-
     batches = list(read_native(OUTBOX, "mastodon-outbox", 100, reposts=policy))
     skipped = sum((b.skipped for b in batches), Counter[str]())  # type: ignore[attr-defined]
     assert skipped[BOOST_SKIPPED] == 1

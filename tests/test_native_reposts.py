@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from indexer.errors import InputError
-from indexer.native import NativeBatch, read_native
-from indexer.native.bluesky import REPOST_SKIPPED
+from indexer.formats.bluesky import REPOST_SKIPPED
+from indexer.formats.native import NativeBatch, read_native
 from tests.test_native import JETSTREAM_POST, MASTODON, V1_TWEET, V2_PAGE, write
 
 

@@ -20,10 +20,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from indexer.native import read_native
-from indexer.native.bluesky import Bluesky
-from indexer.native.common import (
-    CANONICAL_COLUMNS,
+from indexer.formats.base import CANONICAL_FIELDS
+from indexer.formats.bluesky import Bluesky
+from indexer.formats.common import (
     COUNT_MAX,
     COUNT_MIN,
     RecordError,
@@ -31,14 +30,14 @@ from indexer.native.common import (
     joined,
     repost_excluded,
 )
-from indexer.native.html_text import (
+from indexer.formats.html_text import (
+    _in_polars,
     _subset_to_text,
-    batch_simple,
     html_to_text,
     html_to_text_batch,
     html_to_text_parser,
 )
-from indexer.native.mastodon import (
+from indexer.formats.mastodon import (
     Mastodon,
     _host,
     _plain_urls,
@@ -47,10 +46,10 @@ from indexer.native.mastodon import (
     spell_as_written,
     with_hosts,
 )
-from indexer.native.reader import _keys_first, iter_units
-from indexer.native.reddit import Reddit
-from indexer.native.x_v1 import XV1, x_time
-from indexer.native.x_v2 import XV2
+from indexer.formats.native import _keys_first, iter_units, read_native
+from indexer.formats.reddit import Reddit
+from indexer.formats.x_v1 import XV1, x_time
+from indexer.formats.x_v2 import XV2
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -238,6 +237,11 @@ def test_html_to_text_equals_parser_on_noise(html: str) -> None:
 def test_html_to_text_batch_equals_html_to_text(htmls: list[str]) -> None:
     got = html_to_text_batch(pl.Series(htmls, dtype=pl.String)).to_list()
     assert got == [html_to_text(h) for h in htmls]
+
+
+def batch_simple(html: str) -> bool:
+    """Whether :func:`html_to_text_batch` does ``html`` in polars."""
+    return bool(_in_polars(pl.Series([html], dtype=pl.String))["simple"].item())
 
 
 def test_html_to_text_batch_takes_mastodon_markup_in_polars() -> None:
@@ -510,7 +514,7 @@ def _assert_block_equals_generic(mapper: Any, to_row: Any, values: list[Any]) ->
         assert isinstance(row, dict)
         tags = row["hashtags"]
         want.append({**row, "hashtags": None if tags is None else joined(tags)})
-    extras = getattr(mapper, "extra_columns", ())
+    extras = mapper.extra_columns
     got = _block_rows(cols, extras)
     if "_account_url" in extras:  # Mastodon's finish_rows adds a local account's server
         got, want = _with_servers(got), _with_servers(want)
@@ -518,7 +522,7 @@ def _assert_block_equals_generic(mapper: Any, to_row: Any, values: list[Any]) ->
 
 
 def _block_rows(cols: dict[str, list[Any]], extras: Sequence[str] = ()) -> list[dict[str, Any]]:
-    names = [*CANONICAL_COLUMNS, "_repost", *extras]
+    names = [*CANONICAL_FIELDS, "_repost", *extras]
     return [
         dict(zip(names, values, strict=True))
         for values in zip(*(cols[n] for n in names), strict=True)
@@ -545,7 +549,7 @@ def test_fast_block_equals_generic_rows(statuses: list[Any]) -> None:
     """A block the typed decode maps gives the generic rows, line by line; one it does
     not is left to the generic way (None), whatever that makes of it."""
     mapper = Mastodon()
-    _assert_block_equals_generic(mapper, mapper.to_row_html, statuses)
+    _assert_block_equals_generic(mapper, mapper.partial_row, statuses)
 
 
 def test_fast_block_maps_the_usual_statuses(tmp_path: Path) -> None:

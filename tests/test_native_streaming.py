@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from indexer.native import jsonscan, reader
-from indexer.native.jsonscan import iter_stream
+from indexer.formats import jsonscan, native
+from indexer.formats.jsonscan import iter_stream
 from tests.conftest import ROOT
 from tests.test_native import MASTODON, REDDIT_COMMENT, V1_TWEET, read_all, write
 
@@ -37,7 +37,7 @@ def pieces(text: str) -> list[tuple[int, Any, str | None]]:
 def tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of 7 characters: every value, string and escape is cut somewhere."""
     monkeypatch.setattr(jsonscan, "CHUNK_CHARS", 7)
-    monkeypatch.setattr(reader, "PROBE_BYTES", 64)
+    monkeypatch.setattr(native, "PROBE_BYTES", 64)
 
 
 TRICKY = [
@@ -114,7 +114,7 @@ def test_reader_streams_a_pretty_array_and_a_one_line_outbox(tmp_path: Path) -> 
     lines = text.splitlines()
     assert all(lines[r["_line"] - 1] == "  {" for r in rows)
     # One line longer than the probe: a document, streamed item by item.
-    assert OUTBOX.stat().st_size > reader.PROBE_BYTES
+    assert OUTBOX.stat().st_size > native.PROBE_BYTES
     batches = read_all(OUTBOX, "mastodon-outbox")
     assert [r["_line"] for b in batches for r in b.rows.to_dicts()] == [1, 1, 1]
     assert sum(b.skipped.total() for b in batches) == 2
@@ -144,8 +144,7 @@ BOUNDED = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from indexer.native import read_native
-    from indexer.native.reader import iter_units
+    from indexer.formats.native import iter_units, read_native
 
     def kib(field):  # VmRSS: resident now; VmHWM: the peak so far
         status = Path("/proc/self/status").read_text().splitlines()

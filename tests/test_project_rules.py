@@ -73,3 +73,45 @@ def test_bundled_sample_exists() -> None:
     sample = ROOT / "data" / "sample"
     assert sample.is_dir()
     assert any(p.is_file() for p in sample.iterdir())
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Every module of ours -> the modules of ours it imports, anywhere in it (a function
+    body or ``if TYPE_CHECKING`` too); ``from package import module`` is the module."""
+    graph: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            module = ".".join(parts).removesuffix(".__init__")
+            names: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.update(f"{node.module}.{a.name}" for a in node.names)
+                    names.add(node.module)
+                elif isinstance(node, ast.Import):
+                    names.update(a.name for a in node.names)
+            graph[module] = {n for n in names if n.split(".")[0] in PACKAGES}
+    return {m: {n for n in names if n in graph and n != m} for m, names in graph.items()}
+
+
+INPUT_SIDE = ("indexer.formats", "indexer.ingest", "indexer.sources", "indexer.validate")
+
+
+def test_no_import_cycles_on_the_input_side() -> None:
+    """No module of the input side is on an import cycle (at module granularity)."""
+    graph = _module_graph()
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for name in sorted(graph[module]):
+            if name in path:
+                cycles.append([*path[path.index(name) :], name])
+            elif name not in done:
+                visit(name, [*path, name])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [module])
+    assert [c for c in cycles if any(m.startswith(INPUT_SIDE) for m in c)] == []

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypedDict
 
-from indexer.native.common import (
+from indexer.formats.common import (
     Context,
     RecordError,
     Row,
@@ -38,6 +38,7 @@ from indexer.native.common import (
     row,
     unescape_x,
 )
+from indexer.formats.native import Mapper
 
 WHAT = "Reddit item"
 _NO_CONTEXT: Context = {}
@@ -89,8 +90,8 @@ class _Read(TypedDict, total=False):
     subreddit_name_prefixed: Any
 
 
-class Reddit:
-    """Mapper for Reddit (see :class:`indexer.native.common.Mapper`).
+class Reddit(Mapper):
+    """Mapper for Reddit (see :class:`indexer.formats.native.Mapper`).
 
     The id is Reddit's fullname (``t1_`` comment, ``t3_`` submission): comment and
     submission ids are separate sequences and can be equal.
@@ -99,6 +100,20 @@ class Reddit:
     line_keys = _Read
     """A Pushshift item has some 50 fields; a line is decoded with just these (the
     rest skipped unread), into a dict the mapping reads as it reads the whole one."""
+
+    def sniff_record(self, record: dict[Any, Any]) -> bool:
+        return (
+            "subreddit" in record
+            and ("body" in record or "selftext" in record)
+            and "author" in record
+            and "created_utc" in record
+        )
+
+    def unwrap_record(self, record: dict[Any, Any]) -> Any:
+        """The ``data`` of an API listing's ``{"kind": "t1", "data": {...}}``."""
+        if record.get("kind") in ("t1", "t3") and isinstance(record.get("data"), dict):
+            return record["data"]
+        return None
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         if isinstance(value, list):

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
-CANONICAL_COLUMNS = (
-    "id",
-    "created_at",
-    "author",
-    "text",
-    "platform",
-    "lang",
-    "likes",
-    "reposts",
-    "replies",
-    "quotes",
-    "hashtags",
-    "community",
-)
-"""The canonical columns a native record maps to, in frame order (after ``_line``).
-``community`` is where the post was made (Reddit's subreddit), None where the
-platform has no such thing."""
+from indexer.formats.base import CANONICAL_FIELDS
 
 Row = dict[str, Any]
-"""One canonical row: every key of :data:`CANONICAL_COLUMNS`, and optionally ``_note``
+"""One canonical row: every key of :data:`CANONICAL_FIELDS`, and optionally ``_note``
 (an adjustment, or a list of them, to count in ``NativeBatch.notes``) and ``_repost``
 (the kind of repost the row is, e.g. ``"x-v1 retweet"``, for the repost policy)."""
 
 REPOST_POLICIES = ("count", "exclude")
-"""How reposts (retweets, boosts) count; see :func:`indexer.native.read_native`."""
+"""How reposts (retweets, boosts) count; see :func:`indexer.formats.native.read_native`."""
 
 
 def repost_counted(kind: str) -> str:
@@ -74,19 +58,6 @@ class Delete:
         return f"{self.platform}:{self.id}"
 
 
-class Mapper(Protocol):
-    """One native format: how to find its records in a JSON value, and map each one."""
-
-    def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
-        """The records in one parsed JSON value (a record, an array or a response page)."""
-        ...
-
-    def to_row(self, record: Any, ctx: Context) -> Row | Skip | Delete:
-        """The canonical row of one record (or why it is skipped, or the post it deletes);
-        raises :class:`RecordError` if it has none."""
-        ...
-
-
 NO_CONTEXT: Context = {}
 
 
@@ -106,7 +77,7 @@ def listed(value: Any, key: str | None = None) -> Iterator[tuple[Any, Context]]:
 
 def row(**fields: Any) -> Row:
     """A canonical row with every column (missing ones null)."""
-    out: Row = dict.fromkeys(CANONICAL_COLUMNS)
+    out: Row = dict.fromkeys(CANONICAL_FIELDS)
     out.update(fields)
     return out
 

@@ -13,9 +13,9 @@
   extended entities: the retweet's own text and entities are cut at 140
   characters) and no engagement (X copies the original's counts onto the retweet;
   they belong to the original, and would count once per retweet), flagged
-  ``"x-v1 retweet"`` for the repost policy (see :func:`indexer.native.read_native`).
+  ``"x-v1 retweet"`` for the repost policy (see :func:`indexer.formats.native.read_native`).
   A quote tweet is the quoter's own post.
-- **Deletes**: a stream ``delete`` notice is a :class:`~indexer.native.common.Delete`
+- **Deletes**: a stream ``delete`` notice is a :class:`~indexer.formats.common.Delete`
   of its tweet (``x:<id_str>``), applied as a Bluesky delete is; the other stream
   notices (``limit``, ``scrub_geo``...) are skipped, counted.
 """
@@ -30,7 +30,7 @@ from typing import Any, TypedDict
 
 import msgspec
 
-from indexer.native.common import (
+from indexer.formats.common import (
     Context,
     Delete,
     RecordError,
@@ -49,6 +49,7 @@ from indexer.native.common import (
     tag_list,
     unescape_x,
 )
+from indexer.formats.native import Mapper
 
 WHAT = "X v1.1 tweet"
 _STREAM_NOTICES = (
@@ -143,7 +144,7 @@ class _OriginalKeys(TypedDict, total=False):
 class _TweetKeys(_OriginalKeys, total=False):
     """:class:`_Tweet` as a TypedDict (the same keys, nested the same way): a line is
     decoded into it when its block is read the generic way, so it skips what the
-    block path skips (:func:`indexer.native.reader._keys_first`)."""
+    block path skips (:func:`indexer.formats.native._keys_first`)."""
 
     id: Any
     id_str: Any
@@ -169,10 +170,23 @@ class _TweetKeys(_OriginalKeys, total=False):
     event: Any
 
 
-class XV1:
-    """Mapper for X v1.1 (see :class:`indexer.native.common.Mapper`)."""
+class XV1(Mapper):
+    """Mapper for X v1.1 (see :class:`indexer.formats.native.Mapper`)."""
 
     line_keys = _TweetKeys
+
+    def sniff_record(self, record: dict[Any, Any]) -> bool:
+        has_text = "text" in record or "full_text" in record
+        if "id_str" in record and "user" in record and has_text:
+            return True
+        # before id_str (2007-era API)
+        return (
+            "id" in record and has_text and isinstance(get_path(record, "user", "screen_name"), str)
+        )
+
+    def sniff_page(self, value: dict[Any, Any]) -> bool:
+        """A search response whose ``statuses`` do not tell (e.g. none)."""
+        return isinstance(value.get("statuses"), list) and "search_metadata" in value
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value, "statuses")

@@ -11,7 +11,7 @@
   is at hand (the page's ``includes.tweets``, or twarc's expanded reference), else
   the retweet's own (cut) entities, and no engagement (``public_metrics`` of a
   retweet are the original's), flagged ``"x-v2 retweet"`` for the repost policy
-  (see :func:`indexer.native.read_native`). Quote tweets and replies are the
+  (see :func:`indexer.formats.native.read_native`). Quote tweets and replies are the
   author's own posts.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypedDict
 
-from indexer.native.common import (
+from indexer.formats.common import (
     Context,
     RecordError,
     Row,
@@ -34,9 +34,14 @@ from indexer.native.common import (
     tag_list,
     unescape_x,
 )
+from indexer.formats.native import Mapper
 
 WHAT = "X v2 tweet"
 _NO_CONTEXT: Context = {"users": {}, "tweets": {}}
+
+
+_SAMPLE = 20
+"""How many tweets of a page :meth:`XV2.sniff_page` looks at."""
 
 
 def _usernames(page: dict[str, Any]) -> dict[str, str]:
@@ -106,11 +111,33 @@ class _Read(TypedDict, total=False):
     referenced_tweets: Any
 
 
-class XV2:
-    """Mapper for X v2 (see :class:`indexer.native.common.Mapper`).
+class XV2(Mapper):
+    """Mapper for X v2 (see :class:`indexer.formats.native.Mapper`).
 
     Only a page's ``data`` are posts; ``includes.tweets`` (referenced tweets) are not.
     """
+
+    def sniff_record(self, record: dict[Any, Any]) -> bool:
+        author = record.get("author")
+        return (
+            "author_id" in record
+            and "text" in record
+            and "id" in record
+            and (author is None or isinstance(author, dict))
+        )
+
+    def sniff_page(self, value: dict[Any, Any]) -> bool:
+        """A response page: ``data`` (a tweet or a list of them) and ``includes``."""
+        data = value.get("data")
+        if isinstance(value.get("statuses"), list):
+            return False  # an X v1.1 search response, whatever its statuses are
+        if not isinstance(data, (list, dict)) or "text" in value:
+            return False
+        tweets = data if isinstance(data, list) else [data]
+        return any(
+            isinstance(t, dict) and ("author_id" in t or "edit_history_tweet_ids" in t)
+            for t in tweets[:_SAMPLE]
+        )
 
     line_keys = _Read
     """A line is decoded with just these keys (the rest skipped unread), into a dict

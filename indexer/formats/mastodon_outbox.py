@@ -20,7 +20,7 @@ whose ``orderedItems`` are the account's activities, oldest first:
 - ``Announce`` (a boost) carries only the boosted post's URI, no text or tags, so
   it is skipped (counted as :data:`BOOST_SKIPPED`) under either repost policy.
 - ``Delete`` of a post (its ``object`` a ``Tombstone`` or the post's URI) is a
-  :class:`~indexer.native.common.Delete` of it, applied as a Bluesky delete is (a
+  :class:`~indexer.formats.common.Delete` of it, applied as a Bluesky delete is (a
   post's id is the same URI in an outbox and in a REST dump).
 - Any other activity is skipped, counted by type.
 """
@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from indexer.native.common import (
+from indexer.formats.common import (
     Context,
     Delete,
     RecordError,
@@ -46,8 +46,9 @@ from indexer.native.common import (
     opt_str,
     row,
 )
-from indexer.native.html_text import html_to_text
-from indexer.native.mastodon import as_written
+from indexer.formats.html_text import html_to_text
+from indexer.formats.mastodon import as_written
+from indexer.formats.native import Mapper
 
 WHAT = "Mastodon outbox activity"
 PUBLIC = (
@@ -111,8 +112,16 @@ def _deleted(activity: dict[str, Any]) -> Delete | Skip:
     return Delete("mastodon", target)
 
 
-class MastodonOutbox:
-    """Mapper for an account archive's outbox (see :class:`indexer.native.common.Mapper`)."""
+class MastodonOutbox(Mapper):
+    """Mapper for an account archive's outbox (see :class:`indexer.formats.native.Mapper`)."""
+
+    def sniff_record(self, record: dict[Any, Any]) -> bool:
+        """An ActivityPub activity (an archive's outbox item)."""
+        return (
+            record.get("type") in ("Create", "Announce")
+            and "actor" in record
+            and "object" in record
+        )
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value, "orderedItems")

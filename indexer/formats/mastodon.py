@@ -10,7 +10,7 @@
 - **Boosts** (``reblog``): the booster's post (the boost's own ``uri``, author and
   time) with the boosted status's text, tags and language, and the boost's own
   (zero) counts, flagged ``"mastodon boost"`` for the repost policy (see
-  :func:`indexer.native.read_native`).
+  :func:`indexer.formats.native.read_native`).
 
 A block of lines holding one status each is first decoded into :class:`_Status`, a
 msgspec struct of just the fields above, and mapped a column at a time
@@ -33,7 +33,7 @@ import msgspec
 import polars as pl
 
 from indexer.extract import extract_hashtags, extract_hashtags_batch, replace_rows, tag_keys
-from indexer.native.common import (
+from indexer.formats.common import (
     Context,
     RecordError,
     Row,
@@ -50,7 +50,8 @@ from indexer.native.common import (
     split_joined,
     tag_list,
 )
-from indexer.native.html_text import html_to_text, html_to_text_batch
+from indexer.formats.html_text import html_to_text, html_to_text_batch
+from indexer.formats.native import Mapper
 
 WHAT = "Mastodon status"
 
@@ -173,7 +174,7 @@ class _ShownKeys(TypedDict, total=False):
 class _StatusKeys(_ShownKeys, total=False):
     """:class:`_Status` as a TypedDict (the same keys, nested the same way): a line is
     decoded into it when its block is read the generic way, so it skips what the
-    block path skips (:func:`indexer.native.reader._keys_first`)."""
+    block path skips (:func:`indexer.formats.native._keys_first`)."""
 
     id: Any
     uri: Any
@@ -185,8 +186,8 @@ class _StatusKeys(_ShownKeys, total=False):
     replies_count: Any
 
 
-class Mastodon:
-    """Mapper for Mastodon statuses (see :class:`indexer.native.common.Mapper`).
+class Mastodon(Mapper):
+    """Mapper for Mastodon statuses (see :class:`indexer.formats.native.Mapper`).
 
     Identity is the status ``uri`` (global; the same post fetched from two servers has
     two local ``id`` but one ``uri``), falling back to ``id``. A reblog is a post by the
@@ -197,19 +198,23 @@ class Mastodon:
     extra_columns = ("_account_url",)
     """A local account's ``url`` in a row of :meth:`fast_block` (its ``author`` then the
     bare ``acct``), for :meth:`finish_rows` to add the server; None in the others."""
+    partial_rows = True
+
+    def sniff_record(self, record: dict[Any, Any]) -> bool:
+        return "content" in record and isinstance(record.get("account"), dict) and "uri" in record
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         return listed(value)
 
     def to_row(self, record: Any, ctx: Context) -> Row | Skip:
-        out = self.to_row_html(record, ctx)
+        out = self.partial_row(record, ctx)
         if isinstance(out, dict):
             out["text"] = html_to_text(out["text"])
             if out["hashtags"]:
                 out["hashtags"] = as_written(out["hashtags"], out["text"])
         return out
 
-    def to_row_html(self, record: Any, ctx: Context) -> Row | Skip:
+    def partial_row(self, record: Any, ctx: Context) -> Row | Skip:
         """:meth:`to_row` but with the status's HTML as ``text`` and the tags as named,
         left for :meth:`finish_rows` to make text of and spell as written."""
         status = obj(record, WHAT)
@@ -232,8 +237,8 @@ class Mastodon:
         )
 
     def fast_block(self, lines: list[bytes]) -> dict[str, list[Any]] | None:
-        """The columns (:data:`CANONICAL_COLUMNS`, tags :func:`joined`, and ``_repost``)
-        of :meth:`to_row_html` for a block of lines holding a status each, made a column
+        """The columns (the canonical fields, tags :func:`joined`, and ``_repost``)
+        of :meth:`partial_row` for a block of lines holding a status each, made a column
         at a time from statuses decoded straight into :class:`_Status`; None unless every
         line is such a status with every field plainly valid (a string id, an integer
         or missing count...), for the caller to read the block the generic way, which
@@ -291,7 +296,7 @@ class Mastodon:
         }
 
     def finish_rows(self, cols: dict[str, Any]) -> None:
-        """What :meth:`to_row` does after :meth:`to_row_html`, for a batch of its rows
+        """What :meth:`to_row` does after :meth:`partial_row`, for a batch of its rows
         at once: ``text`` (HTML) becomes text (:func:`html_to_text_batch`) and
         ``hashtags`` (tags as named, joined as the reader joins them) are spelled as
         written (:func:`spell_as_written`), and a local ``acct`` of :meth:`fast_block`
@@ -319,7 +324,7 @@ def _row(
     boost: bool,
 ) -> Row:
     """The row of a status from its fields as read (the checks both ways share), its
-    ``text`` the HTML and its tags as named (see :meth:`Mastodon.to_row_html`)."""
+    ``text`` the HTML and its tags as named (see :meth:`Mastodon.partial_row`)."""
     if not isinstance(content, str):
         raise RecordError(f"{WHAT} has no 'content'")
     if not isinstance(created, str):

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypedDict
 
-from indexer.native.common import (
+from indexer.formats.common import (
     Context,
     Delete,
     RecordError,
@@ -45,6 +45,7 @@ from indexer.native.common import (
     opt_str,
     row,
 )
+from indexer.formats.native import Mapper
 
 WHAT = "Bluesky post"
 POST = "app.bsky.feed.post"
@@ -252,8 +253,8 @@ _LineKeys = TypedDict(
 with just its keys read (:data:`_PostKeys`)."""
 
 
-class Bluesky:
-    """Mapper for Bluesky (see :class:`indexer.native.common.Mapper`).
+class Bluesky(Mapper):
+    """Mapper for Bluesky (see :class:`indexer.formats.native.Mapper`).
 
     The id is the post's ``at://`` URI, the author its DID (handles change; DIDs do not).
     Events other than a post's creation, update or deletion are skipped, not rejected.
@@ -263,6 +264,20 @@ class Bluesky:
     """A line is decoded with just these keys (the rest skipped unread), into a dict
     the mapping reads as it reads the whole one; a line whose ``commit`` or ``record``
     is not an object, or whose facets are not objects, is decoded whole."""
+
+    def sniff_record(self, record: dict[Any, Any]) -> bool:
+        commit = record.get("commit")
+        jetstream = "time_us" in record or isinstance(commit, dict)
+        if "did" in record and jetstream and "kind" in record:
+            return True  # a Jetstream event, of any kind
+        if isinstance(commit, dict) and commit.get("collection") == "app.bsky.feed.post":
+            return True
+        post = record.get("record")
+        if isinstance(post, dict) and post.get("$type") == "app.bsky.feed.post":
+            return True
+        kind = record.get("$type")
+        # a firehose event (as JSON), of any kind
+        return isinstance(kind, str) and kind.startswith("com.atproto.sync.subscribeRepos#")
 
     def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
         if isinstance(value, list):

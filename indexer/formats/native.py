@@ -1,4 +1,12 @@
-"""Read a native export into :class:`~indexer.ingest.RawBatch` frames of canonical rows."""
+"""Native social-media exports: the :class:`Mapper` interface, and the reader of its files.
+
+A native format is a :class:`Mapper` (one module each: :mod:`indexer.formats.x_v1`,
+:mod:`~indexer.formats.x_v2`, :mod:`~indexer.formats.mastodon`...): how to find its
+records in a JSON value and map each one to a canonical row. :func:`read_native` reads
+a file of them as :class:`~indexer.formats.base.RawBatch` frames (a :class:`NativeBatch`,
+which also counts skipped records) with the canonical columns and ``_line``, and the
+delete events read (``deletes``: ``(line, "platform:id")``, e.g. Bluesky post deletes).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +23,12 @@ import polars as pl
 import zstandard
 
 from indexer.errors import InputError
-from indexer.ingest import RAW_SCHEMA, RawBatch
-from indexer.native.bluesky import Bluesky
-from indexer.native.common import (
-    CANONICAL_COLUMNS,
+from indexer.formats import registry
+from indexer.formats.base import CANONICAL_FIELDS, RAW_SCHEMA, InputFormat, RawBatch, ReadOptions
+from indexer.formats.common import (
     REPOST_POLICIES,
+    Context,
     Delete,
-    Mapper,
     RecordError,
     Row,
     Skip,
@@ -30,24 +37,56 @@ from indexer.native.common import (
     repost_excluded,
     split_joined,
 )
-from indexer.native.jsonscan import iter_stream
-from indexer.native.mastodon import Mastodon
-from indexer.native.mastodon_outbox import MastodonOutbox
-from indexer.native.reddit import Reddit
-from indexer.native.x_v1 import XV1
-from indexer.native.x_v2 import XV2
+from indexer.formats.jsonscan import iter_stream
 from indexer.sources import JSON_SPACE, iter_line_blocks, open_decompressed
 
-MAPPERS: dict[str, Mapper] = {
-    "x-v1": XV1(),
-    "x-v2": XV2(),
-    "mastodon": Mastodon(),
-    "mastodon-outbox": MastodonOutbox(),
-    "bluesky": Bluesky(),
-    "reddit": Reddit(),
-}
 ROW_SCHEMA = RAW_SCHEMA
-"""The columns of a native batch: the canonical readers' (indexer.ingest.RAW_SCHEMA)."""
+"""The columns of a native batch: the canonical readers' (:data:`RAW_SCHEMA`)."""
+
+
+class Mapper(InputFormat):
+    """One native format: how to find its records in a JSON value, and map each one.
+
+    :meth:`records` and :meth:`to_row` are the format; the rest are optional fast paths,
+    each with a default that leaves the work to the generic way (see :func:`read_native`).
+    """
+
+    line_keys: Any = None
+    """A TypedDict of the keys :meth:`to_row` reads of a line's object: a line is then
+    decoded with just those (the rest skipped unread, see :func:`_keys_first`); None:
+    decoded whole."""
+    extra_columns: tuple[str, ...] = ()
+    """Columns (not canonical) of this mapper's rows, for :meth:`finish_rows`."""
+    partial_rows = False
+    """Whether rows come from :meth:`partial_row` and are completed batch-wide by
+    :meth:`finish_rows` (rather than from :meth:`to_row`)."""
+
+    def records(self, value: Any) -> Iterator[tuple[Any, Context]]:
+        """The records in one parsed JSON value (a record, an array or a response page)."""
+        raise NotImplementedError
+
+    def to_row(self, record: Any, ctx: Context) -> Row | Skip | Delete:
+        """The canonical row of one record (or why it is skipped, or the post it deletes);
+        raises :class:`RecordError` if it has none."""
+        raise NotImplementedError
+
+    def partial_row(self, record: Any, ctx: Context) -> Row | Skip | Delete:
+        """With :attr:`partial_rows`: :meth:`to_row` less what :meth:`finish_rows` does."""
+        return self.to_row(record, ctx)
+
+    def finish_rows(self, cols: dict[str, Any]) -> None:
+        """With :attr:`partial_rows`: complete a batch's columns of :meth:`partial_row`
+        rows in place, before they are framed."""
+
+    def fast_block(self, lines: list[bytes]) -> dict[str, list[Any]] | None:
+        """The columns of a block of lines holding one record each, made this mapper's
+        own (faster) way, or None (the default) for the generic way; see
+        :data:`FastBlock`."""
+        return None
+
+    def read(self, path: Path, scratch: Path, options: ReadOptions) -> Iterator[RawBatch]:
+        policy = _policy(path, options.reposts)
+        return _read_native(path, self, options.batch_rows, policy)
 
 
 @dataclass
@@ -96,11 +135,11 @@ class MappedBlock:
 
 
 FastBlock = Callable[[list[bytes]], "dict[str, list[Any]] | None"]
-"""A mapper's ``fast_block``: the columns (:data:`CANONICAL_COLUMNS`, tag lists
+"""A mapper's ``fast_block``: the columns (:data:`CANONICAL_FIELDS`, tag lists
 :func:`joined`, ``_repost``, and the mapper's ``extra_columns``) of a block of lines
 holding one record each, made its own (faster) way, or None for the block to be read
 the generic way, a line at a time: it must give what that way gives, rows and rejects
-(once ``finish_rows`` has run, if the mapper has it), or None."""
+(once ``finish_rows`` has run, with ``partial_rows``), or None."""
 
 
 def _line_units(
@@ -192,7 +231,7 @@ def iter_units(
 ) -> Iterator[_Unit]:
     """The file's JSON values: a line each (JSON lines), or the elements of a document
     (a pretty-printed or multi-line array or object, or one line too long to probe:
-    :func:`indexer.native.jsonscan.iter_stream`, in bounded memory). A file whose
+    :func:`indexer.formats.jsonscan.iter_stream`, in bounded memory). A file whose
     first line is not JSON and is not a document either is read line by line.
 
     With ``fast`` (a mapper's ``fast_block``), a block of lines it maps is one
@@ -255,8 +294,8 @@ def read_native(
     path: Path, fmt: str, batch_rows: int, *, reposts: str = "count"
 ) -> Iterator[RawBatch]:
     """Batches of at most ``batch_rows`` canonical rows (plus their rejects, skips and
-    delete events) from a native export in format ``fmt`` (one of
-    :data:`indexer.native.NATIVE_FORMATS`).
+    delete events) from a native export in format ``fmt`` (a native format of
+    :mod:`indexer.formats.registry`).
 
     ``reposts`` is the repost policy (:data:`REPOST_POLICIES`): a retweet (X v1.1
     ``retweeted_status``, X v2 ``referenced_tweets`` of type ``retweeted``) or a
@@ -268,10 +307,11 @@ def read_native(
     activities) are skipped under either policy. Anything else is an
     :class:`~indexer.errors.InputError`, raised before the file is read.
     """
-    mapper = MAPPERS.get(fmt)
-    if mapper is None:
+    entry = registry.get(fmt)
+    mapper = entry.reader() if entry is not None and entry.native else None
+    if not isinstance(mapper, Mapper):
         raise InputError(f"{path}: unknown native format {fmt!r}")
-    return _read_native(path, fmt, mapper, batch_rows, _policy(path, reposts))
+    return _read_native(path, mapper, batch_rows, _policy(path, reposts))
 
 
 def _policy(path: Path, reposts: str) -> str:
@@ -281,40 +321,63 @@ def _policy(path: Path, reposts: str) -> str:
     return reposts
 
 
-def _read_native(
-    path: Path, fmt: str, mapper: Mapper, batch_rows: int, reposts: str
-) -> Iterator[RawBatch]:
-    """The loop of :func:`read_native`.
+def _read_native(path: Path, mapper: Mapper, batch_rows: int, reposts: str) -> Iterator[RawBatch]:
+    """The loop of :func:`read_native`: each unit of the file (:func:`iter_units`) into
+    the :class:`_Batcher`, which hands over the batches it fills.
 
     Rows go straight into column lists (tags joined at once): rows kept as dicts until
     the batch is framed would be millions of live containers for the garbage collector
-    to walk. A mapper may leave part of each row to a batch-wide step: if it has
-    ``finish_rows(cols)``, rows come from its ``to_row_html`` (:class:`Mastodon`'s
-    name: the one mapper that does this), and ``finish_rows`` completes the batch's
-    columns in place before they are framed; its rows may carry ``extra_columns`` (not
-    canonical) for it. A mapper's ``fast_block`` (see :data:`FastBlock`) maps the blocks
-    of lines it can without the generic decode.
+    to walk. A mapper may leave part of each row to a batch-wide step: with
+    ``partial_rows``, rows come from its ``partial_row``, and ``finish_rows`` completes
+    the batch's columns in place before they are framed; its rows may carry
+    ``extra_columns`` (not canonical) for it. A mapper's ``fast_block`` (see
+    :data:`FastBlock`) maps the blocks of lines it can without the generic decode.
     """
-    batch_rows = max(1, batch_rows)
-    extras: tuple[str, ...] = getattr(mapper, "extra_columns", ())
-    names = (*CANONICAL_COLUMNS, *extras)
-    cols: dict[str, Any] = {name: [] for name in (*ROW_SCHEMA, *extras)}
-    appenders = _appenders(cols, names)
-    batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
-    shared: set[int] = set()
-    records = mapper.records
-    to_row = mapper.to_row
-    finish: Callable[[dict[str, Any]], None] | None = getattr(mapper, "finish_rows", None)
-    if finish is not None:
-        to_row = mapper.to_row_html  # type: ignore[attr-defined]
-    without_records = f"{fmt} value without records"
-    fast: FastBlock | None = getattr(mapper, "fast_block", None)
+    into = _Batcher(mapper, max(1, batch_rows), reposts)
+    done = into.done
+    add_value = into.add_value
+    for line, raw, value, error in iter_units(path, mapper.fast_block, mapper.line_keys):
+        if error is not None:
+            into.batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
+        elif type(value) is MappedBlock:
+            into.add_block(line, value)
+        else:
+            add_value(line, raw, value)
+        if done:
+            yield from done
+            done.clear()
+    batch = into.batch
+    if into.cols["_line"] or batch.rejects or batch.skipped or batch.deletes:
+        yield into.flush()
 
-    def flush() -> NativeBatch:
-        nonlocal cols, appenders, batch
-        done = batch
-        if finish is not None and cols["_line"]:
-            finish(cols)
+
+class _Batcher:
+    """The batch :func:`_read_native` is filling, as column lists; full batches are
+    framed (:meth:`flush`) into :attr:`done`, for the loop to hand over."""
+
+    def __init__(self, mapper: Mapper, batch_rows: int, reposts: str) -> None:
+        self.mapper = mapper
+        self.batch_rows = batch_rows
+        self.reposts = reposts
+        self.extras = mapper.extra_columns
+        self.names = (*CANONICAL_FIELDS, *self.extras)
+        self.to_row = mapper.partial_row if mapper.partial_rows else mapper.to_row
+        self.without_records = f"{mapper.name} value without records"
+        self.shared: set[int] = set()
+        """Lines that hold more than one record (a response page): no raw line kept."""
+        self.done: list[NativeBatch] = []
+        self._start()
+
+    def _start(self) -> None:
+        self.cols: dict[str, Any] = {name: [] for name in (*ROW_SCHEMA, *self.extras)}
+        self.appenders = _appenders(self.cols, self.names)
+        self.batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
+
+    def flush(self) -> NativeBatch:
+        """The batch so far, framed; a new one is started."""
+        done, cols, shared = self.batch, self.cols, self.shared
+        if self.mapper.partial_rows and cols["_line"]:
+            self.mapper.finish_rows(cols)
         done.rows = _frame(cols)
         for line in shared:
             done.raw_lines.pop(line, None)
@@ -322,75 +385,21 @@ def _read_native(
             last = max(shared)
             shared.clear()
             shared.add(last)
-        cols = {name: [] for name in (*ROW_SCHEMA, *extras)}
-        appenders = _appenders(cols, names)
-        batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
+        self._start()
         return done
 
-    def take(line: int, mapped: Row) -> bool:
-        """Add a mapped row to the batch (or count it as skipped); True when it is full."""
-        repost = mapped.get("_repost")
-        if repost:
-            if reposts == "exclude":
-                batch.skipped[repost_excluded(repost)] += 1
-                return False
-            batch.notes[repost_counted(repost)] += 1
-        note = mapped.get("_note")
-        if isinstance(note, str):
-            batch.notes[note] += 1
-        elif note:
-            batch.notes.update(note)
-        column = cols["_line"]
-        column.append(line)
-        for name, append in appenders:
-            append(mapped[name])
-        tags = cols["hashtags"]
-        if tags[-1] is not None:
-            tags[-1] = joined(tags[-1])
-        return len(column) >= batch_rows
-
-    for line, raw, value, error in iter_units(path, fast, getattr(mapper, "line_keys", None)):
-        if error is not None:
-            batch.rejects.append((line, error, raw.decode("utf-8", "replace")))
-            continue
-        if type(value) is MappedBlock:
-            block, kinds = value.cols, value.cols["_repost"]
-            exclude = reposts == "exclude"
-            keep = [i for i, k in enumerate(kinds) if not k] if exclude and any(kinds) else None
-            rows: Sequence[int] = range(len(kinds)) if keep is None else keep
-            at, counted = 0, 0
-            while at < len(rows):
-                end = min(len(rows), at + batch_rows - len(cols["_line"]))
-                taken = rows[at:end]
-                # Reposts up to this slice's last row count in this batch, as read one
-                # by one: an excluded one after the row that fills it, in the next.
-                _count_reposts(kinds[counted : taken[-1] + 1], exclude, batch)
-                counted = taken[-1] + 1
-                if keep is None:  # a run of lines: a slice of each column
-                    cols["_line"] += range(line + at, line + end)
-                    for name in names:
-                        cols[name] += block[name][at:end]
-                    batch.raw_runs.append((line + at, value.lines[at:end]))
-                else:
-                    lines = [line + i for i in taken]
-                    cols["_line"] += lines
-                    for name in names:
-                        column = block[name]
-                        cols[name] += [column[i] for i in taken]
-                    batch.raw_lines.update(zip(lines, [value.lines[i] for i in taken], strict=True))
-                at = end
-                if len(cols["_line"]) >= batch_rows:
-                    yield flush()
-            _count_reposts(kinds[counted:], exclude, batch)
-            continue
-        items = list(records(value))
+    def add_value(self, line: int, raw: bytes, value: Any) -> None:
+        """Map the records of one JSON value (a line or an array element)."""
+        batch = self.batch
+        items = list(self.mapper.records(value))
         single = len(items) == 1
         if not single or line in batch.raw_lines:
-            shared.add(line)
-        elif line not in shared:
+            self.shared.add(line)
+        elif line not in self.shared:
             batch.raw_lines[line] = raw
         if not items:
-            batch.skipped[without_records] += 1
+            batch.skipped[self.without_records] += 1
+        to_row = self.to_row
         for record, ctx in items:
             try:
                 mapped = to_row(record, ctx)
@@ -405,7 +414,73 @@ def _read_native(
                 if isinstance(mapped, Delete):
                     batch.deletes.append((line, mapped.uid))
                     continue
-            if take(line, mapped):
-                yield flush()
-    if cols["_line"] or batch.rejects or batch.skipped or batch.deletes:
-        yield flush()
+            if self.take(line, mapped):
+                self.done.append(self.flush())
+                batch = self.batch
+
+    def take(self, line: int, mapped: Row) -> bool:
+        """Add a mapped row to the batch (or count it as skipped); True when it is full."""
+        batch = self.batch
+        repost = mapped.get("_repost")
+        if repost:
+            if self.reposts == "exclude":
+                batch.skipped[repost_excluded(repost)] += 1
+                return False
+            batch.notes[repost_counted(repost)] += 1
+        note = mapped.get("_note")
+        if isinstance(note, str):
+            batch.notes[note] += 1
+        elif note:
+            batch.notes.update(note)
+        cols = self.cols
+        column = cols["_line"]
+        column.append(line)
+        for name, append in self.appenders:
+            append(mapped[name])
+        tags = cols["hashtags"]
+        if tags[-1] is not None:
+            tags[-1] = joined(tags[-1])
+        return len(column) >= self.batch_rows
+
+    def add_block(self, line: int, value: MappedBlock) -> None:
+        """Add the rows of a :class:`MappedBlock` (its first line is ``line``), a slice
+        at a time: as many as fill the batch."""
+        kinds = value.cols["_repost"]
+        exclude = self.reposts == "exclude"
+        keep = [i for i, k in enumerate(kinds) if not k] if exclude and any(kinds) else None
+        rows: Sequence[int] = range(len(kinds)) if keep is None else keep
+        at, counted = 0, 0
+        while at < len(rows):
+            end = min(len(rows), at + self.batch_rows - len(self.cols["_line"]))
+            taken = rows[at:end]
+            # Reposts up to this slice's last row count in this batch, as read one
+            # by one: an excluded one after the row that fills it, in the next.
+            _count_reposts(kinds[counted : taken[-1] + 1], exclude, self.batch)
+            counted = taken[-1] + 1
+            if keep is None:
+                self._add_run(line, value, at, end)
+            else:
+                self._add_rows(line, value, taken)
+            at = end
+            if len(self.cols["_line"]) >= self.batch_rows:
+                self.done.append(self.flush())
+        _count_reposts(kinds[counted:], exclude, self.batch)
+
+    def _add_run(self, line: int, value: MappedBlock, at: int, end: int) -> None:
+        """Rows ``at:end`` of a block, a run of lines: a slice of each column."""
+        cols, block = self.cols, value.cols
+        cols["_line"] += range(line + at, line + end)
+        for name in self.names:
+            cols[name] += block[name][at:end]
+        self.batch.raw_runs.append((line + at, value.lines[at:end]))
+
+    def _add_rows(self, line: int, value: MappedBlock, taken: Sequence[int]) -> None:
+        """Rows ``taken`` of a block (its excluded reposts left out)."""
+        cols, block = self.cols, value.cols
+        lines = [line + i for i in taken]
+        cols["_line"] += lines
+        for name in self.names:
+            column = block[name]
+            cols[name] += [column[i] for i in taken]
+        raws = [value.lines[i] for i in taken]
+        self.batch.raw_lines.update(zip(lines, raws, strict=True))

@@ -1,0 +1,76 @@
+"""The input formats: one entry each, in detection order.
+
+An entry is a name (the value of ``--format``), a line of help, and where its reader is
+(``"module:Class"``, a subclass of :class:`indexer.formats.base.InputFormat`, which also
+says how the format is recognised). Readers are imported on first use, so that this
+module (and ``hashtag-index --help``, which lists the formats) stays light.
+
+Detection (:func:`indexer.formats.detect.detect`) asks the formats in this order: the
+first that recognises a file reads it. A JSON record is tried against each format's
+record shape in this order too, so a native format comes before canonical NDJSON (an
+X v2 tweet with its ``author`` expanded has every canonical key).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexer.formats.base import InputFormat
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    help: str
+    reader_at: str
+    """``"module:Class"``: the reader's class, imported on first use."""
+    native: bool = True
+    """A platform's own export (else canonical rows)."""
+    _reader: list[InputFormat] = field(default_factory=list, compare=False, repr=False)
+
+    def reader(self) -> InputFormat:
+        """The format's reader (one instance, made on first use)."""
+        if not self._reader:
+            module, _, name = self.reader_at.partition(":")
+            self._reader.append(getattr(importlib.import_module(module), name)(self.name))
+        return self._reader[0]
+
+
+FORMATS = (
+    Format("parquet", "canonical rows", "indexer.formats.tabular:Parquet", native=False),
+    Format("x-v1", "X API v1.1", "indexer.formats.x_v1:XV1"),
+    Format("x-v2", "X API v2", "indexer.formats.x_v2:XV2"),
+    Format("mastodon", "Mastodon statuses", "indexer.formats.mastodon:Mastodon"),
+    Format(
+        "mastodon-outbox",
+        "a Mastodon account archive's outbox.json",
+        "indexer.formats.mastodon_outbox:MastodonOutbox",
+    ),
+    Format("bluesky", "Jetstream/firehose events", "indexer.formats.bluesky:Bluesky"),
+    Format("ndjson", "canonical rows", "indexer.formats.ndjson:Ndjson", native=False),
+    Format("csv", "canonical rows", "indexer.formats.tabular:Csv", native=False),
+)
+"""Every input format, in detection order."""
+
+
+def names() -> tuple[str, ...]:
+    """The name of every format, in registry order (the values of ``--format``)."""
+    return tuple(f.name for f in FORMATS)
+
+
+def native_names() -> tuple[str, ...]:
+    """The native platform exports' names, in registry order."""
+    return tuple(f.name for f in FORMATS if f.native)
+
+
+def get(name: str) -> Format | None:
+    """The entry named ``name``, or None."""
+    return next((f for f in FORMATS if f.name == name), None)
+
+
+def format_help() -> str:
+    """The ``--format`` help: every format with its line of help."""
+    return ", ".join(f"{f.name} ({f.help})" for f in FORMATS)
