@@ -50,6 +50,7 @@ FORMATS = (
         "indexer.formats.mastodon_outbox:MastodonOutbox",
     ),
     Format("bluesky", "Jetstream/firehose events", "indexer.formats.bluesky:Bluesky"),
+    Format("reddit", "Pushshift dumps, the Reddit API", "indexer.formats.reddit:Reddit"),
     Format("ndjson", "canonical rows", "indexer.formats.ndjson:Ndjson", native=False),
     Format("csv", "canonical rows", "indexer.formats.tabular:Csv", native=False),
 )
