@@ -196,8 +196,3 @@ def _in_polars(html: pl.Series) -> pl.DataFrame:
         ).fill_null(True),
         plain=~h.str.contains_any(["<", "&"]),
     )
-
-
-def batch_simple(html: str) -> bool:
-    """Whether :func:`html_to_text_batch` does ``html`` in polars (for tests)."""
-    return bool(_in_polars(pl.Series([html], dtype=pl.String))["simple"].item())

@@ -40,9 +40,6 @@ from indexer.formats.common import (
 from indexer.formats.jsonscan import iter_stream
 from indexer.sources import JSON_SPACE, iter_line_blocks, open_decompressed
 
-ROW_SCHEMA = RAW_SCHEMA
-"""The columns of a native batch: the canonical readers' (:data:`RAW_SCHEMA`)."""
-
 
 class Mapper(InputFormat):
     """One native format: how to find its records in a JSON value, and map each one.
@@ -260,10 +257,10 @@ def _frame(cols: dict[str, Any]) -> pl.DataFrame:
     tags = cols["hashtags"]
     if not isinstance(tags, pl.Series):
         tags = split_joined(pl.Series(tags, dtype=pl.String))
-    schema = {name: dtype for name, dtype in ROW_SCHEMA.items() if name != "hashtags"}
+    schema = {name: dtype for name, dtype in RAW_SCHEMA.items() if name != "hashtags"}
     frame = pl.DataFrame({name: cols[name] for name in schema}, schema=schema)
-    tags = tags.cast(ROW_SCHEMA["hashtags"]).alias("hashtags")
-    return frame.with_columns(tags).select(list(ROW_SCHEMA))
+    tags = tags.cast(RAW_SCHEMA["hashtags"]).alias("hashtags")
+    return frame.with_columns(tags).select(list(RAW_SCHEMA))
 
 
 def _appenders(
@@ -369,9 +366,9 @@ class _Batcher:
         self._start()
 
     def _start(self) -> None:
-        self.cols: dict[str, Any] = {name: [] for name in (*ROW_SCHEMA, *self.extras)}
+        self.cols: dict[str, Any] = {name: [] for name in (*RAW_SCHEMA, *self.extras)}
         self.appenders = _appenders(self.cols, self.names)
-        self.batch = NativeBatch(pl.DataFrame(schema=ROW_SCHEMA), lines=None)
+        self.batch = NativeBatch(pl.DataFrame(schema=RAW_SCHEMA), lines=None)
 
     def flush(self) -> NativeBatch:
         """The batch so far, framed; a new one is started."""
