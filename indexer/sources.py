@@ -20,17 +20,12 @@ from typing import IO
 import zstandard
 
 from indexer.errors import InputError
+from indexer.formats import registry
 from indexer.formats.detect import HEAD_BYTES, detect
 
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
-_EXTENSION_FORMATS = {
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".json": "ndjson",
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+_EXTENSION_FORMATS = {s: f.name for f in registry.FORMATS for s in f.suffixes}
+"""File-name suffix -> the format whose files are named so."""
 _DOC_NAMES = frozenset({"README", "LICENSE", "LICENCE", "COPYING"})
 """Names (before the first dot, any case) of files a directory scan passes over quietly."""
 _DOC_SUFFIXES = frozenset({".md", ".markdown", ".rst"})

@@ -39,7 +39,7 @@ class Ndjson(InputFormat):
             return not (head.keys and not any(_looks_canonical(r) for r in head.records))
         if head.binary:
             return False
-        return head.named == "ndjson" or (head.named is None and head.blank)
+        return head.named == self.name or (head.named is None and head.blank)
 
     def sniff_record(self, record: dict[Any, Any]) -> bool:
         """A canonical row: every required field (a native record tried before)."""

@@ -29,6 +29,9 @@ class Format:
     """``"module:Class"``: the reader's class, imported on first use."""
     native: bool = True
     """A platform's own export (else canonical rows)."""
+    suffixes: tuple[str, ...] = ()
+    """File-name suffixes (before a ``.gz``/``.zst``) of files in this format: what a
+    directory scan reads, and the tie-breaker of detection."""
     _reader: list[InputFormat] = field(default_factory=list, compare=False, repr=False)
 
     def reader(self) -> InputFormat:
@@ -40,7 +43,13 @@ class Format:
 
 
 FORMATS = (
-    Format("parquet", "canonical rows", "indexer.formats.tabular:Parquet", native=False),
+    Format(
+        "parquet",
+        "canonical rows",
+        "indexer.formats.tabular:Parquet",
+        native=False,
+        suffixes=(".parquet", ".pq"),
+    ),
     Format("x-v1", "X API v1.1", "indexer.formats.x_v1:XV1"),
     Format("x-v2", "X API v2", "indexer.formats.x_v2:XV2"),
     Format("mastodon", "Mastodon statuses", "indexer.formats.mastodon:Mastodon"),
@@ -51,8 +60,20 @@ FORMATS = (
     ),
     Format("bluesky", "Jetstream/firehose events", "indexer.formats.bluesky:Bluesky"),
     Format("reddit", "Pushshift dumps, the Reddit API", "indexer.formats.reddit:Reddit"),
-    Format("ndjson", "canonical rows", "indexer.formats.ndjson:Ndjson", native=False),
-    Format("csv", "canonical rows", "indexer.formats.tabular:Csv", native=False),
+    Format(
+        "ndjson",
+        "canonical rows",
+        "indexer.formats.ndjson:Ndjson",
+        native=False,
+        suffixes=(".ndjson", ".jsonl", ".json"),
+    ),
+    Format(
+        "csv",
+        "canonical rows",
+        "indexer.formats.tabular:Csv",
+        native=False,
+        suffixes=(".csv",),
+    ),
 )
 """Every input format, in detection order."""
 

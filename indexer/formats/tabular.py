@@ -33,7 +33,7 @@ class Parquet(InputFormat):
     def sniff(self, head: Head) -> bool:
         if head.data.startswith(b"PAR1"):
             return True
-        if head.named == "parquet":
+        if head.named == self.name:
             raise InputError(f"{head.path}: not a Parquet file (no PAR1 magic)")
         return False
 
@@ -49,7 +49,7 @@ class Csv(InputFormat):
         if head.binary or head.json:
             return False
         if head.named is not None:
-            return head.named == "csv"
+            return head.named == self.name
         return not head.blank and (b"," in head.first_line or b"\t" in head.first_line)
 
     def read(self, path: Path, scratch: Path, options: ReadOptions) -> Iterator[RawBatch]:
