@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from hashtag_index.options import FORMATS, ingest_options
 from indexer.build import BuildOptions, build
 from indexer.errors import IndexerError, InputError
 from indexer.formats import registry
+from indexer.formats.base import InputFormat
+from indexer.formats.native import Mapper
 from indexer.globals import read_posts
 from indexer.sources import detect_format, expand_inputs
 from indexer.update import update
@@ -39,6 +44,22 @@ def test_a_bad_reposts_value_is_rejected_by_the_parser(
 def test_format_choices_are_every_reader() -> None:
     assert tuple(FORMATS) == registry.names()
     assert ("tried " + ", ".join(registry.names())).startswith(TRIED)
+
+
+def test_every_registered_format_has_a_reader() -> None:
+    assert len(set(registry.names())) == len(registry.FORMATS)
+    for entry in registry.FORMATS:
+        reader = entry.reader()
+        assert isinstance(reader, Mapper if entry.native else InputFormat), entry
+        assert reader.name == entry.name
+
+
+def test_the_registry_loads_no_reader() -> None:
+    """--help lists the formats: the registry alone imports neither polars nor msgspec."""
+    code = "import sys, indexer.formats.registry; print(sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(out.stdout))
+    assert not loaded & {"polars", "msgspec", "indexer.formats.base", "indexer.formats.x_v1"}
 
 
 @pytest.mark.parametrize(

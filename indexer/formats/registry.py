@@ -14,7 +14,7 @@ X v2 tweet with its ``author`` expanded has every canonical key).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,14 +32,18 @@ class Format:
     suffixes: tuple[str, ...] = ()
     """File-name suffixes (before a ``.gz``/``.zst``) of files in this format: what a
     directory scan reads, and the tie-breaker of detection."""
-    _reader: list[InputFormat] = field(default_factory=list, compare=False, repr=False)
 
     def reader(self) -> InputFormat:
         """The format's reader (one instance, made on first use)."""
-        if not self._reader:
+        found = _READERS.get(self.name)
+        if found is None:
             module, _, name = self.reader_at.partition(":")
-            self._reader.append(getattr(importlib.import_module(module), name)(self.name))
-        return self._reader[0]
+            found = _READERS[self.name] = getattr(importlib.import_module(module), name)(self.name)
+        return found
+
+
+_READERS: dict[str, InputFormat] = {}
+"""The readers made so far, by format name."""
 
 
 FORMATS = (
