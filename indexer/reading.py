@@ -194,8 +194,8 @@ class _FileTally:
         self.rejected += len(found)
         if found and self.first_reject is None:
             self.first_reject = found[0][:2]
-        self.skipped.update(_counts(batch, "skipped"))
-        self.notes.update(_counts(batch, "notes"))
+        self.skipped.update(batch.skipped)
+        self.notes.update(batch.notes)
         seq = self.first_seq + self.accepted
         if batch.deletes:
             before = _accepted_before(batch, bad)
@@ -272,13 +272,6 @@ def no_posts_error(all_rejected: list[AllRejected]) -> InputError:
     return InputError(
         f"no post to index, every row read was rejected ({shown}); nothing was published"
     )
-
-
-def _counts(batch: RawBatch, name: str) -> Counter[str]:
-    """A native batch's ``skipped`` or ``notes`` (:class:`~indexer.native.reader.NativeBatch`);
-    nothing for a canonical batch."""
-    counts: Counter[str] | None = getattr(batch, name, None)
-    return counts if counts is not None else Counter()
 
 
 def by_count(counts: Counter[str]) -> dict[str, int]:

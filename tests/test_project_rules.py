@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 from service.settings import SETTINGS_ENV, Settings
 from tests.conftest import ROOT
@@ -11,18 +12,25 @@ from tests.conftest import ROOT
 PACKAGES = ("hashtag_index", "indexer", "service")
 
 
+def _module_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
 def _imports(package: str) -> dict[str, set[str]]:
-    """Each module of ``package`` -> the modules of ours it imports (anywhere in it)."""
+    """Each module of ``package`` -> the modules of ours it imports, anywhere in it (in a
+    function too): ``from a import b`` counts as ``a.b`` when that is a module, else ``a``."""
+    modules = {_module_of(p) for name in PACKAGES for p in (ROOT / name).rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for path in sorted((ROOT / package).rglob("*.py")):
-        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         names: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    names.add(full if full in modules else node.module)
             elif isinstance(node, ast.Import):
                 names.update(a.name for a in node.names)
-        graph[module] = {n for n in names if n.split(".")[0] in PACKAGES}
+        graph[_module_of(path)] = {n for n in names if n.split(".")[0] in PACKAGES}
     return graph
 
 
@@ -75,40 +83,60 @@ def test_bundled_sample_exists() -> None:
     assert any(p.is_file() for p in sample.iterdir())
 
 
-def _module_graph() -> dict[str, set[str]]:
-    """Every module of ours -> the modules of ours it imports, anywhere in it (a function
-    body or ``if TYPE_CHECKING`` too); ``from package import module`` is the module."""
+def test_no_import_cycles() -> None:
+    """No module of ours reaches itself through its imports (a deferred import in a function
+    counts: it would only hide the cycle)."""
     graph: dict[str, set[str]] = {}
     for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            module = ".".join(parts).removesuffix(".__init__")
-            names: set[str] = set()
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    names.update(f"{node.module}.{a.name}" for a in node.names)
-                    names.add(node.module)
-                elif isinstance(node, ast.Import):
-                    names.update(a.name for a in node.names)
-            graph[module] = {n for n in names if n.split(".")[0] in PACKAGES}
-    return {m: {n for n in names if n in graph and n != m} for m, names in graph.items()}
-
-
-def test_no_import_cycles() -> None:
-    """No module imports itself back through others (at module granularity)."""
-    graph = _module_graph()
+        graph.update(_imports(package))
     cycles: list[list[str]] = []
-    done: set[str] = set()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
 
     def visit(module: str, path: list[str]) -> None:
-        for name in sorted(graph[module]):
-            if name in path:
-                cycles.append([*path[path.index(name) :], name])
-            elif name not in done:
-                visit(name, [*path, name])
-        done.add(module)
+        state[module] = 1
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
 
     for module in sorted(graph):
-        if module not in done:
+        if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    """A function does one stage; past 80 lines it does several (nested functions too)."""
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > 80
+    ]
+    assert long == []
+
+
+def test_the_readme_names_every_module() -> None:
+    """README's "Code layout" names each package's modules and folders, and only those."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Code layout\n", 1)[1].split("\n## ", 1)[0]
+    bullets = re.split(r"^- `([a-z_]+)/`:", section, flags=re.M)
+    named = {
+        package: set(re.findall(r"`([a-z_]+(?:\.py|/))`", text))
+        for package, text in zip(bullets[1::2], bullets[2::2], strict=True)
+    }
+    actual = {
+        package: {
+            p.name + ("/" if p.is_dir() else "")
+            for p in (ROOT / package).iterdir()
+            if (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))
+            or (p.is_dir() and not p.name.startswith(("_", ".")))
+        }
+        for package in PACKAGES
+    }
+    assert {package: named.get(package, set()) for package in PACKAGES} == actual

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -61,6 +62,11 @@ class RawBatch:
     deletes: list[tuple[int, str]] = field(default_factory=list)
     """(line, uid) of delete events read in this batch (e.g. Bluesky ``delete`` commits):
     the post ``uid`` (``platform:id``) is removed if indexed before this point."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Records that are not posts (stream notices, likes, excluded reposts...), by kind
+    (native exports only). A post's delete event is not skipped: it is in ``deletes``."""
+    notes: Counter[str] = field(default_factory=Counter)
+    """Records read with an adjustment (e.g. a negative Reddit score as 0 likes)."""
 
     def raw(self, line: int) -> str | None:
         """The row at ``line`` as read, if this format keeps it."""

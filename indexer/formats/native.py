@@ -88,18 +88,13 @@ class Mapper(InputFormat):
 
 @dataclass
 class NativeBatch(RawBatch):
-    """A :class:`RawBatch` that also counts what was skipped or adjusted.
+    """A :class:`RawBatch` of a native export (whose ``skipped`` and ``notes`` count).
 
     ``raw(line)`` is the record as read when the line (or array element) holds one
     record; None when several records share a line (a response page), so a later
     reject shows the row's canonical fields instead.
     """
 
-    skipped: Counter[str] = field(default_factory=Counter)
-    """Records that are not posts (stream notices, likes, excluded reposts...), by kind.
-    A post's delete event is not skipped: it is in :attr:`RawBatch.deletes`."""
-    notes: Counter[str] = field(default_factory=Counter)
-    """Records read with an adjustment (e.g. a negative Reddit score as 0 likes)."""
     raw_lines: dict[int, bytes] = field(default_factory=dict)
     raw_runs: list[tuple[int, list[bytes]]] = field(default_factory=list)
     """Runs of consecutive lines that hold a record each: (first line, the lines), in
