@@ -26,7 +26,6 @@ from hashtag_index.options import add_index_option, index_dir
 from indexer.errors import IndexerError
 from indexer.schema import current_generation_dir, read_manifest
 from service.admin import run_update
-from service.params import parse_period
 
 SCHEDULE_HELP = """\
 Run 'hashtag-index update INPUT...' now, then on a timetable, until stopped.
@@ -56,6 +55,8 @@ class Timetable:
                 "give exactly one of --every (e.g. 1h) and --cron (e.g. '0 * * * *')"
             )
         if every is not None:
+            from service.params import parse_period  # imported when run: --help stays fast
+
             try:
                 period = parse_period(
                     every, units="smhd", max_digits=6, expected="a period like 30m, 1h or 1d"

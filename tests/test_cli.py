@@ -240,3 +240,21 @@ def test_disk_full_fails_cleanly_and_keeps_the_published_generation(tmp_path: Pa
         assert [p.name for p in (index / "generations").iterdir()] == [published.name]
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+def test_help_loads_neither_the_service_nor_ray() -> None:
+    """``hashtag-index --help`` stays fast: the command line imports the HTTP service
+    (litestar) and Ray only when a command that needs them runs."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, hashtag_index.cli; "
+            "print(sorted(m for m in ('litestar', 'ray', 'granian') if m in sys.modules))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
