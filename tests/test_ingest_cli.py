@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from hashtag_index.cli import make_parser
+from hashtag_index.indexing import BUILD_HELP
 from hashtag_index.options import FORMATS, ingest_options
 from indexer.build import BuildOptions, build
 from indexer.errors import IndexerError, InputError
 from indexer.formats import registry
-from indexer.formats.base import InputFormat
+from indexer.formats.base import CANONICAL_FIELDS, InputFormat
 from indexer.formats.native import Mapper
 from indexer.globals import read_posts
 from indexer.sources import detect_format, expand_inputs
@@ -44,6 +45,15 @@ def test_a_bad_reposts_value_is_rejected_by_the_parser(
 def test_format_choices_are_every_reader() -> None:
     assert tuple(FORMATS) == registry.names()
     assert ("tried " + ", ".join(registry.names())).startswith(TRIED)
+
+
+def test_build_help_names_every_field_and_suffix() -> None:
+    """``build --help`` writes the canonical fields and the file suffixes out in prose: it
+    must name each one the code reads (a new field or suffix is documented, or this fails)."""
+    words = set(BUILD_HELP.replace(",", " ").replace(";", " ").replace("(", " ").split())
+    missing = [f for f in CANONICAL_FIELDS if f not in words]
+    missing += [s for f in registry.FORMATS for s in f.suffixes if s not in words]
+    assert missing == []
 
 
 def test_every_registered_format_has_a_reader() -> None:
