@@ -814,9 +814,12 @@ def run_measured(cmd: list[str]) -> tuple[float, int, bytes]:
 
 def read_only(path: Path) -> dict[str, Any]:
     """The read stage alone: detection, then every batch of ``read_batches``."""
-    import indexer.formats.detect  # noqa: F401  (imported by detection: not timed)
+    from indexer.formats import registry
+    from indexer.formats.detect import detect_format
     from indexer.ingest import read_batches
-    from indexer.sources import detect_format
+
+    for entry in registry.FORMATS:  # the readers are imported on first use: not timed
+        entry.reader()
 
     rows = rejects = 0
     with tempfile.TemporaryDirectory() as scratch:

@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from croniter import croniter
-
 from hashtag_index.options import add_index_option, index_dir
 from indexer.errors import IndexerError
 from indexer.schema import current_generation_dir, read_manifest
@@ -65,6 +63,8 @@ class Timetable:
                 raise IndexerError(f"--every: {e}") from None
             return cls(every=period)
         assert cron is not None
+        from croniter import croniter  # imported when run: --help stays fast
+
         if not croniter.is_valid(cron):
             raise IndexerError(f"--cron: not a cron expression: {cron!r}")
         return cls(cron=cron)
@@ -72,6 +72,8 @@ class Timetable:
     def next_after(self, t: datetime) -> datetime:
         if self.every is not None:
             return t + self.every
+        from croniter import croniter
+
         nxt: datetime = croniter(self.cron, t).get_next(datetime)
         return nxt
 

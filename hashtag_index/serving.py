@@ -13,6 +13,7 @@ from hashtag_index.options import add_index_option, index_dir
 from indexer.errors import IndexerError
 from indexer.publish import IndexDir
 from indexer.schema import SchemaMismatchError, checked_manifest, default_index_dir
+from service.query_errors import InvalidParameter
 
 if TYPE_CHECKING:
     import polars as pl
@@ -174,7 +175,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _prepare_report(args: argparse.Namespace, tables: Tables) -> tuple[pl.DataFrame, str]:
-    from service.query_errors import InvalidParameter
     from service.reports import prepare
 
     try:

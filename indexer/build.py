@@ -38,6 +38,7 @@ from indexer import rollups
 from indexer.dedup import DeleteEffects, delete_effects, spooled_copies
 from indexer.errors import EmptyBuildError, IndexerError
 from indexer.globals import Changes, write_tables
+from indexer.inputs import Warn, expand_inputs
 from indexer.options import BuildOptions
 from indexer.progress import Progress, StageClock, plural
 from indexer.publish import IndexDir
@@ -51,7 +52,6 @@ from indexer.schema import (
     encode_manifest,
     open_posts_index,
 )
-from indexer.sources import Warn, expand_inputs
 from indexer.tantivy_writer import TantivyFeeder, commit, tantivy_json_lines
 
 if TYPE_CHECKING:

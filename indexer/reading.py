@@ -22,12 +22,14 @@ import polars as pl
 
 from indexer.dedup import DELETES_SCHEMA
 from indexer.errors import InputError
+from indexer.formats.detect import detect_format
 from indexer.ingest import RawBatch, read_batches
+from indexer.inputs import Warn
 from indexer.options import BuildOptions
 from indexer.progress import Progress, plural
 from indexer.rejects import RejectsWriter
 from indexer.schema import SourceInfo
-from indexer.sources import Warn, detect_format, sha256_of, track_reads
+from indexer.sources import sha256_of, track_reads
 from indexer.tagging import post_tags
 from indexer.validate import validate
 

@@ -1,26 +1,27 @@
 """The on-disk index contract, declared once.
 
 A generation is a directory holding a tantivy index of posts plus columnar
-rollups (Parquet) computed by polars. The service imports this module and
+rollups (Arrow IPC and Parquet) computed by polars. The service imports this module and
 nothing else of the indexer, and refuses a generation whose
 ``schema_version`` differs from :data:`SCHEMA_VERSION`.
 
 Layout of one generation directory::
 
     manifest.json      Manifest (below), written last
-    posts/             tantivy index, one document per post (full text, filters)
-    posts.parquet      one row per post, no text: identity, time, author, community,
-                       counts, tag keys (``tags``) and their spellings as written (``written``)
-    tags.parquet       one row per tag key: exact totals, display form, first/last seen
-    cooc.parquet       one row per co-occurring tag pair (both orders): co_posts
-    serve/*.arrow      what the service reads, as uncompressed Arrow IPC files that it
-                       memory-maps (:data:`SERVE_TABLES`): nothing is loaded into a
-                       worker's heap, and every worker shares the page cache
     rejects.ndjson     one line per rejected input row: source, line, reason, raw
+    posts/             tantivy index, one document per post (full text, filters)
+    splits/<day>/      one UTC day (SPLIT_TABLES): its posts (Parquet, the record an
+                       update rebuilds from) and the service's tables of them
+    tags.arrow, keys.arrow, ranked.arrow, cooc.arrow, cooc-delta.arrow, codes.arrow,
+    accounts.arrow, accounts-new.arrow, spellings.parquet
+                       the tables over every day (GENERATION_TABLES): exact all-time
+                       totals per tag, pairs of tags, ids and spellings
 
-Every columnar file's columns and dtypes are declared here (:data:`RECORD_TABLES`,
-:data:`SERVE_TABLES`); the writers select exactly these columns and a test checks
-each written file against its declaration.
+The service memory-maps the Arrow IPC files (uncompressed): nothing is loaded into a
+worker's heap, and every worker shares the page cache. Every columnar file's columns
+and dtypes are declared here (:data:`SPLIT_TABLES`, :data:`GENERATION_TABLES`); the
+writers select exactly these columns and a test checks each written file against its
+declaration.
 """
 
 from __future__ import annotations
@@ -201,7 +202,6 @@ SPLIT_REMOVED = TableSpec(
     "and pairs.arrow are already without them; compact rewrites the day without them",
 )
 
-NAMED_COUNTS_DOC = "lists of {name, posts}, most posts first, then name"
 
 TAGS_TABLE = TableSpec(
     "tags.arrow",

@@ -12,7 +12,7 @@ matters: old posts are never decoded, tagged or indexed again.
 2. dedup    within the new rows the later copy of a ``uid`` wins; new uids the
             parent already holds are ``replaced`` (the new copy wins); a delete
             event removes the copies read before it, the parent's post included
-            (:func:`indexer.build.delete_effects`);
+            (:func:`indexer.dedup.delete_effects`);
 3. index    the parent's tantivy segments are hard-linked into the new
             generation (never copied, never written: see :func:`link_posts_index`),
             the replaced posts are deleted by ``uid`` term, the new documents
@@ -40,6 +40,7 @@ from indexer import rollups
 from indexer.dedup import DeleteEffects, delete_effects, spooled_copies
 from indexer.errors import IndexerError
 from indexer.globals import POST_COLUMNS, Changes, Stats, held_by_day, write_tables
+from indexer.inputs import Warn, expand_inputs
 from indexer.options import BuildOptions
 from indexer.progress import Progress, StageClock
 from indexer.publish import IndexDir, checked_parent
@@ -56,7 +57,7 @@ from indexer.schema import (
     encode_manifest,
     open_posts_index,
 )
-from indexer.sources import Warn, expand_inputs, sha256_of
+from indexer.sources import sha256_of
 from indexer.tantivy_writer import TantivyFeeder, commit, link_posts_index, tantivy_json_lines
 from indexer.validate import POST_SCHEMA
 

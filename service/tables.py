@@ -57,6 +57,7 @@ from indexer.schema import (
     Manifest,
     TableSpec,
     map_ipc,
+    read_manifest,
 )
 
 
@@ -349,8 +350,6 @@ def between(rows: pl.DataFrame, start: datetime | None, end: datetime | None) ->
 
 def load_tables(generation_dir: Path, manifest: Manifest | None = None) -> Tables:
     """Map a generation's tables (milliseconds; nothing is copied into the heap)."""
-    from indexer.schema import read_manifest
-
     manifest = manifest or read_manifest(generation_dir)
     keys = mapped(generation_dir, KEYS_TABLE)
     codes = mapped(generation_dir, CODES_TABLE)

@@ -201,14 +201,6 @@ def detail(
     )
 
 
-def _between(rows: pl.DataFrame, start: datetime | None, end: datetime | None) -> pl.DataFrame:
-    """Rows of a time-sorted frame with ``start <= created_at < end``."""
-    times = rows["created_at"]
-    lo = 0 if start is None else int(times.search_sorted(start, side="left"))
-    hi = rows.height if end is None else int(times.search_sorted(end, side="left"))
-    return rows.slice(lo, max(0, hi - lo))
-
-
 def truncate(t: datetime, interval: str) -> datetime:
     """The start of the UTC bucket holding ``t`` (weeks start on Monday)."""
     day = t.replace(minute=0, second=0, microsecond=0)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from indexer.build import BuildOptions, BuildResult, build
+from indexer.errors import InputError
+from indexer.formats import registry
+from indexer.formats.base import RawBatch, ReadOptions
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -66,3 +69,16 @@ def run_build(index_dir: Path) -> Callable[..., BuildResult]:
         )
 
     return run
+
+
+def read_native(
+    path: Path, fmt: str, batch_rows: int, *, reposts: str = "count"
+) -> Iterator[RawBatch]:
+    """The batches of a native export, read by its registered reader as a build reads it
+    (:meth:`indexer.formats.native.Mapper.read`); errors are raised at once, before the file
+    is read."""
+    entry = registry.get(fmt)
+    if entry is None or not entry.native:
+        raise InputError(f"{path}: not a native format: {fmt!r}")
+    options = ReadOptions(batch_rows=batch_rows, reposts=reposts)
+    return entry.reader().read(path, path.parent, options)

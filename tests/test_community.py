@@ -45,7 +45,7 @@ def test_reddit_community_falls_back_to_the_prefixed_name() -> None:
     base = {"id": "abc", "created_utc": 1609459100, "author": "pyfan", "title": "t"}
 
     def community(**fields: str) -> Any:
-        row = Reddit().to_row({**base, **fields}, {})
+        row = Reddit("reddit").to_row({**base, **fields}, {})
         assert isinstance(row, dict)
         return row["community"]
 

@@ -107,7 +107,7 @@ def _read_all(content: bytes, fmt: str) -> None:
         accounted.update(batch.rows["_line"].to_list())
         accounted.update(line for line, _, _ in batch.rejects)
         accounted.update(line for line, _ in batch.deletes)
-        skipped += sum(getattr(batch, "skipped", {}).values())
+        skipped += batch.skipped.total()
     if fmt in ("csv", "parquet") or not _is_json_lines(content):
         return  # a CSV row may span lines; a document's records are not lines
     lines = [i for i, line in enumerate(content.split(b"\n"), 1) if line.strip(b" \t\r")]

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from indexer.build import BuildResult
 from indexer.errors import InputError
+from indexer.formats.detect import detect_format
 from indexer.globals import read_posts
 from indexer.ingest import read_batches
+from indexer.inputs import expand_inputs
 from indexer.schema import REJECTS_FILE
-from indexer.sources import detect_format, expand_inputs, iter_line_blocks
+from indexer.sources import iter_line_blocks
 from tests.conftest import post, write_ndjson
 
 Build = Callable[..., BuildResult]
@@ -193,6 +195,28 @@ def test_invalid_utf8_line_is_a_reject_naming_it(tmp_path: Path) -> None:
     assert [r["id"] for b in batches for r in b.rows.to_dicts()] == ["2"]
     assert [(n, reason) for b in batches for n, reason, _ in b.rejects] == [
         (1, "bad JSON: invalid UTF-8")
+    ]
+
+
+def test_a_count_too_big_for_the_index_is_a_reject_not_a_failed_build(
+    tmp_path: Path, run_build: Build
+) -> None:
+    """A JSON integer past Int64 in a count used to stop the whole build (polars could not
+    build the column); it is that line's reject, and a huge numeric id is kept as text."""
+    path = tmp_path / "posts.ndjson"
+    head = '"created_at":"2026-10-01T00:00:00Z","author":"a"'
+    path.write_text(
+        f'{{"id":"1",{head},"text":"#big","likes":99999999999999999999999}}\n'
+        f'{{"id":99999999999999999999999,{head},"text":"#ok"}}\n'
+    )
+    result = run_build(path)
+    assert result.manifest.posts == 1
+    assert read_posts(result.generation_dir)["id"].to_list() == ["99999999999999999999999"]
+    rejects = [
+        json.loads(x) for x in (result.generation_dir / REJECTS_FILE).read_text().splitlines()
+    ]
+    assert [(r["line"], r["reason"]) for r in rejects] == [
+        (1, "Expected 'int' <= 9223372036854775807 - at '$.likes'")
     ]
 
 

@@ -17,9 +17,10 @@ from indexer.build import BuildOptions, build
 from indexer.errors import IndexerError, InputError
 from indexer.formats import registry
 from indexer.formats.base import CANONICAL_FIELDS, InputFormat
+from indexer.formats.detect import detect_format
 from indexer.formats.native import Mapper
 from indexer.globals import read_posts
-from indexer.sources import detect_format, expand_inputs
+from indexer.inputs import expand_inputs
 from indexer.update import update
 from tests.conftest import NOW, post, write_ndjson
 

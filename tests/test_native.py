@@ -15,10 +15,12 @@ import pytest
 from indexer.errors import InputError
 from indexer.formats import registry
 from indexer.formats.detect import detect as detect_any
+from indexer.formats.detect import detect_format as detect_file
 from indexer.formats.html_text import html_to_text
-from indexer.formats.native import NativeBatch, read_native
-from indexer.sources import detect_format as detect_file
+from indexer.formats.native import NativeBatch
+from indexer.ingest import read_batches
 from indexer.validate import validate
+from tests.conftest import read_native
 from tests.test_update import run_build
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
@@ -586,8 +588,8 @@ def test_gzip_and_batches(tmp_path: Path) -> None:
 
 def test_unknown_format_is_an_input_error(tmp_path: Path) -> None:
     path = write(tmp_path / "x.jsonl", CANONICAL)
-    with pytest.raises(InputError, match="unknown native format"):
-        list(read_native(path, "myspace", 10))
+    with pytest.raises(InputError, match="unknown format 'myspace'"):
+        list(read_batches(path, "myspace", tmp_path))
 
 
 # ---------------------------------------------------------------- real X data

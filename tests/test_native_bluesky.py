@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.formats.bluesky import REPOST_SKIPPED
-from indexer.sources import detect_format as detect_file
+from indexer.formats.detect import detect_format as detect_file
 from tests.test_native import read_all, write
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "native" / "bluesky"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from indexer.formats import registry
+from indexer.formats.detect import detect_format as detect_file
 from indexer.formats.mastodon_outbox import BOOST_SKIPPED, NOT_PUBLIC, actor_acct
-from indexer.formats.native import read_native
-from indexer.sources import detect_format as detect_file
+from tests.conftest import read_native
 from tests.test_native import detect, read_all, write
 from tests.test_update import run_build
 

@@ -10,8 +10,8 @@ import polars as pl
 import zstandard
 
 from indexer.extract import extract_hashtags
+from indexer.formats.detect import detect_format as detect_file
 from indexer.formats.reddit import NEGATIVE_SCORE, TEXT_GONE
-from indexer.sources import detect_format as detect_file
 from indexer.validate import validate
 from tests.test_native import read_all
 

@@ -10,7 +10,9 @@ import pytest
 
 from indexer.errors import InputError
 from indexer.formats.bluesky import REPOST_SKIPPED
-from indexer.formats.native import NativeBatch, read_native
+from indexer.formats.native import NativeBatch
+from indexer.ingest import read_batches
+from tests.conftest import read_native
 from tests.test_native import JETSTREAM_POST, MASTODON, V1_TWEET, V2_PAGE, write
 
 
@@ -67,8 +69,8 @@ def test_unknown_policy_is_an_input_error_before_reading(tmp_path: Path) -> None
     path = tmp_path / "missing.jsonl"  # not even read
     with pytest.raises(InputError, match="unknown repost policy 'skip'"):
         read_native(path, "x-v1", 10, reposts="skip")
-    with pytest.raises(InputError, match="unknown native format"):
-        read_native(path, "myspace", 10)
+    with pytest.raises(InputError, match="unknown format 'myspace'"):
+        list(read_batches(path, "myspace", tmp_path))
 
 
 def test_x_v1_retweet_counts_as_the_retweeters_post(tmp_path: Path) -> None:

@@ -46,10 +46,11 @@ from indexer.formats.mastodon import (
     spell_as_written,
     with_hosts,
 )
-from indexer.formats.native import _keys_first, iter_units, read_native
+from indexer.formats.native import _keys_first, iter_units
 from indexer.formats.reddit import Reddit
 from indexer.formats.x_v1 import XV1, x_time
 from indexer.formats.x_v2 import XV2
+from tests.conftest import read_native
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -407,7 +408,7 @@ def test_spell_as_written_equals_as_written(rows: list[tuple[list[str] | None, s
 @pytest.mark.parametrize("batch_rows", [1, 63, 64, 100_000])
 def test_mastodon_batch_rows_equal_record_rows(tmp_path: Path, batch_rows: int) -> None:
     """read_native (tags spelled per batch, one by one under 64 rows, else with polars)
-    gives the rows Mastodon().to_row gives record by record."""
+    gives the rows Mastodon("mastodon").to_row gives record by record."""
     statuses = []
     for i in range(150):
         tags = [{"name": n, "url": "u"} for n in (["greenfest", "ai"] if i % 3 else [])]
@@ -425,7 +426,7 @@ def test_mastodon_batch_rows_equal_record_rows(tmp_path: Path, batch_rows: int) 
     path = tmp_path / "statuses.ndjson"
     path.write_bytes(b"\n".join(msgspec.json.encode(s) for s in statuses) + b"\n")
     got = [r for b in read_native(path, "mastodon", batch_rows) for r in b.rows.to_dicts()]
-    mapper = Mastodon()
+    mapper = Mastodon("mastodon")
     want = []
     for line, status in enumerate(statuses, 1):
         row = mapper.to_row(status, {})
@@ -548,7 +549,7 @@ def _with_servers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_fast_block_equals_generic_rows(statuses: list[Any]) -> None:
     """A block the typed decode maps gives the generic rows, line by line; one it does
     not is left to the generic way (None), whatever that makes of it."""
-    mapper = Mastodon()
+    mapper = Mastodon("mastodon")
     _assert_block_equals_generic(mapper, mapper.partial_row, statuses)
 
 
@@ -558,7 +559,7 @@ def test_fast_block_maps_the_usual_statuses(tmp_path: Path) -> None:
         "uri": "b",
         "reblog": {"content": "<p>#A b</p>", "tags": [{"name": "a"}]},
     }
-    cols = Mastodon().fast_block([msgspec.json.encode(s) for s in (_FULL_STATUS, boost)])
+    cols = Mastodon("mastodon").fast_block([msgspec.json.encode(s) for s in (_FULL_STATUS, boost)])
     assert cols is not None
     assert cols["author"] == ["a"] * 2  # a local account: its server is added later
     assert cols["_account_url"] == ["https://m.example/@a"] * 2
@@ -645,20 +646,20 @@ _FULL_TWEET = {
 def test_x_v1_fast_block_equals_generic_rows(tweets: list[Any]) -> None:
     """A block the typed decode maps gives the generic rows, line by line; one it does
     not is left to the generic way (None)."""
-    mapper = XV1()
+    mapper = XV1("x-v1")
     _assert_block_equals_generic(mapper, mapper.to_row, tweets)
 
 
 def test_x_v1_fast_block_maps_the_usual_tweets() -> None:
     retweet = {**_FULL_TWEET, "id_str": "8", "retweeted_status": {"entities": {"hashtags": []}}}
-    cols = XV1().fast_block([msgspec.json.encode(t) for t in (_FULL_TWEET, retweet)])
+    cols = XV1("x-v1").fast_block([msgspec.json.encode(t) for t in (_FULL_TWEET, retweet)])
     assert cols is not None
     assert cols["text"] == ["a & #Tag"] * 2
     assert cols["created_at"] == ["2018-03-10T19:48:40Z"] * 2
     assert cols["likes"] == [2, 0]
     assert cols["hashtags"] == [joined(["Tag"]), joined([])]
     assert cols["_repost"] == [None, "x-v1 retweet"]
-    assert XV1().fast_block([msgspec.json.encode({"limit": {"track": 1}})]) is None
+    assert XV1("x-v1").fast_block([msgspec.json.encode({"limit": {"track": 1}})]) is None
 
 
 # --------------------------------------------------------------------------
@@ -715,7 +716,7 @@ def _assert_line_keys_map_as_whole(mapper: Any, value: Any) -> None:
 @settings(max_examples=2000, deadline=None)
 @given(_REDDIT_VALUE)
 def test_reddit_line_keys_map_as_the_whole_line(value: Any) -> None:
-    _assert_line_keys_map_as_whole(Reddit(), value)
+    _assert_line_keys_map_as_whole(Reddit("reddit"), value)
 
 
 # --------------------------------------------------------------------------
@@ -785,7 +786,7 @@ _V2_VALUE = (
 @settings(max_examples=2000, deadline=None)
 @given(_V2_VALUE)
 def test_x_v2_line_keys_map_as_the_whole_line(value: Any) -> None:
-    _assert_line_keys_map_as_whole(XV2(), value)
+    _assert_line_keys_map_as_whole(XV2("x-v2"), value)
 
 
 # --------------------------------------------------------------------------
@@ -900,7 +901,7 @@ _BSKY_VALUE = (
 @settings(max_examples=3000, deadline=None)
 @given(_BSKY_VALUE)
 def test_bluesky_line_keys_map_as_the_whole_line(value: Any) -> None:
-    _assert_line_keys_map_as_whole(Bluesky(), value)
+    _assert_line_keys_map_as_whole(Bluesky("bluesky"), value)
 
 
 # --------------------------------------------------------------------------

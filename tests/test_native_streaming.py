@@ -145,7 +145,8 @@ BOUNDED = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from indexer.formats import registry
-    from indexer.formats.native import iter_units, read_native
+    from indexer.formats.native import iter_units
+    from tests.conftest import read_native
 
     def kib(field):  # VmRSS: resident now; VmHWM: the peak so far
         status = Path("/proc/self/status").read_text().splitlines()

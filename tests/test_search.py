@@ -518,7 +518,7 @@ def test_the_cjk_text(ix: Ix) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def test_within_edits() -> None:
+def test_osa_distance_counts_a_transposition_as_one_edit() -> None:
     assert osa_distance("python", "pyhton", 1) <= 1
     assert osa_distance("python", "pythn", 1) <= 1
     assert osa_distance("python", "pthn", 1) > 1

@@ -17,9 +17,9 @@ import zstandard
 from hashtag_index.cli import main
 from indexer.build import BuildOptions, BuildResult, build
 from indexer.errors import InputError
+from indexer.inputs import directory_entry, expand_inputs
 from indexer.progress import Progress, plural
 from indexer.schema import Manifest, encode_manifest, read_manifest
-from indexer.sources import directory_entry, expand_inputs
 from indexer.update import UpdateResult, update
 from tests.conftest import NOW, ROOT, post, write_ndjson
 

@@ -473,6 +473,7 @@ def _bad_request(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 def create_app(open_engine: Callable[[], Engine]) -> Litestar:
     """Our API's read paths (the benchmark's questions) over one engine."""
     from service.errors import ApiError
+    from service.query_errors import InvalidParameter
 
     return Litestar(
         [
@@ -485,7 +486,7 @@ def create_app(open_engine: Callable[[], Engine]) -> Litestar:
             report,
             healthz,
         ],
-        exception_handlers={ApiError: _bad_request},
+        exception_handlers={ApiError: _bad_request, InvalidParameter: _bad_request},
         state=State({"answers": Answers(open_engine())}),
         openapi_config=None,
     )

@@ -51,6 +51,7 @@ from litestar.response import Stream  # noqa: E402
 from indexer.schema import tag_key  # noqa: E402
 from service.errors import ApiError  # noqa: E402
 from service.params import parse_duration, parse_time  # noqa: E402
+from service.query_errors import InvalidParameter  # noqa: E402
 
 PRIOR = 2.0
 MIN_AUTHORS = 5
@@ -413,7 +414,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+def _api_error(_: Request[Any, Any, Any], exc: ApiError | InvalidParameter) -> Response[Any]:
     return Response({"error": str(exc)}, status_code=400)
 
 
@@ -423,7 +424,7 @@ def create_app(dsn: str, connections: int) -> Litestar:
         [trending, hashtags, hashtag_detail, hashtag_timeseries, posts, report, healthz],
         on_startup=[db.open],
         on_shutdown=[db.close],
-        exception_handlers={ApiError: _api_error},
+        exception_handlers={ApiError: _api_error, InvalidParameter: _api_error},
         state=State({"pool": db}),
         openapi_config=None,
     )

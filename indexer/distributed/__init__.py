@@ -6,7 +6,7 @@ when ``--ray`` is given. Against the local build (indexer/build.py), stage by st
 
 1. read    one task per byte range of a big uncompressed JSON-lines file (cut at
            line ends), per file, or per run of small files (:func:`.units.plan_tasks`)
-           runs :func:`~indexer.build.read_file` (the local build's own reader,
+           runs :func:`~indexer.reading.read_file` (the local build's own reader,
            validator and tagger) into a spool of its own, by day and with the text,
            moved into the build's spool at its end. The n-th task's accepted rows
            are numbered from ``n << SEQ_SHIFT``: ordered and unique as the local

@@ -13,10 +13,10 @@ from indexer.distributed.days import RayDays
 from indexer.distributed.dedup import dedup
 from indexer.distributed.indexing import index_days
 from indexer.distributed.reading import read_into_days
+from indexer.inputs import Warn
 from indexer.options import BuildOptions
 from indexer.progress import Progress, StageClock
 from indexer.reading import ReadResult
-from indexer.sources import Warn
 
 
 def read_dedup_index(

@@ -89,7 +89,7 @@ def write_day(
 
 def rewrite_days(ray: Any, ids: DayIds, days: list[tuple[Path, Path]]) -> Iterator[int]:
     """``compact --ray``: each patched day (source, target) rewritten by a Ray task with
-    :func:`~indexer.compact.rewrite_patched`; yields the removed posts each left out."""
+    :func:`~indexer.patched_days.rewrite_patched`; yields the removed posts each left out."""
     task = ray.remote(max_retries=TASK_RETRIES)(rewrite_day)
     shared = ray.put(ids)
 

@@ -25,13 +25,14 @@ from indexer.distributed.units import (
     line_ends,
     plan_tasks,
 )
+from indexer.inputs import Warn
 from indexer.options import BuildOptions
 from indexer.progress import Progress
 from indexer.reading import BatchSink, FileRead, ReadResult, combine_reads, read_file
 from indexer.rejects import RejectsWriter
 from indexer.rollups import spool_batch
 from indexer.schema import REJECTS_FILE
-from indexer.sources import Warn, reading_range, sha256_of
+from indexer.sources import reading_range, sha256_of
 
 SEQ_SHIFT = 40
 """The n-th read task's rows are numbered from ``n << SEQ_SHIFT`` (after an update's

@@ -12,11 +12,12 @@ from typing import IO
 import msgspec
 import polars as pl
 
+from indexer.formats.detect import detect_format
 from indexer.options import BuildOptions
 from indexer.reading import FileRead, by_count
 from indexer.rejects import Reject
 from indexer.schema import SourceInfo
-from indexer.sources import compression_of, detect_format
+from indexer.sources import compression_of
 
 SPLITTABLE = frozenset({"ndjson", "bluesky", "reddit"})
 """Formats of one record per line, with no state across lines: an uncompressed file of
@@ -108,7 +109,7 @@ class PartRead:
     """What a task read of its :class:`Unit`."""
 
     file: FileRead
-    """As :func:`~indexer.build.read_file` tells it, lines counted from the unit's start."""
+    """As :func:`~indexer.reading.read_file` tells it, lines counted from the unit's start."""
     lines: int
     """Line ends in the unit (0 for a whole file: not needed)."""
     seconds: float = 0.0

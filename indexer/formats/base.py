@@ -193,7 +193,7 @@ class InputFormat:
     response page, :meth:`unwrap_record` on a wrapped record; the defaults say no.
     """
 
-    def __init__(self, name: str = "") -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
         """The format's name (its registry entry's), for messages."""
 

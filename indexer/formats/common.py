@@ -16,7 +16,7 @@ Row = dict[str, Any]
 (the kind of repost the row is, e.g. ``"x-v1 retweet"``, for the repost policy)."""
 
 REPOST_POLICIES = ("count", "exclude")
-"""How reposts (retweets, boosts) count; see :func:`indexer.formats.native.read_native`."""
+"""How reposts (retweets, boosts) count; see :meth:`indexer.formats.native.Mapper.read`."""
 
 
 def repost_counted(kind: str) -> str:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import zstandard
 
 from indexer.errors import InputError
 from indexer.formats.base import Head, InputFormat
 from indexer.formats.jsonscan import parse_prefix
 from indexer.formats.registry import FORMATS, names
+from indexer.inputs import format_from_name
+from indexer.sources import open_decompressed
 
 HEAD_BYTES = 64 << 10
 """How much of a file (decompressed) detection reads."""
@@ -129,3 +134,17 @@ def _values(text: str) -> list[Any]:
         if partial is not None:
             values.append(partial)
     return values
+
+
+def detect_format(path: Path) -> str:
+    """The format of a file, from its content (the name is only a tie-breaker): the first
+    format of :mod:`indexer.formats.registry` that recognises it (a native platform
+    export, or canonical NDJSON, CSV or Parquet). A file that is none of them (binary
+    content, JSON records of no known shape, text that is neither CSV nor JSON) is an
+    :class:`InputError` naming the file and the formats tried."""
+    try:
+        with open_decompressed(path) as f:
+            head = f.read(HEAD_BYTES)
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    return detect(path, head, format_from_name(path))

@@ -10,7 +10,7 @@
 - **Boosts** (``reblog``): the booster's post (the boost's own ``uri``, author and
   time) with the boosted status's text, tags and language, and the boost's own
   (zero) counts, flagged ``"mastodon boost"`` for the repost policy (see
-  :func:`indexer.formats.native.read_native`).
+  :meth:`indexer.formats.native.Mapper.read`).
 
 A block of lines holding one status each is first decoded into :class:`_Status`, a
 msgspec struct of just the fields above, and mapped a column at a time

@@ -2,7 +2,7 @@
 
 A native format is a :class:`Mapper` (one module each: :mod:`indexer.formats.x_v1`,
 :mod:`~indexer.formats.x_v2`, :mod:`~indexer.formats.mastodon`...): how to find its
-records in a JSON value and map each one to a canonical row. :func:`read_native` reads
+records in a JSON value and map each one to a canonical row. :meth:`Mapper.read` reads
 a file of them as :class:`~indexer.formats.base.RawBatch` frames (a :class:`NativeBatch`,
 which also counts skipped records) with the canonical columns and ``_line``, and the
 delete events read (``deletes``: ``(line, "platform:id")``, e.g. Bluesky post deletes).
@@ -23,7 +23,6 @@ import polars as pl
 import zstandard
 
 from indexer.errors import InputError
-from indexer.formats import registry
 from indexer.formats.base import CANONICAL_FIELDS, RAW_SCHEMA, InputFormat, RawBatch, ReadOptions
 from indexer.formats.common import (
     REPOST_POLICIES,
@@ -45,7 +44,7 @@ class Mapper(InputFormat):
     """One native format: how to find its records in a JSON value, and map each one.
 
     :meth:`records` and :meth:`to_row` are the format; the rest are optional fast paths,
-    each with a default that leaves the work to the generic way (see :func:`read_native`).
+    each with a default that leaves the work to the generic way (see :meth:`Mapper.read`).
     """
 
     line_keys: Any = None
@@ -82,6 +81,19 @@ class Mapper(InputFormat):
         return None
 
     def read(self, path: Path, scratch: Path, options: ReadOptions) -> Iterator[RawBatch]:
+        """Batches of at most ``options.batch_rows`` canonical rows (plus their rejects,
+        skips and delete events) from a native export in this format.
+
+        ``options.reposts`` is the repost policy (:data:`REPOST_POLICIES`): a retweet (X v1.1
+        ``retweeted_status``, X v2 ``referenced_tweets`` of type ``retweeted``) or a
+        Mastodon boost (``reblog``) is, under ``"count"``, a post of the reposter (its own
+        id, author and time) with the original's tags, counted in ``notes`` as
+        :func:`repost_counted` (the canonical columns have no repost flag); under
+        ``"exclude"`` it is skipped, counted as :func:`repost_excluded`. Reposts without
+        text (Bluesky ``app.bsky.feed.repost`` records, Mastodon outbox ``Announce``
+        activities) are skipped under either policy. Anything else is an
+        :class:`~indexer.errors.InputError`, raised before the file is read.
+        """
         policy = _policy(path, options.reposts)
         return _read_native(path, self, options.batch_rows, policy)
 
@@ -282,30 +294,6 @@ def _map_error(e: Exception) -> str:
     return f"cannot map record: {type(e).__name__}: {e}"
 
 
-def read_native(
-    path: Path, fmt: str, batch_rows: int, *, reposts: str = "count"
-) -> Iterator[RawBatch]:
-    """Batches of at most ``batch_rows`` canonical rows (plus their rejects, skips and
-    delete events) from a native export in format ``fmt`` (a native format of
-    :mod:`indexer.formats.registry`).
-
-    ``reposts`` is the repost policy (:data:`REPOST_POLICIES`): a retweet (X v1.1
-    ``retweeted_status``, X v2 ``referenced_tweets`` of type ``retweeted``) or a
-    Mastodon boost (``reblog``) is, under ``"count"``, a post of the reposter (its own
-    id, author and time) with the original's tags, counted in ``notes`` as
-    :func:`repost_counted` (the canonical columns have no repost flag); under
-    ``"exclude"`` it is skipped, counted as :func:`repost_excluded`. Reposts without
-    text (Bluesky ``app.bsky.feed.repost`` records, Mastodon outbox ``Announce``
-    activities) are skipped under either policy. Anything else is an
-    :class:`~indexer.errors.InputError`, raised before the file is read.
-    """
-    entry = registry.get(fmt)
-    mapper = entry.reader() if entry is not None and entry.native else None
-    if not isinstance(mapper, Mapper):
-        raise InputError(f"{path}: unknown native format {fmt!r}")
-    return _read_native(path, mapper, batch_rows, _policy(path, reposts))
-
-
 def _policy(path: Path, reposts: str) -> str:
     if reposts not in REPOST_POLICIES:
         choices = ", ".join(repr(p) for p in REPOST_POLICIES)
@@ -314,7 +302,7 @@ def _policy(path: Path, reposts: str) -> str:
 
 
 def _read_native(path: Path, mapper: Mapper, batch_rows: int, reposts: str) -> Iterator[RawBatch]:
-    """The loop of :func:`read_native`: each unit of the file (:func:`iter_units`) into
+    """The loop of :meth:`Mapper.read`: each unit of the file (:func:`iter_units`) into
     the :class:`_Batcher`, which hands over the batches it fills.
 
     Rows go straight into column lists (tags joined at once): rows kept as dicts until

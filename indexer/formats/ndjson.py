@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 from types import GenericAlias
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import polars as pl
@@ -54,11 +54,16 @@ def _looks_canonical(record: dict[Any, Any]) -> bool:
     return sum(k in record for k in REQUIRED) >= 2
 
 
+_Int64 = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
+"""A count as the index stores it: a larger JSON integer is the line's reject, not a failed
+build."""
+
+
 def _json_type(name: str) -> Any:
     if name in REQUIRED:
         return {"id": str | int, "created_at": str | int | float}.get(name, str)
     if name in COUNT_FIELDS:
-        return int | None
+        return _Int64 | None
     return list[str] | None if name == "hashtags" else str | None
 
 

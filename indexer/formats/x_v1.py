@@ -13,7 +13,7 @@
   extended entities: the retweet's own text and entities are cut at 140
   characters) and no engagement (X copies the original's counts onto the retweet;
   they belong to the original, and would count once per retweet), flagged
-  ``"x-v1 retweet"`` for the repost policy (see :func:`indexer.formats.native.read_native`).
+  ``"x-v1 retweet"`` for the repost policy (see :meth:`indexer.formats.native.Mapper.read`).
   A quote tweet is the quoter's own post.
 - **Deletes**: a stream ``delete`` notice is a :class:`~indexer.formats.common.Delete`
   of its tweet (``x:<id_str>``), applied as a Bluesky delete is; the other stream

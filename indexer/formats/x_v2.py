@@ -11,7 +11,7 @@
   is at hand (the page's ``includes.tweets``, or twarc's expanded reference), else
   the retweet's own (cut) entities, and no engagement (``public_metrics`` of a
   retweet are the original's), flagged ``"x-v2 retweet"`` for the repost policy
-  (see :func:`indexer.formats.native.read_native`). Quote tweets and replies are the
+  (see :meth:`indexer.formats.native.Mapper.read`). Quote tweets and replies are the
   author's own posts.
 """
 
