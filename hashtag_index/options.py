@@ -187,10 +187,12 @@ def _column_mapping(
     timezone = args.map_tz or timezone
     created_at_format = args.map_time_format or created_at_format
     mapped = column_map is not None or timezone is not None or created_at_format is not None
-    if mapped and args.format not in (None, "csv", "parquet"):
+    mappable = sorted(f.name for f in registry.FORMATS if f.column_map)
+    if mapped and args.format is not None and args.format not in mappable:
+        names = " and ".join(n.upper() if n == "csv" else n.capitalize() for n in mappable)
         raise IndexerError(
-            f"a column map (--map, --map-file, --map-tz, --map-time-format) is for CSV and "
-            f"Parquet inputs, not --format {args.format}"
+            f"a column map (--map, --map-file, --map-tz, --map-time-format) is for {names} "
+            f"inputs, not --format {args.format}"
         )
     check_mapping(column_map, timezone, created_at_format)
     return column_map, timezone, created_at_format

@@ -12,6 +12,7 @@ from typing import IO
 import msgspec
 import polars as pl
 
+from indexer.formats import registry
 from indexer.formats.detect import detect_format
 from indexer.options import BuildOptions
 from indexer.reading import FileRead, by_count
@@ -19,9 +20,10 @@ from indexer.rejects import Reject
 from indexer.schema import SourceInfo
 from indexer.sources import compression_of
 
-SPLITTABLE = frozenset({"ndjson", "bluesky", "reddit"})
-"""Formats of one record per line, with no state across lines: an uncompressed file of
-one of them is read in byte ranges cut at line ends, a task each."""
+SPLITTABLE = frozenset(f.name for f in registry.FORMATS if f.line_records)
+"""Formats of one record per line, with no state across lines (their registry entries
+say so): an uncompressed file of one of them is read in byte ranges cut at line ends,
+a task each."""
 
 MIN_RANGE_BYTES = 32 << 20
 """A file is cut into ranges of at least this many bytes (a task's own start, tantivy

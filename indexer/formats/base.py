@@ -95,7 +95,8 @@ class ReadOptions:
     :func:`indexer.formats.tabular.csv_delimiter`)."""
 
 
-_SAMPLE_VALUES = 20
+SAMPLE_VALUES = 20
+"""How many JSON values of a file's head (lines, or an array's items) detection looks at."""
 
 
 class Head:
@@ -159,7 +160,7 @@ class Head:
                 values.append(json.loads(line))
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
-            if len(values) >= _SAMPLE_VALUES:
+            if len(values) >= SAMPLE_VALUES:
                 break
         if not values:
             partial = parse_prefix(self.stripped.decode("utf-8", "replace"))
@@ -172,7 +173,7 @@ class Head:
         """The JSON objects of :attr:`values` (the items of an array, up to 20)."""
         out: list[dict[Any, Any]] = []
         for value in self.values:
-            items = value[:_SAMPLE_VALUES] if isinstance(value, list) else [value]
+            items = value[:SAMPLE_VALUES] if isinstance(value, list) else [value]
             out += [r for r in items if isinstance(r, dict)]
         return out
 

@@ -11,7 +11,7 @@ from typing import Any
 import zstandard
 
 from indexer.errors import InputError
-from indexer.formats.base import Head, InputFormat
+from indexer.formats.base import SAMPLE_VALUES, Head, InputFormat
 from indexer.formats.jsonscan import parse_prefix
 from indexer.formats.registry import FORMATS, names
 from indexer.inputs import format_from_name
@@ -19,7 +19,6 @@ from indexer.sources import open_decompressed
 
 HEAD_BYTES = 64 << 10
 """How much of a file (decompressed) detection reads."""
-_SAMPLE = 20
 
 
 def detect(path: Path, data: bytes, named: str | None) -> str:
@@ -85,7 +84,7 @@ def _page(value: dict[Any, Any], readers: Sequence[InputFormat]) -> InputFormat 
 def _classify_value(value: Any, readers: Sequence[InputFormat]) -> InputFormat | None:
     """The reader of one JSON value: a record, an array of them or a response page."""
     if isinstance(value, list):
-        for item in value[:_SAMPLE]:
+        for item in value[:SAMPLE_VALUES]:
             found = _classify_value(item, readers)
             if found is not None:
                 return found
@@ -127,7 +126,7 @@ def _values(text: str) -> list[Any]:
             values.append(json.loads(line))
         except json.JSONDecodeError:
             break
-        if len(values) >= _SAMPLE:
+        if len(values) >= SAMPLE_VALUES:
             break
     if not values:
         partial = parse_prefix(text)

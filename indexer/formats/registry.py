@@ -32,6 +32,11 @@ class Format:
     suffixes: tuple[str, ...] = ()
     """File-name suffixes (before a ``.gz``/``.zst``) of files in this format: what a
     directory scan reads, and the tie-breaker of detection."""
+    line_records: bool = False
+    """One record a line, with no state across lines: a big uncompressed file can be read
+    in byte ranges cut at line ends (a Ray task each, indexer/distributed/units.py)."""
+    column_map: bool = False
+    """Other tools' exports in this format are read with a column map (``--map``)."""
 
     def reader(self) -> InputFormat:
         """The format's reader (one instance, made on first use)."""
@@ -53,6 +58,7 @@ FORMATS = (
         "indexer.formats.tabular:Parquet",
         native=False,
         suffixes=(".parquet", ".pq"),
+        column_map=True,
     ),
     Format("x-v1", "X API v1.1", "indexer.formats.x_v1:XV1"),
     Format("x-v2", "X API v2", "indexer.formats.x_v2:XV2"),
@@ -62,14 +68,25 @@ FORMATS = (
         "a Mastodon account archive's outbox.json",
         "indexer.formats.mastodon_outbox:MastodonOutbox",
     ),
-    Format("bluesky", "Jetstream/firehose events", "indexer.formats.bluesky:Bluesky"),
-    Format("reddit", "Pushshift dumps, the Reddit API", "indexer.formats.reddit:Reddit"),
+    Format(
+        "bluesky",
+        "Jetstream/firehose events",
+        "indexer.formats.bluesky:Bluesky",
+        line_records=True,
+    ),
+    Format(
+        "reddit",
+        "Pushshift dumps, the Reddit API",
+        "indexer.formats.reddit:Reddit",
+        line_records=True,
+    ),
     Format(
         "ndjson",
         "canonical rows",
         "indexer.formats.ndjson:Ndjson",
         native=False,
         suffixes=(".ndjson", ".jsonl", ".json"),
+        line_records=True,
     ),
     Format(
         "csv",
@@ -77,6 +94,7 @@ FORMATS = (
         "indexer.formats.tabular:Csv",
         native=False,
         suffixes=(".csv",),
+        column_map=True,
     ),
 )
 """Every input format, in detection order."""
