@@ -220,15 +220,27 @@ def write_new_day(
     out: Path, day: date, posts: pl.DataFrame, ids: Ids, generation: str
 ) -> DayWritten:
     """Write the split of a day that the parent does not have (every day of a build)."""
-    split = None
-    if posts.height:
-        people = postings_of(posts).select("platform", "author").unique()
-        directory = out / split_path(day)
-        write_split(
-            directory, posts, ids.keys, ids.of_people(people), ids.of("platform"), ids.of("lang")
-        )
-        split = _split_info(day, posts, generation)
+    split = _write_day(out, day, posts, ids, generation)
     return DayWritten(aggregates(posts, ids.keys, 1), cooc_pairs(posts, ids.keys, 1), split)
+
+
+def _write_day(
+    out: Path, day: date, posts: pl.DataFrame, ids: Ids, generation: str
+) -> SplitInfo | None:
+    """Write a day's split from all its posts, coded with the generation's ids (None, and
+    nothing written, if it has none)."""
+    if not posts.height:
+        return None
+    people = postings_of(posts).select("platform", "author").unique()
+    write_split(
+        out / split_path(day),
+        posts,
+        ids.keys,
+        ids.of_people(people),
+        ids.of("platform"),
+        ids.of("lang"),
+    )
+    return _split_info(day, posts, generation)
 
 
 class DayTasks(Protocol):
@@ -338,10 +350,14 @@ class _Sums:
         self.cooc_deltas.add(written.pairs)
         _fold(self.parts)
         if written.split is not None:
-            directory = self.out / written.split.path
-            self.pair_files.append((directory / SPLIT_PAIRS.file, "after"))
-            _add_seen(self.new_summaries, directory)
-            self.splits.append(written.split)
+            self.add_split(written.split)
+
+    def add_split(self, split: SplitInfo) -> None:
+        """A day written anew into the generation: its pairs and first/last times count."""
+        directory = self.out / split.path
+        self.pair_files.append((directory / SPLIT_PAIRS.file, "after"))
+        _add_seen(self.new_summaries, directory)
+        self.splits.append(split)
 
     def patch_day(self, parent: Path, was: SplitInfo, gone: pl.Series) -> bool:
         """A day of the parent that only loses posts, patched if few go (False: rewrite it)."""
@@ -389,21 +405,9 @@ class _Sums:
         _fold(self.parts)
         if parent and was:
             self.pair_files.append((parent / was.path / SPLIT_PAIRS.file, "before"))
-        if posts.height:
-            directory = self.out / split_path(day)
-            people = postings_of(posts).select("platform", "author").unique()
-            ids = self.ids
-            write_split(
-                directory,
-                posts,
-                ids.keys,
-                ids.of_people(people),
-                ids.of("platform"),
-                ids.of("lang"),
-            )
-            self.pair_files.append((directory / SPLIT_PAIRS.file, "after"))
-            _add_seen(self.new_summaries, directory)
-            self.splits.append(_split_info(day, posts, self.generation))
+        split = _write_day(self.out, day, posts, self.ids, self.generation)
+        if split is not None:
+            self.add_split(split)
 
 
 def _write_globals(
