@@ -45,6 +45,7 @@ from typing import Any
 
 import chdb
 
+from bench.peers.common import TREND_NAMES
 from bench.peers.embedded import EmbeddedPeer
 
 FOLD = (
@@ -205,17 +206,6 @@ ORDER BY score DESC, authors DESC, tag
 LIMIT {limit:UInt64}
 SETTINGS join_algorithm = 'direct,hash'
 """
-TREND_NAMES = (
-    "tag",
-    "display",
-    "posts",
-    "authors",
-    "baseline_posts",
-    "baseline_authors",
-    "expected_authors",
-    "growth",
-    "score",
-)
 TIMESERIES_SQL = """
 SELECT toUnixTimestamp(toStartOfDay(created_at)) AS t, count(), uniqExact(account),
        sum(engagement)

@@ -53,7 +53,38 @@ import polars as pl
 
 from indexer.ingest import ReadOptions, read_batches
 from indexer.reading import check_batch, tag_posts
+from indexer.schema import UNKNOWN_PLATFORM
 
+POSTS_COLUMNS = (
+    "seq",
+    "uid",
+    "platform",
+    "id",
+    "created_at",
+    "author",
+    "text",
+    "lang",
+    "likes",
+    "reposts",
+    "replies",
+    "quotes",
+    "engagement",
+    "tags",
+    "written",
+)
+"""The peers' posts table, one row per copy read: :func:`iter_canonical`'s rows."""
+TREND_NAMES = (
+    "tag",
+    "display",
+    "posts",
+    "authors",
+    "baseline_posts",
+    "baseline_authors",
+    "expected_authors",
+    "growth",
+    "score",
+)
+"""A trending item's fields as the peers' SQL returns them, in order."""
 KINDS = ("trending", "detail", "timeseries", "autocomplete", "search", "report")
 RELATED_SUPPORT = 3
 """``min_support`` of the related question (our default)."""
@@ -92,7 +123,7 @@ def iter_canonical(dump: Path, scratch: Path, batch_rows: int = 100_000) -> Iter
     """
     seq = 0
     for batch in read_batches(dump, "ndjson", scratch, ReadOptions(batch_rows=batch_rows)):
-        posts = check_batch(batch, "unknown")[0]
+        posts = check_batch(batch, UNKNOWN_PLATFORM)[0]
         if posts.height:
             yield tag_posts(posts, seq)
             seq += posts.height
@@ -167,24 +198,26 @@ def our_paths(kind: str, w: Workload) -> list[str]:
     raise ValueError(kind)
 
 
+def trend_row(item: dict[str, Any]) -> tuple[Any, ...]:
+    """A trending item in the canonical form the answers are compared in."""
+    return (
+        item["tag"],
+        item["posts"],
+        item["authors"],
+        item["baseline_posts"],
+        item["baseline_authors"],
+        item["expected_authors"],
+        item["score"],
+    )
+
+
 def ours(base: str, kind: str, params: dict[str, str]) -> Any:
     """Our API's answer in the canonical form (see the module docstring)."""
     if kind == "trending":
         body = get_json(
             base, f"/v1/trending?window=24h&baseline=7d&limit=20&as_of={params['as_of']}"
         )
-        return [
-            (
-                i["tag"],
-                i["posts"],
-                i["authors"],
-                i["baseline_posts"],
-                i["baseline_authors"],
-                i["expected_authors"],
-                i["score"],
-            )
-            for i in body["items"]
-        ]
+        return [trend_row(i) for i in body["items"]]
     if kind == "detail":
         body = get_json(base, f"/v1/hashtags/{q(params['tag'])}")
         return {

@@ -48,6 +48,7 @@ from typing import Any
 
 import duckdb
 
+from bench.peers.common import TREND_NAMES
 from bench.peers.embedded import EmbeddedPeer, utc
 
 FOLD = (
@@ -186,17 +187,6 @@ WHERE s.authors > s.e AND s.growth >= $min_growth
 ORDER BY s.score DESC, s.authors DESC, s.tag
 LIMIT $limit
 """
-TREND_NAMES = (
-    "tag",
-    "display",
-    "posts",
-    "authors",
-    "baseline_posts",
-    "baseline_authors",
-    "expected_authors",
-    "growth",
-    "score",
-)
 TIMESERIES_SQL = """
 SELECT date_trunc('day', created_at) AS t, count(*), count(DISTINCT account),
        sum(engagement)::BIGINT

@@ -67,37 +67,21 @@ from bench.peers.common import (  # noqa: E402
     ours,
     run_measured,
     tree_size,
+    trend_row,
     wait_http,
 )
+from indexer.schema import EPOCH, UNKNOWN_LANG  # noqa: E402
 
 # Our trending defaults (service/trends.py TrendParams, docs/trending.md), restated.
 PRIOR = 2.0
 MIN_AUTHORS = 5
 MIN_GROWTH = 1.5
 MAX_SLOTS = 168
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = timedelta(microseconds=1)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 REPORT_HEADER = (
     "\ufeffrank,tag,display,posts,authors,engagement,share_pct,prev_posts,change_pct,"
     "first_seen,last_seen\n"
-)
-POSTS_COLUMNS = (
-    "seq",
-    "uid",
-    "platform",
-    "id",
-    "created_at",
-    "author",
-    "text",
-    "lang",
-    "likes",
-    "reposts",
-    "replies",
-    "quotes",
-    "engagement",
-    "tags",
-    "written",
 )
 _PIECE = re.compile(r'"[^"]*(?:"|$)|[^\s"]+')
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -108,7 +92,8 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 def write_canonical(dump: Path, out: Path, seq_offset: int = 0) -> int:
     """The dump's valid rows as Parquet files ``out/part-*.parquet`` (columns
-    :data:`POSTS_COLUMNS`, times naive UTC, a missing language ``und``); the rows."""
+    :data:`~bench.peers.common.POSTS_COLUMNS`, times naive UTC, a missing language
+    ``und``); the rows."""
     out.mkdir(parents=True, exist_ok=True)
     rows = 0
     with tempfile.TemporaryDirectory(dir=out) as scratch:
@@ -121,7 +106,7 @@ def write_canonical(dump: Path, out: Path, seq_offset: int = 0) -> int:
                 created_at=pl.col("created_at").dt.replace_time_zone(None),
                 author="author",
                 text="text",
-                lang=pl.col("lang").fill_null("und"),
+                lang=pl.col("lang").fill_null(UNKNOWN_LANG),
                 likes="likes",
                 reposts="reposts",
                 replies="replies",
@@ -319,18 +304,7 @@ def canonical(answers: Answers, kind: str, params: dict[str, Any]) -> Any:
         as_of = params["as_of"]
         if isinstance(as_of, str):
             as_of = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        return [
-            (
-                i["tag"],
-                i["posts"],
-                i["authors"],
-                i["baseline_posts"],
-                i["baseline_authors"],
-                i["expected_authors"],
-                i["score"],
-            )
-            for i in answers.trending(as_of)["items"]
-        ]
+        return [trend_row(i) for i in answers.trending(as_of)["items"]]
     if kind == "detail":
         d = answers.detail(tag_key(params["tag"]))
         if d is None:

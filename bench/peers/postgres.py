@@ -95,6 +95,7 @@ if str(ROOT) not in sys.path:
 
 from bench.peers.common import (  # noqa: E402
     KINDS,
+    POSTS_COLUMNS,
     BuildFigures,
     Workload,
     iter_canonical,
@@ -102,6 +103,7 @@ from bench.peers.common import (  # noqa: E402
     ours,
     wait_http,
 )
+from indexer.schema import UNKNOWN_LANG  # noqa: E402
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 """Where initdb, pg_ctl and postgres are (Debian's postgresql-15 package)."""
@@ -142,23 +144,6 @@ PG_SETTINGS: dict[str, str] = {
     "logging_collector": "off",
 }
 
-POSTS_COLUMNS = (
-    "seq",
-    "uid",
-    "platform",
-    "id",
-    "created_at",
-    "author",
-    "text",
-    "lang",
-    "likes",
-    "reposts",
-    "replies",
-    "quotes",
-    "engagement",
-    "tags",
-    "written",
-)
 POST_TAGS_COLUMNS = (
     "tag",
     "written",
@@ -515,7 +500,7 @@ def posts_csv(batch: pl.DataFrame, seq_offset: int = 0) -> bytes:
         created_at=pl.col("created_at").dt.strftime(_TIME),
         author="author",
         text=pl.col("text").str.replace_all("\x00", "", literal=True),
-        lang=pl.col("lang").fill_null("und"),
+        lang=pl.col("lang").fill_null(UNKNOWN_LANG),
         likes="likes",
         reposts="reposts",
         replies="replies",

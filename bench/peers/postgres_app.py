@@ -48,6 +48,7 @@ from litestar.datastructures import State  # noqa: E402
 from litestar.exceptions import HTTPException, NotFoundException  # noqa: E402
 from litestar.response import Stream  # noqa: E402
 
+from bench.peers.common import TREND_NAMES  # noqa: E402
 from indexer.schema import tag_key  # noqa: E402
 from service.errors import ApiError  # noqa: E402
 from service.params import parse_duration, parse_time  # noqa: E402
@@ -199,18 +200,7 @@ async def trending(
             "limit": limit,
         },
     )
-    names = (
-        "tag",
-        "display",
-        "posts",
-        "authors",
-        "baseline_posts",
-        "baseline_authors",
-        "expected_authors",
-        "growth",
-        "score",
-    )
-    items = [{"rank": i, **dict(zip(names, r, strict=True))} for i, r in enumerate(rows, 1)]
+    items = [{"rank": i, **dict(zip(TREND_NAMES, r, strict=True))} for i, r in enumerate(rows, 1)]
     return {"as_of": end, "window": window, "baseline": baseline, "items": items}
 
 
